@@ -1,0 +1,162 @@
+"""Run our Lambda functions in this process.
+
+Every function's ``app.py`` is loaded under a unique module name, and its environment is
+applied only while it runs (one invocation at a time, like one warm Lambda sandbox per
+function). moto's single Lambda execution hook is replaced with a call into this runtime,
+so every AWS path that invokes a function (API, queues, streams, rules, Step Functions)
+reaches our code.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from localcloud.provision import FunctionSpec
+
+
+@dataclass
+class Invocation:
+    payload: Any
+    error: dict[str, Any] | None
+    duration_ms: float
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+class LambdaContext:
+    """The attributes of the context object Lambda passes to a Python handler."""
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        self.function_name = spec.name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = spec.arn
+        self.memory_limit_in_mb = spec.memory
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{spec.name}"
+        self.log_stream_name = f"local/{self.aws_request_id}"
+        self._deadline = time.monotonic() + spec.timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class FunctionRuntime:
+    def __init__(self, base_environment: dict[str, str]) -> None:
+        self.base_environment = base_environment
+        self._specs: dict[str, FunctionSpec] = {}
+        self._arns: dict[str, str] = {}
+        self._handlers: dict[str, Any] = {}
+        # One invocation at a time: os.environ is process-wide, and each function sees its own.
+        self._lock = threading.RLock()
+        self.invocations: dict[str, int] = {}
+
+    def register(self, spec: FunctionSpec) -> None:
+        self._specs[spec.name] = spec
+        self._arns[spec.arn] = spec.name
+        for layer_dir in spec.layer_dirs:
+            if str(layer_dir) not in sys.path:
+                sys.path.append(str(layer_dir))
+
+    def spec(self, name_or_arn: str) -> FunctionSpec:
+        name = self._arns.get(name_or_arn, name_or_arn)
+        if ":function:" in name:
+            name = name.split(":function:", 1)[1].split(":", 1)[0]
+        return self._specs[name]
+
+    def invoke(self, name_or_arn: str, event: Any) -> Invocation:
+        spec = self.spec(name_or_arn)
+        with self._lock, self._environment(spec):
+            started = time.perf_counter()
+            try:
+                handler = self._handler(spec)
+                result = handler(event, LambdaContext(spec))
+                json.dumps(result)  # a handler's result must be JSON, as Lambda requires
+                error = None
+            except Exception as exc:
+                result = None
+                error = {"errorMessage": str(exc), "errorType": type(exc).__name__,
+                         "stackTrace": traceback.format_exception(exc)}
+            self.invocations[spec.name] = self.invocations.get(spec.name, 0) + 1
+            return Invocation(result, error, (time.perf_counter() - started) * 1000)
+
+    def module(self, name_or_arn: str) -> ModuleType:
+        """The loaded module of a function (loads it, cold start, if needed)."""
+        spec = self.spec(name_or_arn)
+        with self._lock, self._environment(spec):
+            self._handler(spec)
+        return sys.modules[self._module_name(spec)]
+
+    @staticmethod
+    def _module_name(spec: FunctionSpec) -> str:
+        return f"lambda_{spec.logical_id}_{spec.handler.rsplit('.', 1)[0].replace('.', '_')}"
+
+    def _handler(self, spec: FunctionSpec) -> Any:
+        if spec.name in self._handlers:
+            return self._handlers[spec.name]
+        module_path, _, attribute = spec.handler.rpartition(".")
+        file = spec.code_dir / (module_path.replace(".", "/") + ".py")
+        unique = self._module_name(spec)
+        import_spec = importlib.util.spec_from_file_location(unique, file)
+        if import_spec is None or import_spec.loader is None:
+            raise ImportError(f"cannot load {file}")
+        module = importlib.util.module_from_spec(import_spec)
+        sys.modules[unique] = module
+        sys.path.insert(0, str(spec.code_dir))
+        try:
+            import_spec.loader.exec_module(module)
+        finally:
+            sys.path.remove(str(spec.code_dir))
+        handler = getattr(module, attribute)
+        self._handlers[spec.name] = handler
+        return handler
+
+    @contextmanager
+    def _environment(self, spec: FunctionSpec) -> Iterator[None]:
+        # Set and restore key by key: other threads (moto's Step Functions runner) read
+        # os.environ meanwhile, so it is never cleared, not even for a moment.
+        changes = {
+            **self.base_environment,
+            **spec.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "_HANDLER": spec.handler,
+        }
+        previous = {key: os.environ.get(key) for key in changes}
+        os.environ.update(changes)
+        try:
+            yield
+        finally:
+            for key, value in previous.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+def patch_moto_lambda(runtime: FunctionRuntime) -> None:
+    """Replace moto's Docker-based execution with a call into ``runtime``."""
+    from moto.awslambda.models import LambdaFunction
+
+    def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
+        if isinstance(event, str):
+            event = json.loads(event or "{}")
+        result = runtime.invoke(self.function_name, event if event is not None else {})
+        if result.failed:
+            return json.dumps(result.error), True, ""
+        return json.dumps(result.payload), False, ""
+
+    LambdaFunction._invoke_lambda = _invoke_lambda

@@ -1,0 +1,193 @@
+"""Start and stop the whole local cloud: moto's AWS server, every resource of template.yaml,
+our functions in-process, the event-source pollers and the API front."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from localcloud.apifront import ApiFront, RestApi
+from localcloud.eventbridge import patch_rule_targets
+from localcloud.pollers import PollerSettings, Pollers
+from localcloud.provision import Provisioner, Stack
+from localcloud.runtime import FunctionRuntime, patch_moto_lambda
+from localcloud.template import translate
+
+log = logging.getLogger("localcloud")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class PortTaken(Exception):
+    pass
+
+
+@dataclass
+class LocalCloudConfig:
+    template: Path = REPO_ROOT / "template.yaml"
+    host: str = "127.0.0.1"
+    api_port: int = 3000
+    aws_port: int = 4566
+    region: str = "us-east-1"
+    stack_name: str = "wrapper"
+    parameters: dict[str, str] = field(default_factory=lambda: {"Stage": "local", "DeletionProtection": "false"})
+    # SSM parameters the functions read their secrets from (name -> value), stored as SecureString.
+    secure_parameters: dict[str, str] = field(default_factory=dict)
+    pollers: PollerSettings = field(default_factory=PollerSettings)
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> LocalCloudConfig:
+        env = dict(os.environ if environ is None else environ)
+        return cls(api_port=int(env.get("WRAPPER_API_PORT", "3000")), aws_port=int(env.get("WRAPPER_AWS_PORT", "4566")))
+
+
+def _ensure_free(host: str, port: int, variable: str) -> None:
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise PortTaken(f"port {port} on {host} is already in use: set {variable} to a free port "
+                            f"(or stop what is listening there)") from None
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class LocalCloud:
+    def __init__(self, config: LocalCloudConfig) -> None:
+        self.config = config
+        self.stack: Stack | None = None
+        self.runtime: FunctionRuntime | None = None
+        self.pollers: Pollers | None = None
+        self.api: ApiFront | None = None
+        self._moto: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://{self.config.host}:{self.config.aws_port}"
+
+    @property
+    def api_url(self) -> str:
+        assert self.api is not None
+        return f"http://{self.config.host}:{self.api.port}"
+
+    def client(self, service: str) -> Any:
+        return _client(service, self.config.region, self.aws_endpoint)
+
+    # ------------------------------------------------------------------ start and stop
+    def start(self) -> LocalCloud:
+        cfg = self.config
+        _ensure_free(cfg.host, cfg.aws_port, "WRAPPER_AWS_PORT")
+        _ensure_free(cfg.host, cfg.api_port, "WRAPPER_API_PORT")
+        if cfg.aws_port == 0:
+            cfg.aws_port = _free_port(cfg.host)
+        self._configure_process()
+        from moto.server import ThreadedMotoServer
+
+        self._moto = ThreadedMotoServer(ip_address=cfg.host, port=cfg.aws_port, verbose=False)
+        self._moto.start()
+        self.runtime = FunctionRuntime(self.function_environment())
+        patch_moto_lambda(self.runtime)
+        patch_rule_targets(self.runtime, self.client)
+        self.stack = self.deploy(cfg.template, stack_name=cfg.stack_name, parameters=cfg.parameters)
+        ssm = self.client("ssm")
+        for name, value in cfg.secure_parameters.items():
+            ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+        self.api = ApiFront(RestApi(self.stack), self.runtime, host=cfg.host, port=cfg.api_port)
+        self.api.start()
+        return self
+
+    def deploy(self, template: Path, *, stack_name: str, parameters: dict[str, str]) -> Stack:
+        """Create a template's resources and start polling its event sources. Tests deploy
+        small stacks of their own beside the main one this way."""
+        assert self.runtime is not None
+        stack = Provisioner(self.client, region=self.config.region).deploy(
+            translate(template), stack_name=stack_name, parameters=parameters)
+        for spec in stack.functions.values():
+            self.runtime.register(spec)
+        mappings = [self.client("lambda").get_event_source_mapping(UUID=r.ref)
+                    for r in stack.of_type("AWS::Lambda::EventSourceMapping")]
+        _detach_moto_delivery(mappings, self.config.region)
+        if self.pollers is None:
+            self.pollers = Pollers(self.runtime, self.client, self.config.pollers)
+        self.pollers.start(mappings)
+        return stack
+
+    def stop(self) -> None:
+        if self.api:
+            self.api.stop()
+        if self.pollers:
+            self.pollers.stop()
+        if self._moto:
+            self._moto.stop()
+
+    def function_environment(self) -> dict[str, str]:
+        """What every function sees besides its own template environment."""
+        return {
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "AWS_REGION": self.config.region,
+            "AWS_DEFAULT_REGION": self.config.region,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fixed fake credentials
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "Wrapper",
+        }
+
+    def _configure_process(self) -> None:
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+        os.environ.setdefault("AWS_DEFAULT_REGION", self.config.region)
+        os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
+        # SAM attaches AWS managed policies (AWSLambdaBasicExecutionRole, ...) to every role.
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # Step Functions executions run inside moto and call Lambda back through this port.
+        os.environ["MOTO_PORT"] = str(self.config.aws_port)
+        from moto.core.config import default_user_config
+
+        default_user_config["stepfunctions"]["execute_state_machine"] = True  # type: ignore[index]
+
+
+@cache
+def _client(service: str, region: str, endpoint: str) -> Any:
+    return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106
+                                 region_name=region).client(
+        service, endpoint_url=endpoint,
+        config=Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32))
+
+
+def _detach_moto_delivery(mappings: list[dict[str, Any]], region: str) -> None:
+    """moto would deliver these mappings itself, synchronously and without batch semantics
+    (and would drop stream records once delivered); our pollers deliver them instead."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.sqs.models import sqs_backends
+
+    from localcloud.provision import ACCOUNT_ID
+
+    for mapping in mappings:
+        source = mapping["EventSourceArn"]
+        if source.startswith("arn:aws:sqs:"):
+            queue = sqs_backends[ACCOUNT_ID][region].queues[source.rsplit(":", 1)[1]]
+            queue.lambda_event_source_mappings.clear()
+        elif "/stream/" in source:
+            table_name = source.split(":table/", 1)[1].split("/stream/", 1)[0]
+            table = dynamodb_backends[ACCOUNT_ID][region].get_table(table_name)
+            table.lambda_event_source_mappings.clear()

@@ -1,0 +1,1 @@
+"""HTTP conventions shared by every function: problem+json, request ids, paging."""

@@ -1,0 +1,104 @@
+"""The one place HTTP meets the domain: resolver factory, error mapping, request ids."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from wrapper.api.problem import problem_response
+from wrapper.errors import DomainError, LimitExceeded
+
+REQUEST_ID_HEADER = "X-Request-Id"
+# A caller's request id is echoed into logs and headers, so only a safe shape is taken.
+_REQUEST_ID_SHAPE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def request_id_of(app: APIGatewayRestResolver) -> str:
+    event = app.current_event
+    offered = event.headers.get(REQUEST_ID_HEADER) if event.headers else None
+    if offered and _REQUEST_ID_SHAPE.match(offered):
+        return offered
+    return str(event.request_context.request_id or "")
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ()) if part != "body" or len(err.get("loc", ())) == 1]
+        errors.append({"field": ".".join(loc) or "body", "message": str(err.get("msg", "invalid"))})
+    return errors
+
+
+def build_app(logger: Logger, *, cors_allow_origin: str = "*") -> APIGatewayRestResolver:
+    """A resolver with Wrapper's conventions; functions add their routers to it."""
+    app = APIGatewayRestResolver(
+        enable_validation=True,
+        # A response that breaks its own schema is our bug: 500, never a 4xx blamed on the caller.
+        response_validation_error_http_code=500,
+        cors=CORSConfig(
+            allow_origin=cors_allow_origin,
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Key", "X-Tenant-Id",
+                           REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, "Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
+                            "RateLimit-Reset"],
+            max_age=600,
+        ),
+    )
+
+    def correlate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+        request_id = request_id_of(app)
+        logger.set_correlation_id(request_id)
+        authorizer = app.current_event.request_context.authorizer
+        tenant_id = authorizer.get("tenant_id") if authorizer else None
+        if tenant_id:
+            logger.append_keys(tenant_id=tenant_id)
+        response = next_middleware(app)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response
+
+    app.use(middlewares=[correlate])
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(exc: RequestValidationError) -> Response:
+        errors = _field_errors(exc)
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            return _with_request_id(app, problem_response(
+                400, "Bad Request", "The request body is not valid JSON.", type_slug="malformed-json"))
+        return _with_request_id(app, problem_response(
+            422, "Unprocessable Content", "The request does not match the schema.",
+            type_slug="validation-error", errors=errors))
+
+    @app.exception_handler(DomainError)
+    def domain_error(exc: DomainError) -> Response:
+        headers = {}
+        if isinstance(exc, LimitExceeded):
+            headers["Retry-After"] = str(exc.retry_after_seconds)
+        return _with_request_id(app, problem_response(
+            exc.status, exc.title, exc.detail, type_slug=exc.type_slug, errors=exc.errors, headers=headers))
+
+    @app.not_found
+    def not_found(exc: NotFoundError) -> Response:
+        return _with_request_id(app, problem_response(
+            404, "Not Found", f"No route for {app.current_event.http_method} {app.current_event.path}.",
+            type_slug="not-found"))
+
+    @app.exception_handler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return _with_request_id(app, problem_response(
+            500, "Internal Server Error", "Something went wrong on our side; it has been logged.",
+            type_slug="internal"))
+
+    return app
+
+
+def _with_request_id(app: APIGatewayRestResolver, response: Response) -> Response:
+    # Exception handlers answer outside the middleware chain, so they stamp the id themselves.
+    response.headers[REQUEST_ID_HEADER] = request_id_of(app)
+    return response

@@ -1,0 +1,18 @@
+"""The one door to AWS: boto3 clients, created once per cold start and reused."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=10)
+
+
+@cache
+def client(service: str, region: str, endpoint_url: str | None = None) -> Any:
+    # endpoint_url is None on AWS; boto3 also honours AWS_ENDPOINT_URL by itself, the explicit
+    # argument keeps logic independent of the process environment.
+    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint_url, config=_CONFIG)

@@ -1,0 +1,1 @@
+"""Billing runs: turning usage into invoices (the engine arrives with the billing-runs issue)."""

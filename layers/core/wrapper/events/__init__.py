@@ -1,0 +1,1 @@
+"""The event backbone: envelope, catalog of types, outbox writes, publishing and consuming."""

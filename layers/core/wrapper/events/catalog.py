@@ -1,0 +1,48 @@
+"""Every event type Wrapper publishes, in one place. The README's event table is built from it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    TENANT_CREATED = "tenant.created"
+    TENANT_UPDATED = "tenant.updated"
+    TENANT_DELETED = "tenant.deleted"
+    MEMBER_INVITED = "member.invited"
+    MEMBER_JOINED = "member.joined"
+    MEMBER_ROLE_CHANGED = "member.role_changed"
+    MEMBER_REMOVED = "member.removed"
+    API_KEY_CREATED = "api_key.created"
+    API_KEY_REVOKED = "api_key.revoked"
+    AUTH_LOGIN_FAILED = "auth.login_failed"
+    SUBSCRIPTION_CREATED = "subscription.created"
+    SUBSCRIPTION_UPDATED = "subscription.updated"
+    SUBSCRIPTION_CANCELED = "subscription.canceled"
+    TRIAL_ENDING = "trial.ending"
+    PAYMENT_SUCCEEDED = "payment.succeeded"
+    PAYMENT_FAILED = "payment.failed"
+    INVOICE_PAID = "invoice.paid"
+    USAGE_THRESHOLD_REACHED = "usage.threshold_reached"
+
+
+DESCRIPTIONS: dict[EventType, str] = {
+    EventType.TENANT_CREATED: "A tenant signed up.",
+    EventType.TENANT_UPDATED: "A tenant's profile or settings changed.",
+    EventType.TENANT_DELETED: "A tenant was soft-deleted.",
+    EventType.MEMBER_INVITED: "Someone was invited to a tenant.",
+    EventType.MEMBER_JOINED: "An invite was accepted.",
+    EventType.MEMBER_ROLE_CHANGED: "A member's role changed.",
+    EventType.MEMBER_REMOVED: "A member left or was removed.",
+    EventType.API_KEY_CREATED: "An API key was created.",
+    EventType.API_KEY_REVOKED: "An API key was revoked.",
+    EventType.AUTH_LOGIN_FAILED: "A sign-in failed.",
+    EventType.SUBSCRIPTION_CREATED: "A tenant subscribed to a plan.",
+    EventType.SUBSCRIPTION_UPDATED: "A subscription changed plan, seats or state.",
+    EventType.SUBSCRIPTION_CANCELED: "A subscription was canceled.",
+    EventType.TRIAL_ENDING: "A trial ends in three days.",
+    EventType.PAYMENT_SUCCEEDED: "A payment went through.",
+    EventType.PAYMENT_FAILED: "A payment failed.",
+    EventType.INVOICE_PAID: "An invoice was paid.",
+    EventType.USAGE_THRESHOLD_REACHED: "A metered feature crossed a threshold of its limit.",
+}

@@ -1,0 +1,32 @@
+"""The event envelope every consumer receives (as EventBridge's ``detail``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from ulid import ULID
+
+from wrapper.events.catalog import EventType
+
+ENVELOPE_VERSION = "1"
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class EventEnvelope(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(default_factory=lambda: str(ULID()))
+    type: str
+    tenant_id: str | None
+    occurred_at: str = Field(default_factory=utc_now_iso)
+    data: dict[str, Any] = Field(default_factory=dict)
+    version: str = ENVELOPE_VERSION
+
+
+def new_event(event_type: EventType, tenant_id: str | None, data: dict[str, Any]) -> EventEnvelope:
+    return EventEnvelope(type=event_type.value, tenant_id=tenant_id, data=data)

@@ -1,0 +1,1 @@
+"""Identity: who is calling, and the tenant context the authorizer hands to the functions."""

@@ -1,0 +1,35 @@
+"""Typed configuration, parsed once per cold start.
+
+Logic never reads ``os.environ``: a function's ``app.py`` builds ``Settings()`` once at
+module level (once per cold start) and passes what the logic needs. The names are the
+environment variables that template.yaml sets.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from wrapper import __version__
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    stage: str = Field(default="local", alias="STAGE")
+    version: str = Field(default=__version__, alias="WRAPPER_VERSION")
+    table_name: str = Field(default="wrapper", alias="TABLE_NAME")
+    event_bus_name: str = Field(default="wrapper", alias="EVENT_BUS_NAME")
+    event_source: str = Field(default="wrapper", alias="EVENT_SOURCE")
+    # Comma-separated queue URLs the health check probes.
+    health_queue_urls: str = Field(default="", alias="HEALTH_QUEUE_URLS")
+    aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+    aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+    outbox_ttl_days: int = Field(default=7, alias="OUTBOX_TTL_DAYS")
+    idempotency_ttl_seconds: int = Field(default=3600, alias="IDEMPOTENCY_TTL_SECONDS")
+    cors_allow_origin: str = Field(default="*", alias="CORS_ALLOW_ORIGIN")
+
+    @property
+    def queue_urls(self) -> list[str]:
+        return [url for url in self.health_queue_urls.split(",") if url]
+

@@ -1,0 +1,106 @@
+"""A thin typed wrapper over the low-level DynamoDB client for the one table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+Item = dict[str, Any]
+
+
+def to_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(_to_decimal(value)) for key, value in item.items() if value is not None}
+
+
+def from_dynamo(image: Mapping[str, Any]) -> Item:
+    return {key: _deserializer.deserialize(value) for key, value in image.items()}
+
+
+def _to_decimal(value: Any) -> Any:
+    if isinstance(value, float):
+        raise TypeError("floats are not stored; use int or Decimal")
+    if isinstance(value, dict):
+        return {k: _to_decimal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_decimal(v) for v in value]
+    return value
+
+
+class Table:
+    """The table's operations we use, in the table's own vocabulary (items are plain dicts)."""
+
+    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
+        self.client = dynamodb_client
+        self.name = table_name
+
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
+        answer = self.client.get_item(TableName=self.name, Key=to_dynamo({"PK": pk, "SK": sk}),
+                                      ConsistentRead=consistent)
+        return from_dynamo(answer["Item"]) if "Item" in answer else None
+
+    def put(self, item: Item, *, condition: str | None = None, names: dict[str, str] | None = None) -> None:
+        kwargs: dict[str, Any] = {"TableName": self.name, "Item": to_dynamo(item)}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        self.client.put_item(**kwargs)
+
+    def query(
+        self,
+        pk: str,
+        *,
+        sk_prefix: str | None = None,
+        limit: int = 50,
+        start_key: dict[str, Any] | None = None,
+        forward: bool = True,
+        index: str | None = None,
+    ) -> tuple[list[Item], dict[str, Any] | None]:
+        pk_attr, sk_attr = ("PK", "SK") if index is None else (f"{index}PK", f"{index}SK")
+        condition = "#pk = :pk"
+        names = {"#pk": pk_attr}
+        values: dict[str, Any] = {":pk": pk}
+        if sk_prefix is not None:
+            condition += " AND begins_with(#sk, :sk)"
+            names["#sk"] = sk_attr
+            values[":sk"] = sk_prefix
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": to_dynamo(values),
+            "Limit": limit,
+            "ScanIndexForward": forward,
+        }
+        if index is not None:
+            kwargs["IndexName"] = index
+        if start_key:
+            kwargs["ExclusiveStartKey"] = to_dynamo(start_key)
+        answer = self.client.query(**kwargs)
+        last = from_dynamo(answer["LastEvaluatedKey"]) if "LastEvaluatedKey" in answer else None
+        return [from_dynamo(item) for item in answer.get("Items", [])], last
+
+    def transact(self, operations: Iterable[dict[str, Any]]) -> None:
+        """Write all or nothing. Operations are TransactWriteItems entries without TableName."""
+        items = []
+        for op in operations:
+            ((kind, body),) = op.items()
+            items.append({kind: {"TableName": self.name, **body}})
+        self.client.transact_write_items(TransactItems=items)
+
+
+def put_op(item: Item, *, condition: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"Item": to_dynamo(item)}
+    if condition:
+        body["ConditionExpression"] = condition
+    return {"Put": body}
+
+
+def as_int(value: Any) -> int:
+    return int(value) if isinstance(value, Decimal | int) else int(str(value))
