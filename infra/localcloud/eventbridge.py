@@ -51,7 +51,7 @@ def patch_rule_targets(runtime: FunctionRuntime, clients: Callable[[str], Any]) 
                 clients("stepfunctions").start_execution(stateMachineArn=target["Arn"], input=json.dumps(event))
         return None
 
-    Rule.send_to_targets = send_to_targets
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
 
 
 def run_schedule(clients: Callable[[str], Any], name: str, *, group: str = "default",

@@ -53,7 +53,6 @@ def _failed_ids(result: Invocation, reports_failures: bool, all_ids: list[str]) 
 def _matches_filters(record: dict[str, Any], patterns: list[Any]) -> bool:
     if not patterns:
         return True
-    from moto.events.models import EventPattern
 
     return any(pattern.matches_event(record) for pattern in patterns)
 

@@ -53,6 +53,7 @@ class Stack:
     resources: dict[str, Created] = field(default_factory=dict)
     functions: dict[str, FunctionSpec] = field(default_factory=dict)  # by function name
     outputs: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # logical id -> why (a false Condition)
 
     def of_type(self, cfn_type: str) -> list[Created]:
@@ -97,7 +98,7 @@ class Provisioner:
             mappings=cfn.get("Mappings", {}),
             condition_defs=cfn.get("Conditions", {}),
         )
-        stack = Stack(name=stack_name, region=self.region, translated=translated)
+        stack = Stack(name=stack_name, region=self.region, translated=translated, parameters=params)
         for logical_id in self._order(cfn["Resources"]):
             resource = cfn["Resources"][logical_id]
             if "Condition" in resource and not ctx.condition(resource["Condition"]):

@@ -159,4 +159,4 @@ def patch_moto_lambda(runtime: FunctionRuntime) -> None:
             return json.dumps(result.error), True, ""
         return json.dumps(result.payload), False, ""
 
-    LambdaFunction._invoke_lambda = _invoke_lambda
+    LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]

@@ -17,7 +17,7 @@ from botocore.config import Config
 
 from localcloud.apifront import ApiFront, RestApi
 from localcloud.eventbridge import patch_rule_targets
-from localcloud.pollers import PollerSettings, Pollers
+from localcloud.pollers import Pollers, PollerSettings
 from localcloud.provision import Provisioner, Stack
 from localcloud.runtime import FunctionRuntime, patch_moto_lambda
 from localcloud.template import translate
@@ -39,14 +39,24 @@ class LocalCloudConfig:
     region: str = "us-east-1"
     stack_name: str = "wrapper"
     parameters: dict[str, str] = field(default_factory=lambda: {"Stage": "local", "DeletionProtection": "false"})
-    # SSM parameters the functions read their secrets from (name -> value), stored as SecureString.
-    secure_parameters: dict[str, str] = field(default_factory=dict)
+    # Secrets the functions read from SSM, keyed by the template parameter that names the
+    # SSM parameter (so the names live in template.yaml only); stored as SecureString.
+    secrets: dict[str, str] = field(default_factory=lambda: {
+        "StripeSecretKeyParameter": "sk_test_local",
+        "StripeWebhookSecretParameter": "whsec_local_wrapper",
+    })
     pollers: PollerSettings = field(default_factory=PollerSettings)
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> LocalCloudConfig:
         env = dict(os.environ if environ is None else environ)
-        return cls(api_port=int(env.get("WRAPPER_API_PORT", "3000")), aws_port=int(env.get("WRAPPER_AWS_PORT", "4566")))
+        config = cls(api_port=int(env.get("WRAPPER_API_PORT", "3000")),
+                     aws_port=int(env.get("WRAPPER_AWS_PORT", "4566")))
+        if env.get("STRIPE_WEBHOOK_SECRET"):
+            config.secrets["StripeWebhookSecretParameter"] = env["STRIPE_WEBHOOK_SECRET"]
+        if env.get("STRIPE_SECRET_KEY"):
+            config.secrets["StripeSecretKeyParameter"] = env["STRIPE_SECRET_KEY"]
+        return config
 
 
 def _ensure_free(host: str, port: int, variable: str) -> None:
@@ -107,8 +117,9 @@ class LocalCloud:
         patch_rule_targets(self.runtime, self.client)
         self.stack = self.deploy(cfg.template, stack_name=cfg.stack_name, parameters=cfg.parameters)
         ssm = self.client("ssm")
-        for name, value in cfg.secure_parameters.items():
-            ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+        for template_parameter, value in cfg.secrets.items():
+            ssm.put_parameter(Name=self.stack.parameters[template_parameter], Value=value, Type="SecureString",
+                              Overwrite=True)
         self.api = ApiFront(RestApi(self.stack), self.runtime, host=cfg.host, port=cfg.api_port)
         self.api.start()
         return self
@@ -144,7 +155,7 @@ class LocalCloud:
             "AWS_REGION": self.config.region,
             "AWS_DEFAULT_REGION": self.config.region,
             "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fixed fake credentials
+            "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_SESSION_TOKEN": "testing",
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
             "POWERTOOLS_TRACE_DISABLED": "true",
@@ -163,13 +174,13 @@ class LocalCloud:
         os.environ["MOTO_PORT"] = str(self.config.aws_port)
         from moto.core.config import default_user_config
 
-        default_user_config["stepfunctions"]["execute_state_machine"] = True  # type: ignore[index]
+        default_user_config["stepfunctions"]["execute_state_machine"] = True
 
 
 @cache
 def _client(service: str, region: str, endpoint: str) -> Any:
     return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106
-                                 region_name=region).client(
+                                 region_name=region).client(  # type: ignore[call-overload]
         service, endpoint_url=endpoint,
         config=Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32))
 

@@ -15,4 +15,6 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeou
 def client(service: str, region: str, endpoint_url: str | None = None) -> Any:
     # endpoint_url is None on AWS; boto3 also honours AWS_ENDPOINT_URL by itself, the explicit
     # argument keeps logic independent of the process environment.
-    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint_url, config=_CONFIG)
+    session = boto3.session.Session()
+    return session.client(service, region_name=region, endpoint_url=endpoint_url,  # type: ignore[call-overload]
+                          config=_CONFIG)
