@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -48,7 +49,8 @@ def patch_rule_targets(runtime: FunctionRuntime, clients: Callable[[str], Any]) 
                 if result.failed:
                     log.warning("rule target %s failed: %s", target["Arn"], result.error)
             else:
-                clients("stepfunctions").start_execution(stateMachineArn=target["Arn"], input=json.dumps(event))
+                clients("stepfunctions").start_execution(stateMachineArn=target["Arn"], input=json.dumps(event),
+                                                         name=f"rule-{uuid.uuid4().hex}")
         return None
 
     Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
@@ -65,7 +67,10 @@ def run_schedule(clients: Callable[[str], Any], name: str, *, group: str = "defa
         .replace("<aws.scheduler.execution-id>", f"local-{moment}")
     service = target["Arn"].split(":")[2]
     if service == "states":
-        answer = clients("stepfunctions").start_execution(stateMachineArn=target["Arn"], input=payload)
+        # Scheduler names each execution; moto would otherwise reuse one name and refuse the second.
+        execution_name = f"{name}-{moment.replace(':', '')}-{uuid.uuid4().hex[:8]}"[:80]
+        answer = clients("stepfunctions").start_execution(stateMachineArn=target["Arn"], input=payload,
+                                                          name=execution_name)
         return {"executionArn": answer["executionArn"], "input": json.loads(payload)}
     if service == "lambda":
         answer = clients("lambda").invoke(FunctionName=target["Arn"], Payload=payload.encode())

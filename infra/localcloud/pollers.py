@@ -194,11 +194,11 @@ class StreamPoller(_Poller):
         if not self.pending:
             return False
         batch = self.pending[: self.limit or len(self.pending)]
-        kept = [r for r in batch if _matches_filters(r, self.filters)]
+        kept = [record for record in map(self._record, batch) if _matches_filters(record, self.filters)]
         failed: list[str] = []
         result = None
         if kept:
-            result = self.runtime.invoke(self.function, {"Records": [self._record(r) for r in kept]})
+            result = self.runtime.invoke(self.function, {"Records": kept})
             self.batches += 1
             failed = _failed_ids(result, self.reports_failures, [r["dynamodb"]["SequenceNumber"] for r in kept])
         if not failed:
@@ -208,9 +208,8 @@ class StreamPoller(_Poller):
         first_failed = min(failed, key=int)
         index = next(i for i, r in enumerate(self.pending) if r["dynamodb"]["SequenceNumber"] == first_failed)
         if index:
+            # Checkpoint just before the first failure (this also drops the records before it).
             self._advance_past(self.pending[index - 1])
-            self.pending = self.pending[index:]
-            self.attempts = 0
             return True
         self.attempts += 1
         if result is not None and result.failed and self.bisect and len(batch) > 1:
