@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import threading
+import warnings
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -170,6 +171,8 @@ class LocalCloud:
         # SAM attaches AWS managed policies (AWSLambdaBasicExecutionRole, ...) to every role.
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # Powertools warns on every invocation that emits no metric; locally that is only noise.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         # Step Functions executions run inside moto and call Lambda back through this port.
         os.environ["MOTO_PORT"] = str(self.config.aws_port)
         from moto.core.config import default_user_config

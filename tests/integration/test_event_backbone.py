@@ -53,7 +53,7 @@ def _queue_is_drained(cloud: Any, logical_id: str) -> bool:
     attributes = cloud.client("sqs").get_queue_attributes(
         QueueUrl=_queue_url(cloud, logical_id),
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-    return attributes["ApproximateNumberOfMessages"] == "0" and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+    return attributes["ApproximateNumberOfMessages"] == attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
 
 
 def _as_eventbridge_entry(cloud: Any, event: EventEnvelope) -> dict[str, Any]:

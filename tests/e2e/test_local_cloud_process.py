@@ -1,0 +1,80 @@
+"""`python -m localcloud up` (what `make dev` runs) as a new user runs it: it starts, prints the
+API URL, answers, and stops cleanly on Ctrl-C; a taken port is reported by its variable."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+
+from tests.support import REPO
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _start(api_port: int, aws_port: int) -> subprocess.Popen[str]:
+    env = {**os.environ, "WRAPPER_API_PORT": str(api_port), "WRAPPER_AWS_PORT": str(aws_port),
+           "PYTHONPATH": f"{REPO / 'layers/core'}:{REPO / 'infra'}", "STRIPE_WEBHOOK_SECRET": "whsec_from_env"}
+    return subprocess.Popen([sys.executable, "-m", "localcloud", "up"], cwd=REPO, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def _read_until(process: subprocess.Popen[str], marker: str, timeout: float) -> str:
+    assert process.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if selector.select(timeout=1):
+            line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                break
+            seen.append(line)
+            if marker in line:
+                return "".join(seen)
+    raise AssertionError(f"no {marker!r} within {timeout}s; output was:\n{''.join(seen)}")
+
+
+def test_up_prints_the_api_url_answers_and_stops_cleanly_on_ctrl_c() -> None:
+    api_port, aws_port = _free_port(), _free_port()
+    process = _start(api_port, aws_port)
+    try:
+        banner = _read_until(process, "Ctrl-C stops it", timeout=120)
+        assert f"http://127.0.0.1:{api_port}/v1" in banner
+        assert f"http://127.0.0.1:{aws_port}" in banner
+        assert requests.get(f"http://127.0.0.1:{api_port}/v1/health", timeout=10).json()["status"] == "ok"
+        import boto3
+
+        ssm = boto3.client("ssm", endpoint_url=f"http://127.0.0.1:{aws_port}", region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        secret = ssm.get_parameter(Name="/wrapper/stripe/webhook-secret", WithDecryption=True)["Parameter"]
+        assert secret["Value"] == "whsec_from_env"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_a_taken_port_is_reported_by_the_variable_that_sets_it() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process = _start(taken.getsockname()[1], _free_port())
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert "WRAPPER_API_PORT" in output
+    assert "already in use" in output
