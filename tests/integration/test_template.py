@@ -111,3 +111,11 @@ def test_every_function_has_a_sample_event(cfn: dict[str, Any]) -> None:
         if resource["Type"] == "AWS::Lambda::Function":
             folder = EVENTS / translated.code_paths[logical_id].name
             assert list(folder.glob("*.json")), f"no sample event in {folder}"
+
+
+def test_the_readme_documents_every_event_type() -> None:
+    from wrapper.events.catalog import EventType
+
+    readme = (REPO / "README.md").read_text()
+    for event_type in EventType:
+        assert f"| `{event_type.value}` |" in readme, f"README lacks {event_type.value}"
