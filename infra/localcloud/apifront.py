@@ -370,7 +370,7 @@ def _policy_allows(document: dict[str, Any], method_arn: str) -> bool:
     for statement in statements:
         actions = statement.get("Action", [])
         actions = [actions] if isinstance(actions, str) else actions
-        if not any(fnmatch.fnmatchcase("execute-api:Invoke", a) for a in actions):
+        if not any(fnmatch.fnmatchcase("execute-api:invoke", a.lower()) for a in actions):  # IAM ignores case
             continue
         resources = statement.get("Resource", [])
         resources = [resources] if isinstance(resources, str) else resources

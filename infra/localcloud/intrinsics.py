@@ -14,6 +14,8 @@ from typing import Any
 
 NO_VALUE = object()
 _SUB_VAR = re.compile(r"\$\{([^!}][^}]*)\}")
+# ${!Name} is CloudFormation's escape for a literal ${Name}.
+_SUB_TOKEN = re.compile(r"\$\{(!?)([^}]*)\}")
 
 
 class TemplateError(Exception):
@@ -53,7 +55,9 @@ class Context:
 
 def _sub(template: str, variables: dict[str, Any], ctx: Context) -> str:
     def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
+        escaped, name = match.groups()
+        if escaped:
+            return "${" + name + "}"
         if name in variables:
             return str(variables[name])
         if "." in name and not name.startswith("AWS::"):
@@ -61,7 +65,7 @@ def _sub(template: str, variables: dict[str, Any], ctx: Context) -> str:
             return str(ctx.get_att(resource, attribute))
         return str(ctx.ref(name))
 
-    return _SUB_VAR.sub(replace, template).replace("${!", "${")
+    return _SUB_TOKEN.sub(replace, template)
 
 
 def _fn_sub(args: Any, ctx: Context) -> str:
@@ -121,9 +125,10 @@ def dependencies(value: Any, resource_ids: set[str]) -> set[str]:
                     found.add(target)
             elif key == "Fn::Sub":
                 template = args if isinstance(args, str) else args[0]
+                own_variables = set(args[1]) if isinstance(args, list) else set()
                 for name in _SUB_VAR.findall(template):
                     head = name.split(".", 1)[0]
-                    if head in resource_ids:
+                    if head in resource_ids and name not in own_variables:
                         found.add(head)
             found |= dependencies(args, resource_ids)
     elif isinstance(value, list):

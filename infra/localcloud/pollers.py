@@ -34,8 +34,10 @@ def _failed_ids(result: Invocation, reports_failures: bool, all_ids: list[str]) 
     """Which records to retry, as Lambda decides from the function's answer."""
     if result.failed:
         return all_ids
-    if not reports_failures or not isinstance(result.payload, dict):
+    if not reports_failures or result.payload is None:
         return []
+    if not isinstance(result.payload, dict):
+        return all_ids  # not a batch response: Lambda counts the whole batch as failed
     failures = result.payload.get("batchItemFailures")
     if failures is None:
         return []

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wrapper.events.envelope import EventEnvelope
 from wrapper.events.outbox import outbox_item
@@ -48,6 +50,24 @@ def outbox_record(sequence_number: str, *, tenant_id: str | None = "acme",
     event = envelope(tenant_id, data={"sequence": sequence_number})
     item = outbox_item(event, ttl_days=7, now=1_700_000_000)
     return stream_record(item, sequence_number=sequence_number, event_name=event_name), event
+
+
+class _FakeLambdaContext:
+    function_name = "wrapper-test"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:wrapper-test"
+    memory_limit_in_mb = 128
+    aws_request_id = "5b3c8a7e-0000-4000-8000-000000000002"
+    log_group_name = "/aws/lambda/wrapper-test"
+    log_stream_name = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def lambda_context() -> LambdaContext:
+    """The attributes of the context object Lambda passes to a Python handler."""
+    return cast(LambdaContext, _FakeLambdaContext())
 
 
 def api_event(

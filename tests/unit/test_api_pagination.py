@@ -60,7 +60,7 @@ def test_a_cursor_is_url_safe_without_padding() -> None:
     assert not set(cursor) & set("+/=")
 
 
-@settings(max_examples=200)
+@settings(max_examples=120)
 @given(
     partition=st.text(min_size=1),
     sort_key=st.text(),

@@ -57,6 +57,7 @@ def test_a_problem_response_is_served_as_application_problem_json() -> None:
     # Then it has the problem's status, the problem+json content type and the problem as its body
     assert response.status_code == 409
     assert response.headers["Content-Type"] == "application/problem+json"
+    assert isinstance(response.body, str)
     assert json.loads(response.body) == problem_body(409, "Conflict", "Already a member.", type_slug="conflict")
 
 

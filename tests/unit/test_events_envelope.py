@@ -92,7 +92,7 @@ def test_an_envelope_cannot_be_changed_after_it_is_made() -> None:
     # When its type is changed
     # Then the change is refused
     with pytest.raises(ValidationError):
-        event.type = "tenant.deleted"  # type: ignore[misc]
+        event.type = "tenant.deleted"
 
 
 def test_new_event_takes_its_type_from_the_catalog() -> None:

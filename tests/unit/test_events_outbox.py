@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from tests.unit.builders import envelope
 from wrapper.events.outbox import envelope_from_stream_image, outbox_item, write_with_outbox
-from wrapper.store.table import put_op, to_dynamo
+from wrapper.store.table import Table, put_op, to_dynamo
 
 NOW = 1_700_000_000
 
@@ -22,6 +22,9 @@ class FakeTable:
 
     def transact(self, operations: Any) -> None:
         self.transactions.append(list(operations))
+
+    def as_table(self) -> Table:
+        return cast(Table, self)
 
 
 def state_change(n: int = 0) -> dict[str, Any]:
@@ -96,7 +99,7 @@ def test_the_outbox_put_follows_the_state_change_in_one_transaction() -> None:
     event = envelope()
 
     # When both are written
-    write_with_outbox(table, [change], [event], ttl_days=7)
+    write_with_outbox(table.as_table(), [change], [event], ttl_days=7)
 
     # Then one transaction holds the change, then the outbox Put of the event
     (transaction,) = table.transactions
@@ -110,7 +113,7 @@ def test_the_outbox_put_refuses_to_overwrite_an_existing_record() -> None:
     table = FakeTable()
 
     # When both are written
-    write_with_outbox(table, [state_change()], [envelope()], ttl_days=7)
+    write_with_outbox(table.as_table(), [state_change()], [envelope()], ttl_days=7)
 
     # Then the outbox Put is conditional on the record not existing yet
     outbox_put = table.transactions[0][-1]["Put"]
@@ -123,7 +126,7 @@ def test_every_event_gets_its_own_outbox_put() -> None:
     events = [envelope() for _ in range(3)]
 
     # When they are written
-    write_with_outbox(table, [state_change()], events, ttl_days=7)
+    write_with_outbox(table.as_table(), [state_change()], events, ttl_days=7)
 
     # Then the transaction holds four operations, one outbox Put per event
     (transaction,) = table.transactions
@@ -135,7 +138,7 @@ def test_a_transaction_of_exactly_one_hundred_operations_is_written() -> None:
     table = FakeTable()
 
     # When they are written
-    write_with_outbox(table, [state_change(n) for n in range(99)], [envelope()], ttl_days=7)
+    write_with_outbox(table.as_table(), [state_change(n) for n in range(99)], [envelope()], ttl_days=7)
 
     # Then one transaction of 100 operations is sent
     assert len(table.transactions[0]) == 100
@@ -147,7 +150,7 @@ def test_more_than_one_hundred_operations_are_refused_before_anything_is_sent() 
 
     # When they are written
     with pytest.raises(ValueError, match="100"):
-        write_with_outbox(table, [state_change(n) for n in range(100)], [envelope()], ttl_days=7)
+        write_with_outbox(table.as_table(), [state_change(n) for n in range(100)], [envelope()], ttl_days=7)
 
     # Then nothing reached the table
     assert table.transactions == []

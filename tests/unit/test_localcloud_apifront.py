@@ -27,7 +27,7 @@ PATHS: dict[str, dict[str, Any]] = {
     "/v1/tenants/{tenant_id}": {"get": operation("tenant"), "patch": operation("tenant")},
     "/v1/tenants/me": {"get": operation("me")},
     "/v1/tenants/{tenant_id}/members": {"get": operation("members")},
-    "/v1/files/{key+}": {"get": operation("files")},
+    "/v1/files/{any+}": {"get": operation("files")},
     "/v1/files/{file_id}": {"get": operation("file")},
     "/v1/health": {"get": operation("health")},
 }
@@ -99,20 +99,20 @@ def test_a_greedy_parameter_catches_what_nothing_else_matches(api: RestApi) -> N
 
 
 def test_a_plain_parameter_is_tried_before_a_greedy_one_with_as_many_literals(api: RestApi) -> None:
-    # Given GET /v1/files/{file_id} and GET /v1/files/{key+}, both with two literal segments
+    # Given GET /v1/files/{file_id} and GET /v1/files/{any+}, both with two literal segments
     # When GET /v1/files/f-1 arrives
     # Then the plain parameter serves it
     assert function_of(api, "GET", "/v1/files/f-1") == "file"
 
 
 def test_a_greedy_parameter_takes_several_segments(api: RestApi) -> None:
-    # Given GET /v1/files/{file_id} and GET /v1/files/{key+}
+    # Given GET /v1/files/{file_id} and GET /v1/files/{any+}
     # When GET /v1/files/2024/05/report.pdf arrives
     route, params, _ = api.match("GET", "/v1/files/2024/05/report.pdf")
 
     # Then the greedy route serves it, with the segments as one parameter
-    assert route is not None and route.path == "/v1/files/{key+}"
-    assert params == {"key": "2024/05/report.pdf"}
+    assert route is not None and route.path == "/v1/files/{any+}"
+    assert params == {"any": "2024/05/report.pdf"}
 
 
 def test_an_any_method_route_serves_every_method() -> None:

@@ -116,6 +116,17 @@ def test_sub_leaves_an_escaped_name_as_literal_text() -> None:
     assert value == "${Literal}-dev-${Table.Arn}"
 
 
+def test_sub_leaves_a_substituted_value_as_it_is() -> None:
+    # Given a parameter whose value itself contains ${!name}
+    ctx = context(parameters={"Pattern": "${!name}"})
+
+    # When a Sub inserts it
+    value = resolve({"Fn::Sub": "x-${Pattern}"}, ctx)
+
+    # Then the value is inserted unchanged
+    assert value == "x-${!name}"
+
+
 # ---------------------------------------------------------------- Fn::Join, Fn::Select, Fn::Split
 
 
@@ -260,6 +271,14 @@ def test_sub_list_form_dependencies_come_from_the_template_and_the_variables() -
 
     # Then both are dependencies
     assert found == {"Table", "Function"}
+
+
+def test_a_sub_variable_named_like_a_resource_is_not_a_dependency() -> None:
+    # Given / When a list-form Sub defines its own variable Queue, shadowing the resource Queue
+    found = dependencies({"Fn::Sub": ["${Queue}-dlq", {"Queue": "literal"}]}, RESOURCES)
+
+    # Then the resource Queue is not a dependency
+    assert found == set()
 
 
 def test_an_escaped_sub_name_is_not_a_dependency() -> None:

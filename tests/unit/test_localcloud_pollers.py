@@ -68,3 +68,10 @@ def test_a_failure_naming_a_record_not_in_the_batch_retries_the_whole_batch() ->
     # Given / When the function lists an identifier that is not in the batch
     # Then every record is retried
     assert _failed_ids(answered(failures("m-2", "m-404")), True, IDS) == IDS
+
+
+@pytest.mark.parametrize("payload", [["m-1"], "ok", 3])
+def test_an_answer_that_is_not_a_batch_response_fails_the_whole_batch(payload: Any) -> None:
+    # Given a mapping with ReportBatchItemFailures / When the function answers something that is
+    # not an object / Then Lambda cannot read it as a batch response and retries every record
+    assert _failed_ids(answered(payload), True, IDS) == IDS

@@ -17,7 +17,7 @@ SCALARS = st.one_of(NUMBERS, st.text(), st.booleans())
 VALUES = st.recursive(
     SCALARS,
     lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(st.text(), children, max_size=4)),
-    max_leaves=12,
+    max_leaves=8,
 )
 ITEMS = st.dictionaries(st.text(min_size=1), VALUES, max_size=6)
 
@@ -50,7 +50,7 @@ def test_top_level_none_values_are_left_out() -> None:
     assert image == {"PK": {"S": "TENANT#acme"}, "SK": {"S": "PROFILE"}}
 
 
-@settings(max_examples=150)
+@settings(max_examples=60)
 @given(item=ITEMS)
 def test_an_item_survives_the_round_trip_through_dynamodb_json(item: dict[str, Any]) -> None:
     # Given an item of integers, strings, booleans, lists and nested maps

@@ -9,20 +9,23 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from wrapper.api.problem import problem_response
 from wrapper.errors import DomainError, LimitExceeded
 
 REQUEST_ID_HEADER = "X-Request-Id"
 # A caller's request id is echoed into logs and headers, so only a safe shape is taken.
-_REQUEST_ID_SHAPE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_REQUEST_ID_SHAPE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
 def request_id_of(app: APIGatewayRestResolver) -> str:
     event = app.current_event
     offered = event.headers.get(REQUEST_ID_HEADER) if event.headers else None
-    if offered and _REQUEST_ID_SHAPE.match(offered):
+    if offered and _REQUEST_ID_SHAPE.fullmatch(offered):
         return offered
     return str(event.request_context.request_id or "")
 
@@ -54,6 +57,8 @@ def build_app(logger: Logger, *, cors_allow_origin: str = "*") -> APIGatewayRest
     def correlate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
         request_id = request_id_of(app)
         logger.set_correlation_id(request_id)
+        # A warm function serves many tenants: never let one request's tenant label the next.
+        logger.remove_keys(["tenant_id"])
         authorizer = app.current_event.request_context.authorizer
         tenant_id = authorizer.get("tenant_id") if authorizer else None
         if tenant_id:
@@ -73,6 +78,12 @@ def build_app(logger: Logger, *, cors_allow_origin: str = "*") -> APIGatewayRest
         return _with_request_id(app, problem_response(
             422, "Unprocessable Content", "The request does not match the schema.",
             type_slug="validation-error", errors=errors))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_media_type(exc: RequestUnsupportedContentType) -> Response:
+        return _with_request_id(app, problem_response(
+            415, "Unsupported Media Type", "Send the request body as application/json.",
+            type_slug="unsupported-media-type"))
 
     @app.exception_handler(DomainError)
     def domain_error(exc: DomainError) -> Response:

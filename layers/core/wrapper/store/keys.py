@@ -10,7 +10,7 @@ from dataclasses import dataclass
 TENANT_PREFIX = "TENANT#"
 PLATFORM_PREFIX = "PLATFORM#"
 # Tenant ids are ULIDs or slugs we mint; the shape check keeps '#' and friends out of keys.
-_TENANT_ID_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_TENANT_ID_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class TenantContext:
     role: str = "system"
 
     def __post_init__(self) -> None:
-        if not _TENANT_ID_SHAPE.match(self.tenant_id):
+        if not _TENANT_ID_SHAPE.fullmatch(self.tenant_id):
             raise ValueError(f"not a tenant id: {self.tenant_id!r}")
 
     @property
@@ -31,7 +31,7 @@ class TenantContext:
 
 
 def tenant_pk(tenant_id: str) -> str:
-    if not _TENANT_ID_SHAPE.match(tenant_id):
+    if not _TENANT_ID_SHAPE.fullmatch(tenant_id):
         raise ValueError(f"not a tenant id: {tenant_id!r}")
     return f"{TENANT_PREFIX}{tenant_id}"
 
