@@ -83,6 +83,34 @@ def test_a_failed_state_change_publishes_no_event(cloud: Any, table_name: str) -
     assert _audit(cloud, table_name, tenant_id) == []
 
 
+def test_a_canceled_transaction_never_reaches_the_table_or_its_stream(
+        cloud: Any, table_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.models.table import StreamShard
+
+    appended: list[str] = []  # every stream record ever appended: what a concurrent poller could read
+    original_add = StreamShard.add
+
+    def recording_add(self: Any, old: Any, new: Any) -> None:
+        appended.append((new or old).hash_key.value)
+        original_add(self, old, new)
+
+    monkeypatch.setattr(StreamShard, "add", recording_add)
+    tenant_id = _tenant()
+    event = new_event(EventType.TENANT_UPDATED, tenant_id, {"actor": "user-1"})
+    table = _table(cloud, table_name)
+    # The outbox Put comes first and would succeed alone; the last operation's condition fails.
+    with pytest.raises(ClientError) as raised:
+        table.transact([put_op({"PK": tenant_pk(tenant_id), "SK": f"OUTBOX#{event.id}",
+                                "envelope": event.model_dump_json()}),
+                        put_op({"PK": tenant_pk(tenant_id), "SK": "PROFILE"}),
+                        put_op({"PK": tenant_pk(tenant_id), "SK": "SETTINGS"}, condition="attribute_exists(PK)")])
+
+    reasons = [r["Code"] for r in raised.value.response["CancellationReasons"]]
+    assert reasons == ["None", "None", "ConditionalCheckFailed"]
+    assert table.query(tenant_pk(tenant_id))[0] == []
+    assert tenant_pk(tenant_id) not in appended
+
+
 def test_an_event_delivered_twice_has_its_effect_once(cloud: Any, table_name: str) -> None:
     tenant_id = _tenant()
     event = _change_with_event(cloud, table_name, tenant_id)
