@@ -115,7 +115,7 @@ def cold_imports(runs: int) -> dict[str, Any]:
         processes: list[float] = []
         for _ in range(runs):
             started = time.perf_counter()
-            done = subprocess.run(command, env=env, cwd=function["code_dir"], capture_output=True, text=True,  # noqa: S603
+            done = subprocess.run(command, env=env, cwd=function["code_dir"], capture_output=True, text=True,
                                   timeout=60, check=False)
             wall_ms = (time.perf_counter() - started) * 1000
             match = _IMPORT_MS.search(done.stdout)
@@ -139,7 +139,7 @@ def import_profile(logical_id: str, top: int = 5) -> dict[str, Any]:
     """`python -X importtime` of one function's handler module: its heaviest direct imports
     (cumulative) and the top-level packages that cost the most in total (self time summed)."""
     function = next(f for f in lambda_functions() if f["logical_id"] == logical_id)
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {function['module']}"],  # noqa: S603
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {function['module']}"],
                           env=child_environment(function["code_dir"]), cwd=function["code_dir"],
                           capture_output=True, text=True, timeout=60, check=False)
     rows = [(int(m.group(1)), int(m.group(2)), len(m.group(3)) // 2, m.group(4))
@@ -254,10 +254,10 @@ class AwsCallCounter:
     def installed(self) -> Iterator[AwsCallCounter]:
         from botocore.endpoint import Endpoint as _Endpoint
 
-        Endpoint: Any = _Endpoint  # patched at class level: reaches every client in the process
+        endpoint_cls: Any = _Endpoint  # patched at class level: reaches every client in the process
         counter = self
-        original_make_request = Endpoint.make_request
-        original_send = Endpoint._send
+        original_make_request = endpoint_cls.make_request
+        original_send = endpoint_cls._send
         original_invoke = self.runtime.invoke
 
         def make_request(endpoint: Any, operation_model: Any, request_dict: Any) -> Any:
@@ -286,14 +286,14 @@ class AwsCallCounter:
                     with counter._lock:
                         counter._active.discard(threading.get_ident())
 
-        Endpoint.make_request = make_request
-        Endpoint._send = send
+        endpoint_cls.make_request = make_request
+        endpoint_cls._send = send
         self.runtime.invoke = invoke  # the API front looks it up on the instance at each request
         try:
             yield self
         finally:
-            Endpoint.make_request = original_make_request
-            Endpoint._send = original_send
+            endpoint_cls.make_request = original_make_request
+            endpoint_cls._send = original_send
             del self.runtime.invoke
 
     def measure(self, call: Callable[[], None], n: int) -> dict[str, Any]:
@@ -331,7 +331,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "runs": args.runs,
         "bytecode": "PYTHONDONTWRITEBYTECODE=1 as on Lambda's read-only /var/task: dependencies load "
                     "the venv's .pyc, project code is compiled unless a .pyc already exists",
-        "project_pyc_present": any(REPO.joinpath(d).rglob("*.pyc") for d in ("functions", "layers")),
+        "project_pyc_present": any(True for d in ("functions", "layers") for _ in REPO.joinpath(d).rglob("*.pyc")),
     }
     result["cold_import_profile"] = import_profile(HEALTH_LOGICAL_ID)
 
