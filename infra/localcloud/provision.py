@@ -364,6 +364,11 @@ class Provisioner:
                 apigw.put_integration(**kwargs)
         return Created(lid, "AWS::ApiGateway::RestApi", api_id, {"RootResourceId": api["rootResourceId"]})
 
+    def _create_AWS_ApiGateway_Account(self, stack: Stack, lid: str, p: dict[str, Any]) -> Created:
+        self.client("apigateway").update_account(patchOperations=[
+            {"op": "replace", "path": "/cloudwatchRoleArn", "value": p["CloudWatchRoleArn"]}])
+        return Created(lid, "AWS::ApiGateway::Account", f"{stack.name}-{lid}")
+
     def _create_AWS_ApiGateway_Deployment(self, stack: Stack, lid: str, p: dict[str, Any]) -> Created:
         deployment = self.client("apigateway").create_deployment(restApiId=p["RestApiId"],
                                                                  description=p.get("Description", ""))

@@ -37,6 +37,8 @@ def _exists_checks(cloud: Any) -> dict[str, Callable[[Any], Any]]:
             restApiId=r.properties["RestApiId"], deploymentId=r.ref),
         "AWS::ApiGateway::Stage": lambda r: c("apigateway").get_stage(restApiId=r.properties["RestApiId"],
                                                                       stageName=r.ref),
+        "AWS::ApiGateway::Account": lambda r: c("apigateway").get_account()["cloudwatchRoleArn"] ==
+        r.properties["CloudWatchRoleArn"],
         "AWS::ApiGateway::GatewayResponse": lambda r: c("apigateway").get_gateway_response(
             restApiId=r.properties["RestApiId"], responseType=r.properties["ResponseType"]),
     }
