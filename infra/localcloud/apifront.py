@@ -269,9 +269,9 @@ class ApiFront:
             auth_event = {"type": "REQUEST", "methodArn": method_arn, **{k: event[k] for k in (
                 "resource", "path", "httpMethod", "headers", "multiValueHeaders", "requestContext")}}
             # Unlike the proxy event, the authorizer event carries empty maps, never null.
-            for key in ("queryStringParameters", "multiValueQueryStringParameters", "pathParameters",
-                        "stageVariables"):
-                auth_event[key] = event[key] or {}
+            for field_name in ("queryStringParameters", "multiValueQueryStringParameters", "pathParameters",
+                               "stageVariables"):
+                auth_event[field_name] = event[field_name] or {}
             result = self.runtime.invoke(authorizer.function_arn, auth_event)
             if result.failed:
                 if (result.error or {}).get("errorMessage") == "Unauthorized":
