@@ -84,8 +84,8 @@ def patch_transactions() -> None:
                         delete_item(self, table_name, key)
                     elif op_type == "Update":
                         update_item(self, table_name, key, update_expression=op["UpdateExpression"],
-                                    expression_attribute_names=op.get("ExpressionAttributeNames"),
-                                    expression_attribute_values=op.get("ExpressionAttributeValues"))
+                                    expression_attribute_names=op.get("ExpressionAttributeNames") or {},
+                                    expression_attribute_values=op.get("ExpressionAttributeValues") or {})
                     else:
                         continue
                     applied.append((table_name, key, current))
