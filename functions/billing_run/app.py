@@ -5,18 +5,16 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wrapper import aws
 from wrapper.billing import run
 from wrapper.billing.dal import DynamoDueSubscriptions
 from wrapper.settings import Settings
-from wrapper.store.table import Table
+from wrapper.store.table import table_for
 
 settings = Settings()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-due = DynamoDueSubscriptions(Table(aws.client("dynamodb", settings.aws_region, settings.aws_endpoint_url),
-                                   settings.table_name))
+due = DynamoDueSubscriptions(table_for(settings))
 
 @logger.inject_lambda_context
 @metrics.log_metrics

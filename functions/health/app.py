@@ -20,9 +20,7 @@ metrics = Metrics()
 app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
 
 def _probes() -> dict[str, Any]:
-    dynamodb = aws.client("dynamodb", settings.aws_region, settings.aws_endpoint_url)
-    events = aws.client("events", settings.aws_region, settings.aws_endpoint_url)
-    sqs = aws.client("sqs", settings.aws_region, settings.aws_endpoint_url)
+    dynamodb, events, sqs = (aws.client_for(settings, s) for s in ("dynamodb", "events", "sqs"))
     probes: dict[str, Any] = {
         "table": lambda: dynamodb.describe_table(TableName=settings.table_name),
         "event_bus": lambda: events.describe_event_bus(Name=settings.event_bus_name),

@@ -16,7 +16,7 @@ settings = Settings()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-bus = EventBridgeBus(aws.client("events", settings.aws_region, settings.aws_endpoint_url))
+bus = EventBridgeBus(aws.client_for(settings, "events"))
 
 @logger.inject_lambda_context
 @metrics.log_metrics

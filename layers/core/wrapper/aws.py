@@ -8,6 +8,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from wrapper.settings import Settings
+
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=10)
 
 
@@ -18,3 +20,8 @@ def client(service: str, region: str, endpoint_url: str | None = None) -> Any:
     session = boto3.session.Session()
     return session.client(service, region_name=region, endpoint_url=endpoint_url,  # type: ignore[call-overload]
                           config=_CONFIG)
+
+
+def client_for(settings: Settings, service: str) -> Any:
+    """The client a function uses, from its settings (region and, locally, the endpoint)."""
+    return client(service, settings.aws_region, settings.aws_endpoint_url)

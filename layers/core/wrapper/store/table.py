@@ -8,6 +8,9 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from wrapper import aws
+from wrapper.settings import Settings
+
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -30,6 +33,11 @@ def _to_decimal(value: Any) -> Any:
     if isinstance(value, list):
         return [_to_decimal(v) for v in value]
     return value
+
+
+def table_for(settings: Settings) -> Table:
+    """The one table, as a function's settings name it."""
+    return Table(aws.client_for(settings, "dynamodb"), settings.table_name)
 
 
 class Table:
