@@ -1,0 +1,1 @@
+"""Tenancy: roles and permissions inside a tenant, and tenant-scoped AWS credentials."""
