@@ -40,19 +40,25 @@ def _up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     assert cloud.stack is not None
-    demo = seed_demo(cloud.client("dynamodb"), cloud.stack.outputs["TableName"])
+    outputs, resources = cloud.stack.outputs, cloud.stack.resources
+    demo = seed_demo(cloud.client, table_name=outputs["TableName"], user_pool_id=resources["UserPool"].ref,
+                     client_id=resources["UserPoolClient"].ref)
+    api = f"{cloud.api_url}/v1"
     print(f"""
 Wrapper {__version__} local cloud is up.
 
-  API          {cloud.api_url}/v1            (try: curl -s {cloud.api_url}/v1/health)
-  OpenAPI      {cloud.api_url}/v1/openapi.json
+  API          {api}            (try: curl -s {api}/health)
+  OpenAPI      {api}/openapi.json
   AWS endpoint {cloud.aws_endpoint}     (AWS_ENDPOINT_URL, or localstack-client)
-  Table        {cloud.stack.outputs["TableName"]}
-  Event bus    {cloud.stack.outputs["EventBusName"]}
+  Table        {outputs["TableName"]}
+  Event bus    {outputs["EventBusName"]}
 
-Demo data: tenant "{demo["tenant_id"]}" (profile + tenant.created event through the outbox).
-Demo credentials: none yet. Sign-up, login and the operator account arrive with the
-identity issue (#3); until then only the public routes answer, others get 401.
+Demo credentials (tenant "Demo Company", {demo["tenant_id"]}, role owner):
+  email    {demo["email"]}
+  password {demo["password"]}
+
+  curl -s -X POST {api}/auth/login -H 'Content-Type: application/json' \\
+       -d '{{"email": "{demo["email"]}", "password": "{demo["password"]}"}}'
 
 Ctrl-C stops it.
 """, flush=True)

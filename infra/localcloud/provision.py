@@ -177,6 +177,24 @@ class Provisioner:
         return Created(lid, "AWS::DynamoDB::Table", name,
                        {"Arn": table["TableArn"], "StreamArn": table.get("LatestStreamArn")})
 
+    # ------------------------------------------------------------------ Cognito
+    def _create_AWS_Cognito_UserPool(self, stack: Stack, lid: str, p: dict[str, Any]) -> Created:
+        kwargs = {k: v for k, v in p.items() if k not in ("UserPoolName", "UserPoolTags")}
+        pool = self.client("cognito-idp").create_user_pool(PoolName=p.get("UserPoolName") or self._name(stack, lid),
+                                                           **kwargs)["UserPool"]
+        provider = f"cognito-idp.{self.region}.amazonaws.com/{pool['Id']}"
+        return Created(lid, "AWS::Cognito::UserPool", pool["Id"],
+                       {"Arn": pool["Arn"], "ProviderName": provider, "ProviderURL": f"https://{provider}"})
+
+    def _create_AWS_Cognito_UserPoolClient(self, stack: Stack, lid: str, p: dict[str, Any]) -> Created:
+        kwargs = {k: v for k, v in p.items() if k != "ClientName"}
+        for key in ("AccessTokenValidity", "IdTokenValidity", "RefreshTokenValidity"):
+            if key in kwargs:
+                kwargs[key] = int(kwargs[key])
+        client = self.client("cognito-idp").create_user_pool_client(
+            ClientName=p.get("ClientName") or self._name(stack, lid), **kwargs)["UserPoolClient"]
+        return Created(lid, "AWS::Cognito::UserPoolClient", client["ClientId"], {"ClientId": client["ClientId"]})
+
     # ------------------------------------------------------------------ SQS
     def _create_AWS_SQS_Queue(self, stack: Stack, lid: str, p: dict[str, Any]) -> Created:
         name = p.get("QueueName") or self._name(stack, lid, 80)

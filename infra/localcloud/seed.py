@@ -1,26 +1,29 @@
-"""Demo data for ``make dev``: written through the same layer code the functions use."""
+"""Demo data for ``make dev``, created through the same layer code the functions use."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from wrapper.events.catalog import EventType
-from wrapper.events.envelope import new_event
-from wrapper.events.outbox import write_with_outbox
-from wrapper.store.keys import tenant_pk
-from wrapper.store.table import Table, put_op
+from wrapper.identity.cognito import CognitoIdentityProvider
+from wrapper.identity.models import LoginRequest, SessionResponse, SignupRequest
+from wrapper.identity.service import IdentityService
+from wrapper.identity.store import IdentityStore
+from wrapper.store.table import Table
 
-DEMO_TENANT_ID = "demo"
+DEMO_EMAIL = "owner@demo.example"
+DEMO_PASSWORD = "demo-password-123"  # noqa: S105 - a published demo credential of the local cloud only
+DEMO_TENANT = "Demo Company"
 
 
-def seed_demo(dynamodb: Any, table_name: str) -> dict[str, str]:
-    """A demo tenant profile, recorded with its ``tenant.created`` event through the outbox
-    (idempotent: a second run finds the tenant and writes nothing)."""
-    table = Table(dynamodb, table_name)
-    if table.get(tenant_pk(DEMO_TENANT_ID), "PROFILE") is None:
-        profile = {"PK": tenant_pk(DEMO_TENANT_ID), "SK": "PROFILE", "record_type": "tenant",
-                   "tenant_id": DEMO_TENANT_ID, "name": "Demo Company", "timezone": "UTC"}
-        event = new_event(EventType.TENANT_CREATED, DEMO_TENANT_ID,
-                          {"actor": "seed", "target": DEMO_TENANT_ID, "name": "Demo Company"})
-        write_with_outbox(table, [put_op(profile, condition="attribute_not_exists(PK)")], [event], ttl_days=7)
-    return {"tenant_id": DEMO_TENANT_ID}
+def seed_demo(client: Any, *, table_name: str, user_pool_id: str, client_id: str) -> dict[str, str]:
+    """The demo owner and tenant (idempotent: a second run signs the existing owner in)."""
+    identity = IdentityService(
+        idp=CognitoIdentityProvider(client("cognito-idp"), user_pool_id=user_pool_id, client_id=client_id),
+        store=IdentityStore(Table(client("dynamodb"), table_name), outbox_ttl_days=7))
+    session: SessionResponse
+    if identity.store.user_id_by_email(DEMO_EMAIL) is None:
+        session = identity.signup(SignupRequest(email=DEMO_EMAIL, password=DEMO_PASSWORD, tenant_name=DEMO_TENANT))
+    else:
+        session = identity.login(LoginRequest(email=DEMO_EMAIL, password=DEMO_PASSWORD))
+    return {"email": DEMO_EMAIL, "password": DEMO_PASSWORD, "tenant_id": session.tenant_id,
+            "user_id": session.user_id}

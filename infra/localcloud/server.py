@@ -17,6 +17,7 @@ import boto3
 from botocore.config import Config
 
 from localcloud.apifront import ApiFront, RestApi
+from localcloud.cognito import patch_refresh_tokens
 from localcloud.dynamodb import patch_transactions
 from localcloud.eventbridge import patch_rule_targets
 from localcloud.pollers import Pollers, PollerSettings
@@ -117,6 +118,7 @@ class LocalCloud:
         self.runtime = FunctionRuntime(self.function_environment())
         patch_moto_lambda(self.runtime)
         patch_transactions()
+        patch_refresh_tokens()
         patch_rule_targets(self.runtime, self.client)
         self.stack = self.deploy(cfg.template, stack_name=cfg.stack_name, parameters=cfg.parameters)
         ssm = self.client("ssm")

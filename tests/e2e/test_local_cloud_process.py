@@ -55,6 +55,11 @@ def test_up_prints_the_api_url_answers_and_stops_cleanly_on_ctrl_c() -> None:
         assert f"http://127.0.0.1:{api_port}/v1" in banner
         assert f"http://127.0.0.1:{aws_port}" in banner
         assert requests.get(f"http://127.0.0.1:{api_port}/v1/health", timeout=10).json()["status"] == "ok"
+        assert "owner@demo.example" in banner
+        login = requests.post(f"http://127.0.0.1:{api_port}/v1/auth/login", timeout=10,
+                              json={"email": "owner@demo.example", "password": "demo-password-123"})
+        assert login.status_code == 200
+        assert login.json()["tenant_id"] in banner
         import boto3
 
         ssm = boto3.client("ssm", endpoint_url=f"http://127.0.0.1:{aws_port}", region_name="us-east-1",

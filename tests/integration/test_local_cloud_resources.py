@@ -12,6 +12,9 @@ def _exists_checks(cloud: Any) -> dict[str, Callable[[Any], Any]]:
     c = cloud.client
     return {
         "AWS::DynamoDB::Table": lambda r: c("dynamodb").describe_table(TableName=r.ref),
+        "AWS::Cognito::UserPool": lambda r: c("cognito-idp").describe_user_pool(UserPoolId=r.ref),
+        "AWS::Cognito::UserPoolClient": lambda r: c("cognito-idp").describe_user_pool_client(
+            UserPoolId=r.properties["UserPoolId"], ClientId=r.ref),
         "AWS::SQS::Queue": lambda r: c("sqs").get_queue_attributes(QueueUrl=r.ref, AttributeNames=["QueueArn"]),
         "AWS::SQS::QueuePolicy": lambda r: all(
             "Policy" in c("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     outbox_ttl_days: int = Field(default=7, alias="OUTBOX_TTL_DAYS")
     idempotency_ttl_seconds: int = Field(default=3600, alias="IDEMPOTENCY_TTL_SECONDS")
     cors_allow_origin: str = Field(default="*", alias="CORS_ALLOW_ORIGIN")
+    user_pool_id: str = Field(default="", alias="USER_POOL_ID")
+    user_pool_client_id: str = Field(default="", alias="USER_POOL_CLIENT_ID")
 
     @property
     def queue_urls(self) -> list[str]:

@@ -1,0 +1,26 @@
+"""Cognito behaviour moto gets wrong, put right for the local cloud.
+
+An unknown refresh token makes moto fail with a KeyError (HTTP 500); Cognito answers
+NotAuthorizedException ("Invalid Refresh Token"), which is what our adapter maps to 401.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def patch_refresh_tokens() -> None:
+    from moto.cognitoidp.exceptions import NotAuthorizedError
+    from moto.cognitoidp.models import CognitoIdpUserPool
+
+    original = CognitoIdpUserPool.create_tokens_from_refresh_token
+    if getattr(original, "_wrapper_patched", False):
+        return
+
+    def create_tokens_from_refresh_token(self: Any, refresh_token: str) -> tuple[str, str, int]:
+        if refresh_token not in self.refresh_tokens:
+            raise NotAuthorizedError("Invalid Refresh Token")
+        return original(self, refresh_token)
+
+    create_tokens_from_refresh_token._wrapper_patched = True  # type: ignore[attr-defined]
+    CognitoIdpUserPool.create_tokens_from_refresh_token = create_tokens_from_refresh_token  # type: ignore[method-assign]

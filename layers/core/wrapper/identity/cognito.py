@@ -1,0 +1,68 @@
+"""Amazon Cognito adapter of the ``IdentityProvider`` port (moto's Cognito locally)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from wrapper.identity.ports import IdentityProvider, InvalidCredentials, IssuedTokens, UserExists
+
+_BAD_CREDENTIALS = {"NotAuthorizedException", "UserNotFoundException", "UserNotConfirmedException",
+                    "PasswordResetRequiredException"}
+
+
+class CognitoIdentityProvider(IdentityProvider):
+    def __init__(self, client: Any, *, user_pool_id: str, client_id: str) -> None:
+        self.client = client
+        self.user_pool_id = user_pool_id
+        self.client_id = client_id
+
+    def create_user(self, email: str, password: str) -> str:
+        try:
+            user = self.client.admin_create_user(
+                UserPoolId=self.user_pool_id, Username=email, MessageAction="SUPPRESS",
+                UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "UsernameExistsException":
+                raise UserExists(email) from None
+            raise
+        self.client.admin_set_user_password(UserPoolId=self.user_pool_id, Username=email, Password=password,
+                                            Permanent=True)
+        return _subject(user["User"]["Attributes"])
+
+    def subject_of(self, email: str) -> str | None:
+        try:
+            user = self.client.admin_get_user(UserPoolId=self.user_pool_id, Username=email)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "UserNotFoundException":
+                return None
+            raise
+        return _subject(user["UserAttributes"])
+
+    def authenticate(self, email: str, password: str) -> tuple[str, IssuedTokens]:
+        result = self._auth("ADMIN_USER_PASSWORD_AUTH", {"USERNAME": email, "PASSWORD": password})
+        subject = self.subject_of(email)
+        if subject is None:
+            raise InvalidCredentials()
+        return subject, result
+
+    def refresh(self, refresh_token: str) -> IssuedTokens:
+        return self._auth("REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": refresh_token})
+
+    def _auth(self, flow: str, parameters: dict[str, str]) -> IssuedTokens:
+        try:
+            answer = self.client.admin_initiate_auth(UserPoolId=self.user_pool_id, ClientId=self.client_id,
+                                                     AuthFlow=flow, AuthParameters=parameters)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _BAD_CREDENTIALS:
+                raise InvalidCredentials() from None
+            raise
+        result = answer.get("AuthenticationResult")
+        if not result:  # a challenge (new password, MFA) we do not run: not signed in
+            raise InvalidCredentials()
+        return IssuedTokens(result["AccessToken"], result.get("RefreshToken"), int(result["ExpiresIn"]))
+
+
+def _subject(attributes: list[dict[str, str]]) -> str:
+    return next(a["Value"] for a in attributes if a["Name"] == "sub")

@@ -1,0 +1,68 @@
+"""Request and response bodies of the auth API. Unknown fields are refused (no mass assignment)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+# Deliberately plain: one @, no spaces, a dot in the domain. Deliverability is proven by the
+# emails we send (invites, resets), not by a regex.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def normalize_email(value: str) -> str:
+    """Emails are unique platform-wide and compared case-insensitively: stored case-folded."""
+    folded = value.strip().casefold()
+    if len(folded) > 254 or not _EMAIL.fullmatch(folded):
+        raise ValueError("not an email address")
+    return folded
+
+
+Email = Annotated[str, AfterValidator(normalize_email)]
+Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
+TenantName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class SignupRequest(_Body):
+    email: Email
+    password: Password
+    tenant_name: TenantName
+
+
+class LoginRequest(_Body):
+    email: Email
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class RefreshRequest(_Body):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
+
+
+class LogoutRequest(RefreshRequest):
+    pass
+
+
+class Tokens(BaseModel):
+    access_token: str
+    refresh_token: str | None = None
+    expires_in: int
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
+
+
+class SessionResponse(Tokens):
+    tenant_id: str
+    user_id: str
+
+
+class SignupResponse(SessionResponse):
+    pass
+
+
+class RefreshResponse(Tokens):
+    refresh_token: str | None = Field(default=None, description="Not rotated: keep using the one you have")

@@ -1,0 +1,106 @@
+"""Identity and membership records.
+
+| item | PK | SK |
+|---|---|---|
+| email → user (platform-wide, case-folded) | `PLATFORM#EMAIL#<email>` | `USER` |
+| user profile | `PLATFORM#USER#<user_id>` | `PROFILE` |
+| a user's tenants | `PLATFORM#USER#<user_id>` | `TENANT#<tenant_id>` |
+| tenant profile | `TENANT#<tenant_id>` | `PROFILE` |
+| a tenant's members | `TENANT#<tenant_id>` | `MEMBER#<user_id>` |
+| revoked refresh token | `PLATFORM#REVOKED#<sha256>` | `TOKEN` (TTL) |
+| sign-in failures in a window | `PLATFORM#LOGINFAIL#<sha256(email)>` | `WINDOW#<start>` (TTL) |
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from wrapper.events.envelope import EventEnvelope
+from wrapper.events.outbox import write_with_outbox
+from wrapper.store.keys import platform_pk, tenant_pk
+from wrapper.store.table import Item, Table, put_op, to_dynamo
+
+
+class EmailTaken(Exception):
+    pass
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class IdentityStore:
+    def __init__(self, table: Table, *, outbox_ttl_days: int) -> None:
+        self.table = table
+        self.outbox_ttl_days = outbox_ttl_days
+
+    # ------------------------------------------------------------------ users and tenants
+    def user_id_by_email(self, email: str) -> str | None:
+        item = self.table.get(platform_pk(f"EMAIL#{email}"), "USER")
+        return str(item["user_id"]) if item else None
+
+    def tenants_of(self, user_id: str) -> list[Item]:
+        items, _ = self.table.query(platform_pk(f"USER#{user_id}"), sk_prefix="TENANT#", limit=100)
+        return items
+
+    def create_tenant_with_owner(self, *, tenant_id: str, user_id: str, email: str, tenant_name: str,
+                                 now: datetime, events: Sequence[EventEnvelope]) -> None:
+        """Email reservation, user, tenant and owner membership (both directions) and their events,
+        all in one transaction. EmailTaken if the email was claimed meanwhile."""
+        at = now.isoformat()
+        operations = [
+            put_op({"PK": platform_pk(f"EMAIL#{email}"), "SK": "USER", "record_type": "email", "user_id": user_id,
+                    "created_at": at}, condition="attribute_not_exists(PK)"),
+            put_op({"PK": platform_pk(f"USER#{user_id}"), "SK": "PROFILE", "record_type": "user",
+                    "user_id": user_id, "email": email, "created_at": at}, condition="attribute_not_exists(PK)"),
+            put_op({"PK": platform_pk(f"USER#{user_id}"), "SK": f"TENANT#{tenant_id}", "record_type": "membership",
+                    "tenant_id": tenant_id, "role": "owner", "joined_at": at}),
+            put_op({"PK": tenant_pk(tenant_id), "SK": "PROFILE", "record_type": "tenant", "tenant_id": tenant_id,
+                    "name": tenant_name, "timezone": "UTC", "billing_email": email, "status": "active",
+                    "plan_tier": "free", "created_at": at, "version": 1}, condition="attribute_not_exists(PK)"),
+            put_op({"PK": tenant_pk(tenant_id), "SK": f"MEMBER#{user_id}", "record_type": "member",
+                    "user_id": user_id, "email": email, "role": "owner", "joined_at": at}),
+        ]
+        try:
+            write_with_outbox(self.table, operations, events, ttl_days=self.outbox_ttl_days)
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise EmailTaken(email) from None
+            raise
+
+    # ------------------------------------------------------------------ refresh-token revocation
+    def revoke_refresh_token(self, refresh_token: str, *, expires_at: int) -> None:
+        self.table.put({"PK": platform_pk(f"REVOKED#{_digest(refresh_token)}"), "SK": "TOKEN",
+                        "record_type": "revoked_token", "expires_at": expires_at})
+
+    def is_revoked(self, refresh_token: str) -> bool:
+        return self.table.get(platform_pk(f"REVOKED#{_digest(refresh_token)}"), "TOKEN") is not None
+
+    # ------------------------------------------------------------------ sign-in failures
+    def _failure_key(self, email: str, window_start: int) -> dict[str, str]:
+        return {"PK": platform_pk(f"LOGINFAIL#{_digest(email)}"), "SK": f"WINDOW#{window_start}"}
+
+    def failures_in_window(self, email: str, window_start: int) -> int:
+        key = self._failure_key(email, window_start)
+        item = self.table.get(key["PK"], key["SK"])
+        return int(item["failures"]) if item else 0
+
+    def record_failure(self, email: str, window_start: int, *, expires_at: int) -> int:
+        """Count one failure atomically; answer the window's count so far."""
+        key = self._failure_key(email, window_start)
+        answer: dict[str, Any] = self.table.client.update_item(
+            TableName=self.table.name, Key=to_dynamo(key),
+            UpdateExpression="ADD failures :one SET expires_at = if_not_exists(expires_at, :exp), record_type = :t",
+            ExpressionAttributeValues=to_dynamo({":one": 1, ":exp": expires_at, ":t": "login_failures"}),
+            ReturnValues="UPDATED_NEW")
+        return int(answer["Attributes"]["failures"]["N"])
+
+    def clear_failures(self, email: str, window_start: int) -> None:
+        key = self._failure_key(email, window_start)
+        self.table.client.delete_item(TableName=self.table.name, Key=to_dynamo(key))
