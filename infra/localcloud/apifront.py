@@ -257,9 +257,10 @@ class ApiFront:
         identity: list[str] = []
         for source in authorizer.identity_sources:
             value = _identity_value(source, event)
-            if not value:
+            # API Gateway requires the identity sources only when it caches by them.
+            if not value and authorizer.ttl > 0:
                 return self.gateway_response("UNAUTHORIZED", context)
-            identity.append(value)
+            identity.append(value or "")
         method_arn = self.method_arn(event["httpMethod"], event["path"])
         key = (authorizer.name, tuple(identity))
         cached = self._cache.get(key)

@@ -32,6 +32,17 @@ class Settings(BaseSettings):
     user_pool_client_id: str = Field(default="", alias="USER_POOL_CLIENT_ID")
 
     @property
+    def cognito_issuer(self) -> str:
+        return f"https://cognito-idp.{self.aws_region}.amazonaws.com/{self.user_pool_id}"
+
+    @property
+    def cognito_jwks_url(self) -> str:
+        # Locally the user pool's keys are served by the AWS endpoint (moto), not by Cognito.
+        if self.aws_endpoint_url:
+            return f"{self.aws_endpoint_url.rstrip('/')}/{self.user_pool_id}/.well-known/jwks.json"
+        return f"{self.cognito_issuer}/.well-known/jwks.json"
+
+    @property
     def queue_urls(self) -> list[str]:
         return [url for url in self.health_queue_urls.split(",") if url]
 

@@ -48,6 +48,21 @@ class IdentityStore:
         items, _ = self.table.query(platform_pk(f"USER#{user_id}"), sk_prefix="TENANT#", limit=100)
         return items
 
+    def tenant_statuses(self, tenant_ids: Sequence[str]) -> dict[str, str]:
+        """Status of each tenant, one BatchGetItem (a user belongs to few tenants)."""
+        statuses: dict[str, str] = {}
+        ids = list(dict.fromkeys(tenant_ids))
+        for start in range(0, len(ids), 100):
+            keys = [to_dynamo({"PK": tenant_pk(t), "SK": "PROFILE"}) for t in ids[start:start + 100]]
+            request: dict[str, Any] = {self.table.name: {"Keys": keys, "ProjectionExpression": "tenant_id, #s",
+                                                         "ExpressionAttributeNames": {"#s": "status"}}}
+            while request:
+                answer = self.table.client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.table.name, []):
+                    statuses[item["tenant_id"]["S"]] = item["status"]["S"]
+                request = answer.get("UnprocessedKeys") or {}
+        return statuses
+
     def create_tenant_with_owner(self, *, tenant_id: str, user_id: str, email: str, tenant_name: str,
                                  now: datetime, events: Sequence[EventEnvelope]) -> None:
         """Email reservation, user, tenant and owner membership (both directions) and their events,

@@ -103,10 +103,15 @@ class Table:
         self.client.transact_write_items(TransactItems=items)
 
 
-def put_op(item: Item, *, condition: str | None = None) -> dict[str, Any]:
+def put_op(item: Item, *, condition: str | None = None, names: dict[str, str] | None = None,
+           values: dict[str, Any] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"Item": to_dynamo(item)}
     if condition:
         body["ConditionExpression"] = condition
+    if names:
+        body["ExpressionAttributeNames"] = names
+    if values:
+        body["ExpressionAttributeValues"] = to_dynamo(values)
     return {"Put": body}
 
 

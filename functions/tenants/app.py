@@ -1,0 +1,54 @@
+"""The caller's tenant: GET and PATCH /v1/tenant (members, roles, organizations follow, #3)."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from wrapper.api.app import build_app, request_id_of
+from wrapper.api.tenant import Actor, actor_from
+from wrapper.settings import Settings
+from wrapper.store.table import table_for
+from wrapper.tenancy.permissions import Permission
+from wrapper.tenancy.profile import TenantProfile, TenantProfiles, TenantUpdate
+
+settings = Settings()
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
+profiles = TenantProfiles(table_for(settings), outbox_ttl_days=settings.outbox_ttl_days)
+TENANT = ["tenant"]
+
+
+def _actor() -> Actor:
+    request_context = app.current_event.get("requestContext") or {}
+    actor = actor_from(request_context.get("authorizer"), app.current_event.headers)
+    logger.append_keys(tenant_id=actor.tenant.tenant_id)
+    return actor
+
+
+@app.get("/v1/tenant", summary="The tenant the request acts for", tags=TENANT,
+         responses={401: {"description": "Missing or invalid credentials"},
+                    403: {"description": "Not a member of that tenant, or missing permission"}})
+def get_tenant() -> TenantProfile:
+    actor = _actor()
+    actor.require(Permission.TENANT_READ)
+    return profiles.get(actor.tenant)
+
+
+@app.patch("/v1/tenant", summary="Change the tenant's name, timezone, billing email or settings", tags=TENANT,
+           responses={401: {"description": "Missing or invalid credentials"},
+                      403: {"description": "Not a member of that tenant, or missing permission"},
+                      409: {"description": "Changed meanwhile; retry"}})
+def patch_tenant(body: Annotated[TenantUpdate, Body()]) -> TenantProfile:
+    return profiles.update(_actor(), body, request_id=request_id_of(app))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

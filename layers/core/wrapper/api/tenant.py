@@ -1,0 +1,47 @@
+"""Which tenant a request acts for, and with which permissions.
+
+The authorizer's context lists the caller's tenants (role and status in each). A request names
+its tenant with ``X-Tenant-Id`` or gets its default one; a tenant the caller does not belong to
+is 403, a suspended one too. Keys are then built from the resulting context only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from wrapper.errors import PermissionDenied, Unauthorized
+from wrapper.store.keys import TenantContext
+from wrapper.tenancy.permissions import Permission, permissions_for, require
+
+TENANT_HEADER = "x-tenant-id"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The caller, acting for one tenant."""
+
+    tenant: TenantContext
+    user_id: str
+    permissions: frozenset[Permission]
+
+    def require(self, *needed: Permission) -> None:
+        require(self.permissions, needed)
+
+
+def actor_from(authorizer: Mapping[str, Any] | None, headers: Mapping[str, str] | None) -> Actor:
+    if not authorizer or "tenants" not in authorizer:
+        raise Unauthorized("Missing or invalid credentials.")
+    tenants: dict[str, dict[str, str]] = json.loads(authorizer["tenants"])
+    wanted = next((v.strip() for k, v in (headers or {}).items() if k.lower() == TENANT_HEADER), None)
+    tenant_id = wanted or str(authorizer["default_tenant_id"])
+    membership = tenants.get(tenant_id)
+    if membership is None:
+        raise PermissionDenied("You are not a member of this tenant.")
+    if membership.get("status") != "active":
+        raise PermissionDenied("This tenant is suspended.")
+    role = membership["role"]
+    return Actor(tenant=TenantContext(tenant_id=tenant_id, principal=str(authorizer["principal"]), role=role),
+                 user_id=str(authorizer["user_id"]), permissions=permissions_for(role, {}))

@@ -1,0 +1,105 @@
+"""The tenant's own profile: name, timezone, billing email and free-form settings."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from botocore.exceptions import ClientError
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator
+
+from wrapper.api.tenant import Actor
+from wrapper.errors import Conflict, NotFound
+from wrapper.events.catalog import EventType
+from wrapper.events.envelope import new_event
+from wrapper.events.outbox import write_with_outbox
+from wrapper.identity.models import normalize_email
+from wrapper.store.keys import TenantContext
+from wrapper.store.table import Item, Table, put_op
+from wrapper.tenancy.permissions import Permission
+
+MAX_SETTINGS_BYTES = 8192
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not an IANA time zone (e.g. Europe/Paris)") from None
+    return value
+
+
+class TenantProfile(BaseModel):
+    tenant_id: str
+    name: str
+    timezone: str
+    billing_email: str | None = None
+    status: str
+    plan_tier: str
+    settings: dict[str, Any] = {}
+    created_at: str
+    updated_at: str | None = None
+    version: int
+
+
+class TenantUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
+    timezone: Annotated[str, AfterValidator(_timezone)] | None = None
+    billing_email: Annotated[str, AfterValidator(normalize_email)] | None = None
+    settings: dict[str, Any] | None = None
+
+    @field_validator("settings")
+    @classmethod
+    def _bounded(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(json.dumps(value)) > MAX_SETTINGS_BYTES:
+            raise ValueError(f"settings are limited to {MAX_SETTINGS_BYTES} bytes of JSON")
+        return value
+
+
+class TenantProfiles:
+    def __init__(self, table: Table, *, outbox_ttl_days: int) -> None:
+        self.table = table
+        self.outbox_ttl_days = outbox_ttl_days
+
+    def get(self, tenant: TenantContext) -> TenantProfile:
+        item = self.table.get(tenant.pk, "PROFILE")
+        if item is None:
+            raise NotFound("No such tenant.")
+        return _profile(item)
+
+    def update(self, actor: Actor, change: TenantUpdate, *, request_id: str | None) -> TenantProfile:
+        actor.require(Permission.TENANT_WRITE)
+        current = self.table.get(actor.tenant.pk, "PROFILE")
+        if current is None:
+            raise NotFound("No such tenant.")
+        fields = change.model_dump(exclude_unset=True)
+        updated: Item = {**current, **fields, "updated_at": datetime.now(UTC).isoformat(),
+                         "version": int(current["version"]) + 1}
+        if "settings" in fields:
+            updated["settings"] = json.dumps(fields["settings"])
+        event = new_event(EventType.TENANT_UPDATED, actor.tenant.tenant_id, {
+            "actor": actor.user_id, "target": actor.tenant.tenant_id, "fields": sorted(fields),
+            "request_id": request_id})
+        try:
+            # Optimistic: a concurrent update between our read and this write makes it fail, not vanish.
+            write_with_outbox(self.table, [put_op(updated, condition="#v = :v", names={"#v": "version"},
+                                                       values={":v": int(current["version"])})],
+                              [event], ttl_days=self.outbox_ttl_days)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                raise Conflict("The tenant changed meanwhile; read it again and retry.") from None
+            raise
+        return _profile(updated)
+
+
+def _profile(item: Item) -> TenantProfile:
+    settings = item.get("settings")
+    return TenantProfile(
+        tenant_id=str(item["tenant_id"]), name=str(item["name"]), timezone=str(item["timezone"]),
+        billing_email=item.get("billing_email"), status=str(item["status"]), plan_tier=str(item["plan_tier"]),
+        settings=json.loads(settings) if isinstance(settings, str) else {}, created_at=str(item["created_at"]),
+        updated_at=item.get("updated_at"), version=int(item["version"]))
