@@ -1,14 +1,18 @@
 """The caller's tenant: GET and PATCH /v1/tenant (members, roles, organizations follow, #3)."""
 
+import time
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wrapper.api.app import build_app, request_id_of
-from wrapper.api.tenant import Actor, actor_from
+from wrapper.api.ratelimit import DynamoRequestCounter
+from wrapper.api.tenant import Actor, actor_from, admit
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
 from wrapper.tenancy.permissions import Permission
@@ -19,14 +23,28 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
-profiles = TenantProfiles(table_for(settings), outbox_ttl_days=settings.outbox_ttl_days)
+table = table_for(settings)
+profiles = TenantProfiles(table, outbox_ttl_days=settings.outbox_ttl_days)
+requests_counter = DynamoRequestCounter(table)
 TENANT = ["tenant"]
 
 
-def _actor() -> Actor:
+def admit_tenant_request(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
     request_context = app.current_event.get("requestContext") or {}
     actor = actor_from(request_context.get("authorizer"), app.current_event.headers)
     logger.append_keys(tenant_id=actor.tenant.tenant_id)
+    quota = admit(actor, requests_counter, time.time())
+    app.append_context(actor=actor)
+    response = next_middleware(app)
+    response.headers.update(quota.headers())
+    return response
+
+
+app.use(middlewares=[admit_tenant_request])
+
+
+def _actor() -> Actor:
+    actor: Actor = app.context["actor"]
     return actor
 
 

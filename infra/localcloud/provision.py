@@ -398,6 +398,19 @@ class Provisioner:
                                                tracingEnabled=bool(p.get("TracingEnabled", False)))
         return Created(lid, "AWS::ApiGateway::Stage", p["StageName"])
 
+    def _create_AWS_ApiGateway_UsagePlan(self, stack: Stack, lid: str, p: dict[str, Any]) -> Created:
+        kwargs: dict[str, Any] = {"name": p.get("UsagePlanName") or self._name(stack, lid),
+                                  "description": p.get("Description", ""),
+                                  "apiStages": [{"apiId": stage["ApiId"], "stage": stage["Stage"]}
+                                                for stage in p.get("ApiStages", [])]}
+        if "Throttle" in p:
+            kwargs["throttle"] = {"rateLimit": float(p["Throttle"]["RateLimit"]),
+                                  "burstLimit": int(p["Throttle"]["BurstLimit"])}
+        if "Quota" in p:
+            kwargs["quota"] = {"limit": int(p["Quota"]["Limit"]), "period": p["Quota"]["Period"]}
+        plan = self.client("apigateway").create_usage_plan(**kwargs)
+        return Created(lid, "AWS::ApiGateway::UsagePlan", plan["id"])
+
     def _create_AWS_ApiGateway_GatewayResponse(self, stack: Stack, lid: str, p: dict[str, Any]) -> Created:
         kwargs: dict[str, Any] = {"restApiId": p["RestApiId"], "responseType": p["ResponseType"],
                                   "responseParameters": p.get("ResponseParameters", {}),

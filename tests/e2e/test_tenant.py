@@ -221,3 +221,34 @@ def test_bad_tenant_changes_are_4xx_problems_and_change_nothing(cloud: Any, acme
     assert answer.status_code == status, answer.text
     assert answer.headers["Content-Type"] == PROBLEM
     assert _version(cloud, acme["tenant_id"]) == before
+
+
+# ------------------------------------------------------------------------------------ rate limits
+def _fill_window(cloud: Any, tenant_id: str, hits: int) -> None:
+    now = time.time()
+    if 900 - int(now) % 900 < 5:  # too close to the window's end: start in the next one
+        time.sleep(6)
+        now = time.time()
+    start = int(now) - int(now) % 900
+    _table(cloud).put({"PK": f"TENANT#{tenant_id}", "SK": f"RATE#{start}", "hits": hits,
+                       "expires_at": start + 1800})
+
+
+def test_answers_tell_the_tenant_its_rate_limit(cloud: Any) -> None:
+    session = _signup(cloud, "Counted")
+    answer = _get(cloud, session["access_token"])
+    assert answer.headers["RateLimit-Limit"] == "800"
+    assert int(answer.headers["RateLimit-Remaining"]) == 799
+    assert 0 < int(answer.headers["RateLimit-Reset"]) <= 900
+
+
+def test_the_request_past_the_tenants_limit_is_429_and_changes_nothing(cloud: Any) -> None:
+    limited, other = _signup(cloud, "Busy"), _signup(cloud, "Quiet")
+    _fill_window(cloud, limited["tenant_id"], 800)
+    answer = _patch(cloud, limited["access_token"], {"name": "Renamed"})
+    assert answer.status_code == 429
+    assert answer.headers["Content-Type"] == PROBLEM
+    assert 0 < int(answer.headers["Retry-After"]) <= 900
+    assert answer.headers["RateLimit-Remaining"] == "0"
+    assert _version(cloud, limited["tenant_id"]) == 1
+    assert _get(cloud, other["access_token"]).status_code == 200  # limits are per tenant

@@ -42,6 +42,7 @@ def _exists_checks(cloud: Any) -> dict[str, Callable[[Any], Any]]:
                                                                       stageName=r.ref),
         "AWS::ApiGateway::Account": lambda r: c("apigateway").get_account()["cloudwatchRoleArn"] ==
         r.properties["CloudWatchRoleArn"],
+        "AWS::ApiGateway::UsagePlan": lambda r: c("apigateway").get_usage_plan(usagePlanId=r.ref)["throttle"],
         "AWS::ApiGateway::GatewayResponse": lambda r: c("apigateway").get_gateway_response(
             restApiId=r.properties["RestApiId"], responseType=r.properties["ResponseType"]),
     }

@@ -57,9 +57,11 @@ class LimitExceeded(DomainError):
     title = "Too Many Requests"
     type_slug = "rate-limited"
 
-    def __init__(self, detail: str, *, retry_after_seconds: int, errors: list[dict[str, Any]] | None = None):
+    def __init__(self, detail: str, *, retry_after_seconds: int, errors: list[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(detail, errors=errors)
         self.retry_after_seconds = retry_after_seconds
+        self.headers = headers or {}
 
 
 class Unavailable(DomainError):

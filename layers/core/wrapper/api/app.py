@@ -59,10 +59,6 @@ def build_app(logger: Logger, *, cors_allow_origin: str = "*") -> APIGatewayRest
         logger.set_correlation_id(request_id)
         # A warm function serves many tenants: never let one request's tenant label the next.
         logger.remove_keys(["tenant_id"])
-        authorizer = app.current_event.request_context.authorizer
-        tenant_id = authorizer.get("tenant_id") if authorizer else None
-        if tenant_id:
-            logger.append_keys(tenant_id=tenant_id)
         response = next_middleware(app)
         response.headers[REQUEST_ID_HEADER] = request_id
         return response
@@ -89,6 +85,7 @@ def build_app(logger: Logger, *, cors_allow_origin: str = "*") -> APIGatewayRest
     def domain_error(exc: DomainError) -> Response:
         headers = {}
         if isinstance(exc, LimitExceeded):
+            headers.update(exc.headers)
             headers["Retry-After"] = str(exc.retry_after_seconds)
         return _with_request_id(app, problem_response(
             exc.status, exc.title, exc.detail, type_slug=exc.type_slug, errors=exc.errors, headers=headers))

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from wrapper.api.ratelimit import Quota, RequestCounter, consume
 from wrapper.errors import PermissionDenied, Unauthorized
 from wrapper.store.keys import TenantContext
 from wrapper.tenancy.permissions import Permission, permissions_for, require
@@ -26,6 +27,7 @@ class Actor:
     tenant: TenantContext
     user_id: str
     permissions: frozenset[Permission]
+    plan_tier: str = "free"
 
     def require(self, *needed: Permission) -> None:
         require(self.permissions, needed)
@@ -44,4 +46,10 @@ def actor_from(authorizer: Mapping[str, Any] | None, headers: Mapping[str, str] 
         raise PermissionDenied("This tenant is suspended.")
     role = membership["role"]
     return Actor(tenant=TenantContext(tenant_id=tenant_id, principal=str(authorizer["principal"]), role=role),
-                 user_id=str(authorizer["user_id"]), permissions=permissions_for(role, {}))
+                 user_id=str(authorizer["user_id"]), permissions=permissions_for(role, {}),
+                 plan_tier=membership.get("tier", "free"))
+
+
+def admit(actor: Actor, counter: RequestCounter, now: float) -> Quota:
+    """Count the request against its tenant's limit (LimitExceeded past it)."""
+    return consume(counter, actor.tenant.tenant_id, actor.plan_tier, now)

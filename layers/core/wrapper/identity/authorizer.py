@@ -21,7 +21,7 @@ from wrapper.store.table import Item
 class Memberships(Protocol):
     def tenants_of(self, user_id: str) -> list[Item]: ...
 
-    def tenant_statuses(self, tenant_ids: Sequence[str]) -> dict[str, str]: ...
+    def tenant_states(self, tenant_ids: Sequence[str]) -> dict[str, dict[str, str]]: ...
 
 
 def bearer_token(headers: Mapping[str, str] | None) -> str | None:
@@ -43,8 +43,9 @@ def authorize(event: Mapping[str, Any], *, issuers: Sequence[Issuer], keys: Jwks
     rows = memberships.tenants_of(user_id)
     if not rows:
         raise InvalidToken("no account")
-    statuses = memberships.tenant_statuses([str(r["tenant_id"]) for r in rows])
-    tenants = {str(r["tenant_id"]): {"role": str(r["role"]), "status": statuses.get(str(r["tenant_id"]), "unknown")}
+    states = memberships.tenant_states([str(r["tenant_id"]) for r in rows])
+    unknown = {"status": "unknown", "tier": "free"}
+    tenants = {str(r["tenant_id"]): {"role": str(r["role"]), **states.get(str(r["tenant_id"]), unknown)}
                for r in rows}
     context: dict[str, str | int | bool] = {
         "user_id": user_id,

@@ -48,20 +48,22 @@ class IdentityStore:
         items, _ = self.table.query(platform_pk(f"USER#{user_id}"), sk_prefix="TENANT#", limit=100)
         return items
 
-    def tenant_statuses(self, tenant_ids: Sequence[str]) -> dict[str, str]:
-        """Status of each tenant, one BatchGetItem (a user belongs to few tenants)."""
-        statuses: dict[str, str] = {}
+    def tenant_states(self, tenant_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """Status and plan tier of each tenant, one BatchGetItem (a user belongs to few tenants)."""
+        states: dict[str, dict[str, str]] = {}
         ids = list(dict.fromkeys(tenant_ids))
         for start in range(0, len(ids), 100):
             keys = [to_dynamo({"PK": tenant_pk(t), "SK": "PROFILE"}) for t in ids[start:start + 100]]
-            request: dict[str, Any] = {self.table.name: {"Keys": keys, "ProjectionExpression": "tenant_id, #s",
-                                                         "ExpressionAttributeNames": {"#s": "status"}}}
+            request: dict[str, Any] = {self.table.name: {
+                "Keys": keys, "ProjectionExpression": "tenant_id, #s, plan_tier",
+                "ExpressionAttributeNames": {"#s": "status"}}}
             while request:
                 answer = self.table.client.batch_get_item(RequestItems=request)
                 for item in answer.get("Responses", {}).get(self.table.name, []):
-                    statuses[item["tenant_id"]["S"]] = item["status"]["S"]
+                    states[item["tenant_id"]["S"]] = {"status": item["status"]["S"],
+                                                      "tier": item.get("plan_tier", {}).get("S", "free")}
                 request = answer.get("UnprocessedKeys") or {}
-        return statuses
+        return states
 
     def create_tenant_with_owner(self, *, tenant_id: str, user_id: str, email: str, tenant_name: str,
                                  now: datetime, events: Sequence[EventEnvelope]) -> None:
