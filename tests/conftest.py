@@ -20,6 +20,11 @@ def cloud() -> Iterator[Any]:
     local.start()
     yield local
     local.stop()
+    from localcloud.iam import unpermitted
+
+    # moto does not evaluate IAM: fail the run if a function called what its role would refuse.
+    missing = unpermitted(local.stack, local.runtime.actions)
+    assert not missing, f"functions called AWS actions their template roles do not allow: {missing}"
 
 
 @pytest.fixture(scope="session")

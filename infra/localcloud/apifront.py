@@ -284,8 +284,11 @@ class ApiFront:
                 return self.gateway_response("AUTHORIZER_CONFIGURATION_ERROR", context)
             if authorizer.ttl > 0:
                 self._cache[key] = (time.monotonic() + authorizer.ttl, policy)
-        authorizer_context = {k: v if isinstance(v, bool | int | float) else str(v)
-                              for k, v in (policy.get("context") or {}).items()}
+        raw_context = policy.get("context") or {}
+        if any(isinstance(v, dict | list) for v in raw_context.values()):
+            return self.gateway_response("AUTHORIZER_CONFIGURATION_ERROR", context)  # as API Gateway does
+        # REST API Gateway passes context values to the integration as strings.
+        authorizer_context = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in raw_context.items()}
         context["authorizer"] = authorizer_context
         if not _policy_allows(policy["policyDocument"], method_arn):
             return self.gateway_response("ACCESS_DENIED", context)

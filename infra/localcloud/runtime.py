@@ -63,6 +63,9 @@ class FunctionRuntime:
         # One invocation at a time: os.environ is process-wide, and each function sees its own.
         self._lock = threading.RLock()
         self.invocations: dict[str, int] = {}
+        # IAM actions each function's own code called (by logical id), to hold against its role.
+        self.actions: dict[str, set[str]] = {}
+        self._running: tuple[FunctionSpec, int] | None = None
 
     def register(self, spec: FunctionSpec) -> None:
         self._specs[spec.name] = spec
@@ -81,6 +84,7 @@ class FunctionRuntime:
         spec = self.spec(name_or_arn)
         with self._lock, self._environment(spec):
             started = time.perf_counter()
+            outer, self._running = self._running, (spec, threading.get_ident())
             try:
                 handler = self._handler(spec)
                 result = handler(event, LambdaContext(spec))
@@ -90,6 +94,8 @@ class FunctionRuntime:
                 result = None
                 error = {"errorMessage": str(exc), "errorType": type(exc).__name__,
                          "stackTrace": traceback.format_exception(exc)}
+            finally:
+                self._running = outer
             self.invocations[spec.name] = self.invocations.get(spec.name, 0) + 1
             return Invocation(result, error, (time.perf_counter() - started) * 1000)
 
@@ -146,6 +152,35 @@ class FunctionRuntime:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+# IAM authorizes a transaction by the actions of its parts.
+_TRANSACTION_PARTS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                      "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
+
+
+def record_actions(runtime: FunctionRuntime) -> None:
+    """Note every AWS action a function's code calls, from the function's own thread only."""
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]
+    if getattr(original, "_wrapper_patched", False):
+        return
+
+    def _make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        running = runtime._running
+        if running is not None and running[1] == threading.get_ident():
+            model = self.meta.service_model
+            prefix = model.signing_name or model.endpoint_prefix
+            if operation_name in ("TransactWriteItems", "TransactGetItems"):
+                names = {_TRANSACTION_PARTS[kind] for item in api_params.get("TransactItems", []) for kind in item}
+            else:
+                names = {operation_name}
+            runtime.actions.setdefault(running[0].logical_id, set()).update(f"{prefix}:{n}" for n in names)
+        return original(self, operation_name, api_params)
+
+    _make_api_call._wrapper_patched = True  # type: ignore[attr-defined]
+    BaseClient._make_api_call = _make_api_call  # type: ignore[attr-defined]
+
 
 def patch_moto_lambda(runtime: FunctionRuntime) -> None:
     """Replace moto's Docker-based execution with a call into ``runtime``."""

@@ -22,7 +22,7 @@ from localcloud.dynamodb import patch_transactions
 from localcloud.eventbridge import patch_rule_targets
 from localcloud.pollers import Pollers, PollerSettings
 from localcloud.provision import Provisioner, Stack
-from localcloud.runtime import FunctionRuntime, patch_moto_lambda
+from localcloud.runtime import FunctionRuntime, patch_moto_lambda, record_actions
 from localcloud.template import translate
 
 log = logging.getLogger("localcloud")
@@ -117,6 +117,7 @@ class LocalCloud:
         self._moto.start()
         self.runtime = FunctionRuntime(self.function_environment())
         patch_moto_lambda(self.runtime)
+        record_actions(self.runtime)
         patch_transactions()
         patch_refresh_tokens()
         patch_rule_targets(self.runtime, self.client)

@@ -84,6 +84,7 @@ def test_a_second_signup_with_the_same_email_in_other_case_is_409_and_changes_no
     ({"email": "a@b.example", "password": "short", "tenant_name": "X"}, 422),
     ({"email": "a@b.example", "password": PASSWORD, "tenant_name": "   "}, 422),
     ({"email": "a@b.example", "password": "x" * 1_000_000, "tenant_name": "X"}, 422),  # a 1 MB body
+    ({"email": "a@b.example", "password": f" {PASSWORD} ", "tenant_name": "X"}, 422),  # Cognito would refuse it
     ("{not json", 400),
 ])
 def test_bad_signup_input_is_a_4xx_problem_and_writes_nothing(cloud: Any, body: Any, status: int) -> None:
@@ -159,3 +160,22 @@ def test_a_signup_that_stopped_after_creating_the_identity_is_finished_by_its_ow
     healed = _signup(cloud, email)
     assert healed.status_code == 201, healed.text
     assert _email_item(cloud, email)["user_id"] == healed.json()["user_id"]
+
+
+def test_logout_also_revokes_the_refresh_token_at_cognito(cloud: Any) -> None:
+    session = _signup(cloud).json()
+    assert _post(cloud, "/v1/auth/logout", {"refresh_token": session["refresh_token"]}).status_code == 204
+    # Cognito's own refresh, which anyone holding the token could call directly, refuses it too
+    with pytest.raises(Exception, match="NotAuthorized"):
+        cloud.client("cognito-idp").admin_initiate_auth(
+            UserPoolId=cloud.stack.resources["UserPool"].ref, ClientId=cloud.stack.resources["UserPoolClient"].ref,
+            AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": session["refresh_token"]})
+
+
+def test_sign_in_attempts_are_counted_before_they_are_tried(cloud: Any) -> None:
+    from wrapper.identity.store import IdentityStore
+
+    store = IdentityStore(_table(cloud), outbox_ttl_days=1)
+    email = _email().casefold()
+    admitted = [store.try_attempt(email, 900, max_failures=5, expires_at=2700) for _ in range(7)]
+    assert admitted == [True] * 5 + [False] * 2

@@ -209,6 +209,8 @@ def test_the_owner_changes_the_tenant_and_the_change_is_audited(cloud: Any) -> N
     ({"plan_tier": "enterprise"}, 422),
     ({"name": 42}, 422),
     ({"name": ""}, 422),
+    ({"name": None}, 422),                             # required fields cannot be cleared
+    ({"timezone": None}, 422),
     ({"timezone": "Mars/Olympus_Mons"}, 422),
     ({"billing_email": "nope"}, 422),
     ({"settings": {"blob": "x" * 9000}}, 422),

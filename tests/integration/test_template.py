@@ -119,3 +119,11 @@ def test_the_readme_documents_every_event_type() -> None:
     readme = (REPO / "README.md").read_text()
     for event_type in EventType:
         assert f"| `{event_type.value}` |" in readme, f"README lacks {event_type.value}"
+
+
+def test_a_call_outside_a_functions_role_is_reported(cloud: Any) -> None:
+    from localcloud.iam import unpermitted
+
+    missing = unpermitted(cloud.stack, {"TenantsFunction": {"dynamodb:GetItem", "dynamodb:Scan"},
+                                        "HealthFunction": {"dynamodb:DescribeTable"}})
+    assert missing == {"TenantsFunction": ["dynamodb:Scan"]}

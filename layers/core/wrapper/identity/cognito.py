@@ -27,8 +27,13 @@ class CognitoIdentityProvider(IdentityProvider):
             if exc.response["Error"]["Code"] == "UsernameExistsException":
                 raise UserExists(email) from None
             raise
-        self.client.admin_set_user_password(UserPoolId=self.user_pool_id, Username=email, Password=password,
-                                            Permanent=True)
+        try:
+            self.client.admin_set_user_password(UserPoolId=self.user_pool_id, Username=email, Password=password,
+                                                Permanent=True)
+        except ClientError:
+            # Without its password the user could never sign in, and would block the email for good.
+            self.client.admin_delete_user(UserPoolId=self.user_pool_id, Username=email)
+            raise
         return _subject(user["User"]["Attributes"])
 
     def subject_of(self, email: str) -> str | None:
@@ -49,6 +54,15 @@ class CognitoIdentityProvider(IdentityProvider):
 
     def refresh(self, refresh_token: str) -> IssuedTokens:
         return self._auth("REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": refresh_token})
+
+    def revoke(self, refresh_token: str) -> None:
+        try:
+            self.client.revoke_token(Token=refresh_token, ClientId=self.client_id)
+        except ClientError as exc:
+            # Signing out with a token that is already dead or malformed is still signed out.
+            if exc.response["Error"]["Code"] not in ("NotAuthorizedException", "UnsupportedTokenTypeException",
+                                                     "InvalidParameterException"):
+                raise
 
     def _auth(self, flow: str, parameters: dict[str, str]) -> IssuedTokens:
         try:

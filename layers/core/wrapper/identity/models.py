@@ -21,7 +21,13 @@ def normalize_email(value: str) -> str:
 
 
 Email = Annotated[str, AfterValidator(normalize_email)]
-Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
+def _no_surrounding_space(value: str) -> str:
+    if value != value.strip():
+        raise ValueError("a password cannot begin or end with white space")
+    return value
+
+
+Password = Annotated[str, StringConstraints(min_length=12, max_length=256), AfterValidator(_no_surrounding_space)]
 TenantName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 

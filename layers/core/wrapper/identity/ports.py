@@ -35,3 +35,7 @@ class IdentityProvider(Protocol):
 
     def refresh(self, refresh_token: str) -> IssuedTokens:
         ...
+
+    def revoke(self, refresh_token: str) -> None:
+        """End the refresh token (and the access tokens it issued) at the provider."""
+        ...

@@ -75,7 +75,9 @@ class IdentityService:
         now = self.clock()
         window = int(now) - int(now) % self.policy.window_seconds
         retry_after = window + self.policy.window_seconds - int(now)
-        if self.store.failures_in_window(request.email, window) >= self.policy.max_failures:
+        # Count the attempt before trying it: concurrent guesses cannot all slip past the check.
+        if not self.store.try_attempt(request.email, window, max_failures=self.policy.max_failures,
+                                      expires_at=window + 2 * self.policy.window_seconds):
             raise LimitExceeded("Too many failed sign-ins for this email; try again later.",
                                 retry_after_seconds=retry_after)
         try:
@@ -84,7 +86,6 @@ class IdentityService:
             if not tenants:  # an identity whose sign-up never finished has no account yet
                 raise InvalidCredentials()
         except InvalidCredentials:
-            self.store.record_failure(request.email, window, expires_at=window + 2 * self.policy.window_seconds)
             raise Unauthorized(WRONG_CREDENTIALS) from None
         self.store.clear_failures(request.email, window)
         return SessionResponse(tenant_id=str(tenants[0]["tenant_id"]), user_id=user_id,
@@ -101,7 +102,9 @@ class IdentityService:
         return RefreshResponse(access_token=tokens.access_token, expires_in=tokens.expires_in)
 
     def logout(self, request: LogoutRequest) -> None:
-        """Revoke the refresh token (idempotent: revoking twice is the same as once)."""
+        """Revoke the refresh token at the provider and in our own list (idempotent). Access tokens
+        already issued stay valid until they expire (30 minutes)."""
+        self.idp.revoke(request.refresh_token)
         self.store.revoke_refresh_token(
             request.refresh_token, expires_at=int(self.clock()) + self.policy.refresh_token_days * 86400)
 

@@ -103,20 +103,22 @@ class IdentityStore:
     def _failure_key(self, email: str, window_start: int) -> dict[str, str]:
         return {"PK": platform_pk(f"LOGINFAIL#{_digest(email)}"), "SK": f"WINDOW#{window_start}"}
 
-    def failures_in_window(self, email: str, window_start: int) -> int:
+    def try_attempt(self, email: str, window_start: int, *, max_failures: int, expires_at: int) -> bool:
+        """Count one sign-in attempt, atomically, unless the window already holds ``max_failures``
+        uncleared attempts: False then. A successful sign-in clears the count."""
         key = self._failure_key(email, window_start)
-        item = self.table.get(key["PK"], key["SK"])
-        return int(item["failures"]) if item else 0
-
-    def record_failure(self, email: str, window_start: int, *, expires_at: int) -> int:
-        """Count one failure atomically; answer the window's count so far."""
-        key = self._failure_key(email, window_start)
-        answer: dict[str, Any] = self.table.client.update_item(
-            TableName=self.table.name, Key=to_dynamo(key),
-            UpdateExpression="ADD failures :one SET expires_at = if_not_exists(expires_at, :exp), record_type = :t",
-            ExpressionAttributeValues=to_dynamo({":one": 1, ":exp": expires_at, ":t": "login_failures"}),
-            ReturnValues="UPDATED_NEW")
-        return int(answer["Attributes"]["failures"]["N"])
+        try:
+            self.table.client.update_item(
+                TableName=self.table.name, Key=to_dynamo(key),
+                UpdateExpression="ADD failures :one SET expires_at = if_not_exists(expires_at, :exp), record_type = :t",
+                ConditionExpression="attribute_not_exists(failures) OR failures < :max",
+                ExpressionAttributeValues=to_dynamo({":one": 1, ":exp": expires_at, ":t": "login_failures",
+                                                     ":max": max_failures}))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def clear_failures(self, email: str, window_start: int) -> None:
         key = self._failure_key(email, window_start)

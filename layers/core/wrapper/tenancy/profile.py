@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from botocore.exceptions import ClientError
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
 
 from wrapper.api.tenant import Actor
 from wrapper.errors import Conflict, NotFound
@@ -51,6 +51,13 @@ class TenantUpdate(BaseModel):
     timezone: Annotated[str, AfterValidator(_timezone)] | None = None
     billing_email: Annotated[str, AfterValidator(normalize_email)] | None = None
     settings: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _required_fields_stay(self) -> TenantUpdate:
+        for name in ("name", "timezone"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
 
     @field_validator("settings")
     @classmethod
