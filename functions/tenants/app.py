@@ -1,4 +1,4 @@
-"""The caller's tenant: GET and PATCH /v1/tenant (members, roles, organizations follow, #3)."""
+"""The caller's tenant and its members: /v1/tenant and /v1/members (invites, roles, organizations follow, #3)."""
 
 import time
 from typing import Annotated, Any
@@ -6,15 +6,17 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wrapper.api.app import build_app, request_id_of
+from wrapper.api.pagination import MAX_LIMIT, Page
 from wrapper.api.ratelimit import DynamoRequestCounter
 from wrapper.api.tenant import Actor, actor_from, admit
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
+from wrapper.tenancy.members import Member, Members, RoleChange
 from wrapper.tenancy.permissions import Permission
 from wrapper.tenancy.profile import TenantProfile, TenantProfiles, TenantUpdate
 
@@ -25,6 +27,7 @@ metrics = Metrics()
 app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
 table = table_for(settings)
 profiles = TenantProfiles(table, outbox_ttl_days=settings.outbox_ttl_days)
+members = Members(table, outbox_ttl_days=settings.outbox_ttl_days)
 requests_counter = DynamoRequestCounter(table)
 TENANT = ["tenant"]
 
@@ -63,6 +66,31 @@ def get_tenant() -> TenantProfile:
                       409: {"description": "Changed meanwhile; retry"}})
 def patch_tenant(body: Annotated[TenantUpdate, Body()]) -> TenantProfile:
     return profiles.update(_actor(), body, request_id=request_id_of(app))
+
+
+UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+@app.get("/v1/members", summary="The tenant's members, a page at a time", tags=["members"])
+def list_members(limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
+                 cursor: Annotated[str | None, Query(max_length=2048)] = None) -> Page[Member]:
+    return members.page(_actor(), limit=limit, cursor=cursor)
+
+
+@app.patch("/v1/members/<user_id>", summary="Change a member's role", tags=["members"],
+           responses={403: {"description": "Missing permission, or granting more than you hold"},
+                      404: {"description": "No such member in this tenant"},
+                      409: {"description": "The last owner cannot be demoted"}})
+def change_member_role(user_id: UserId, body: Annotated[RoleChange, Body()]) -> Member:
+    return members.change_role(_actor(), user_id, body, request_id=request_id_of(app))
+
+
+@app.delete("/v1/members/<user_id>", summary="Remove a member, or leave the tenant", tags=["members"],
+            responses={204: {"description": "Removed"}, 404: {"description": "No such member in this tenant"},
+                       409: {"description": "The last owner cannot leave or be removed"}})
+def remove_member(user_id: UserId) -> Response[None]:
+    members.remove(_actor(), user_id, request_id=request_id_of(app))
+    return Response(status_code=204)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

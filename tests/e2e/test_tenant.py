@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -13,19 +12,9 @@ import jwt
 import pytest
 import requests
 
-from tests.support import wait_for
-from wrapper.store.table import Table
+from tests.support import join, signup, table, wait_for
 
-PASSWORD = "correct horse battery staple"
 PROBLEM = "application/problem+json"
-
-
-def _signup(cloud: Any, name: str) -> dict[str, Any]:
-    answer = requests.post(f"{cloud.api_url}/v1/auth/signup", timeout=20, json={
-        "email": f"{uuid.uuid4().hex[:12]}@tenants.example", "password": PASSWORD, "tenant_name": name})
-    assert answer.status_code == 201, answer.text
-    session: dict[str, Any] = answer.json()
-    return session
 
 
 def _get(cloud: Any, token: str | None, **headers: str) -> requests.Response:
@@ -40,22 +29,18 @@ def _patch(cloud: Any, token: str, body: Any, **headers: str) -> requests.Respon
         "Authorization": f"Bearer {token}", "Content-Type": "application/json", **headers})
 
 
-def _table(cloud: Any) -> Table:
-    return Table(cloud.client("dynamodb"), cloud.stack.outputs["TableName"])
-
-
 def _version(cloud: Any, tenant_id: str) -> int:
-    return int(_table(cloud).get(f"TENANT#{tenant_id}", "PROFILE")["version"])
+    return int(table(cloud).get(f"TENANT#{tenant_id}", "PROFILE")["version"])
 
 
 @pytest.fixture(scope="module")
 def acme(cloud: Any) -> dict[str, Any]:
-    return _signup(cloud, "Acme")
+    return signup(cloud, "Acme")
 
 
 @pytest.fixture(scope="module")
 def globex(cloud: Any) -> dict[str, Any]:
-    return _signup(cloud, "Globex")
+    return signup(cloud, "Globex")
 
 
 def test_a_member_reads_its_own_tenant(cloud: Any, acme: dict[str, Any]) -> None:
@@ -158,18 +143,12 @@ def test_a_tenant_cannot_change_another_tenant_by_naming_it(cloud: Any, acme: di
     answer = _patch(cloud, globex["access_token"], {"name": "Pwned"}, **{"X-Tenant-Id": acme["tenant_id"]})
     assert answer.status_code == 403
     assert _version(cloud, acme["tenant_id"]) == before
-    assert _table(cloud).get(f"TENANT#{acme['tenant_id']}", "PROFILE")["name"] == "Acme"
-
-
-def _add_member(cloud: Any, tenant_id: str, user_id: str, role: str) -> None:
-    table = _table(cloud)
-    table.put({"PK": f"PLATFORM#USER#{user_id}", "SK": f"TENANT#{tenant_id}", "tenant_id": tenant_id, "role": role})
-    table.put({"PK": f"TENANT#{tenant_id}", "SK": f"MEMBER#{user_id}", "user_id": user_id, "role": role})
+    assert table(cloud).get(f"TENANT#{acme['tenant_id']}", "PROFILE")["name"] == "Acme"
 
 
 def test_a_viewer_reads_but_cannot_change_the_tenant(cloud: Any) -> None:
-    owner, outsider = _signup(cloud, "Initech"), _signup(cloud, "Outside")
-    _add_member(cloud, owner["tenant_id"], outsider["user_id"], "viewer")
+    owner, outsider = signup(cloud, "Initech"), signup(cloud, "Outside")
+    join(cloud, owner["tenant_id"], outsider["user_id"], "viewer")
     as_viewer = {"X-Tenant-Id": owner["tenant_id"]}
     assert _get(cloud, outsider["access_token"], **as_viewer).json()["tenant_id"] == owner["tenant_id"]
     refused = _patch(cloud, outsider["access_token"], {"name": "Viewer was here"}, **as_viewer)
@@ -179,16 +158,16 @@ def test_a_viewer_reads_but_cannot_change_the_tenant(cloud: Any) -> None:
 
 
 def test_a_suspended_tenant_is_403(cloud: Any) -> None:
-    session = _signup(cloud, "Suspended Co")
-    table = _table(cloud)
-    profile = table.get(f"TENANT#{session['tenant_id']}", "PROFILE")
-    table.put({**profile, "status": "suspended"})
+    session = signup(cloud, "Suspended Co")
+    items = table(cloud)
+    profile = items.get(f"TENANT#{session['tenant_id']}", "PROFILE")
+    items.put({**profile, "status": "suspended"})
     assert _get(cloud, session["access_token"]).status_code == 403
 
 
 # ------------------------------------------------------------------------------------ changes
 def test_the_owner_changes_the_tenant_and_the_change_is_audited(cloud: Any) -> None:
-    session = _signup(cloud, "Hooli")
+    session = signup(cloud, "Hooli")
     answer = _patch(cloud, session["access_token"], {"name": "Hooli XYZ", "timezone": "Asia/Tokyo",
                                                      "settings": {"theme": "dark"}})
     assert answer.status_code == 200, answer.text
@@ -198,7 +177,7 @@ def test_the_owner_changes_the_tenant_and_the_change_is_audited(cloud: Any) -> N
     assert answer.json()["version"] == 2
 
     def updated() -> list[dict[str, Any]]:
-        items, _ = _table(cloud).query(f"TENANT#{session['tenant_id']}", sk_prefix="AUDIT#")
+        items, _ = table(cloud).query(f"TENANT#{session['tenant_id']}", sk_prefix="AUDIT#")
         return [i for i in items if i["action"] == "tenant.updated"]
 
     assert wait_for(updated, message="the tenant.updated audit entry")[0]["actor"] == session["user_id"]
@@ -232,12 +211,12 @@ def _fill_window(cloud: Any, tenant_id: str, hits: int) -> None:
         time.sleep(6)
         now = time.time()
     start = int(now) - int(now) % 900
-    _table(cloud).put({"PK": f"TENANT#{tenant_id}", "SK": f"RATE#{start}", "hits": hits,
+    table(cloud).put({"PK": f"TENANT#{tenant_id}", "SK": f"RATE#{start}", "hits": hits,
                        "expires_at": start + 1800})
 
 
 def test_answers_tell_the_tenant_its_rate_limit(cloud: Any) -> None:
-    session = _signup(cloud, "Counted")
+    session = signup(cloud, "Counted")
     answer = _get(cloud, session["access_token"])
     assert answer.headers["RateLimit-Limit"] == "800"
     assert int(answer.headers["RateLimit-Remaining"]) == 799
@@ -245,7 +224,7 @@ def test_answers_tell_the_tenant_its_rate_limit(cloud: Any) -> None:
 
 
 def test_the_request_past_the_tenants_limit_is_429_and_changes_nothing(cloud: Any) -> None:
-    limited, other = _signup(cloud, "Busy"), _signup(cloud, "Quiet")
+    limited, other = signup(cloud, "Busy"), signup(cloud, "Quiet")
     _fill_window(cloud, limited["tenant_id"], 800)
     answer = _patch(cloud, limited["access_token"], {"name": "Renamed"})
     assert answer.status_code == 429

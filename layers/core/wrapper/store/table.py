@@ -115,5 +115,22 @@ def put_op(item: Item, *, condition: str | None = None, names: dict[str, str] | 
     return {"Put": body}
 
 
+def delete_op(pk: str, sk: str, *, condition: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"Key": to_dynamo({"PK": pk, "SK": sk})}
+    if condition:
+        body["ConditionExpression"] = condition
+    return {"Delete": body}
+
+
+def check_op(pk: str, sk: str, *, condition: str, names: dict[str, str] | None = None,
+             values: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"Key": to_dynamo({"PK": pk, "SK": sk}), "ConditionExpression": condition}
+    if names:
+        body["ExpressionAttributeNames"] = names
+    if values:
+        body["ExpressionAttributeValues"] = to_dynamo(values)
+    return {"ConditionCheck": body}
+
+
 def as_int(value: Any) -> int:
     return int(value) if isinstance(value, Decimal | int) else int(str(value))

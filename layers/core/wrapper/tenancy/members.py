@@ -1,0 +1,132 @@
+"""A tenant's members: list them, change a role, remove one or leave.
+
+Every change is one transaction: both membership items (``TENANT#<t>/MEMBER#<u>`` and the
+user's own ``PLATFORM#USER#<u>/TENANT#<t>``), a check that every other owner is still an owner
+(so two owners demoting each other at once cannot leave the tenant ownerless), and the event.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from wrapper.api.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from wrapper.api.tenant import Actor
+from wrapper.errors import Conflict, NotFound
+from wrapper.events.catalog import EventType
+from wrapper.events.envelope import new_event
+from wrapper.events.outbox import write_with_outbox
+from wrapper.store.keys import TenantContext, platform_pk
+from wrapper.store.table import Item, Table, check_op, delete_op, put_op
+from wrapper.tenancy.permissions import (
+    BuiltInRole,
+    MemberChange,
+    Permission,
+    ensure_can_assign,
+    ensure_can_manage_member,
+    ensure_owner_remains,
+    permissions_for,
+)
+
+MEMBER_PREFIX = "MEMBER#"
+
+
+class Member(BaseModel):
+    user_id: str
+    email: str | None = None
+    role: str
+    joined_at: str | None = None
+
+
+class RoleChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
+
+class Members:
+    def __init__(self, table: Table, *, outbox_ttl_days: int) -> None:
+        self.table = table
+        self.outbox_ttl_days = outbox_ttl_days
+
+    def page(self, actor: Actor, *, limit: int | None, cursor: str | None) -> Page[Member]:
+        actor.require(Permission.MEMBERS_READ)
+        pk = actor.tenant.pk
+        items, last = self.table.query(pk, sk_prefix=MEMBER_PREFIX, limit=clamp_limit(limit),
+                                       start_key=decode_cursor(cursor, partition_key=pk))
+        return Page[Member](items=[_member(i) for i in items], next_cursor=encode_cursor(last))
+
+    def change_role(self, actor: Actor, user_id: str, change: RoleChange, *, request_id: str | None) -> Member:
+        actor.require(Permission.MEMBERS_WRITE)
+        members = self._all(actor.tenant)
+        target = members.get(user_id)
+        if target is None:
+            raise NotFound("No such member in this tenant.")
+        new_permissions = permissions_for(change.role, {})
+        ensure_can_manage_member(actor.permissions, permissions_for(str(target["role"]), {}))
+        ensure_can_assign(actor.permissions, new_permissions)
+        roles = {u: str(m["role"]) for u, m in members.items()}
+        ensure_owner_remains(roles, MemberChange.set_role(user_id, change.role))
+        updated = {**target, "role": change.role}
+        link = self.table.get(platform_pk(f"USER#{user_id}"), f"TENANT#{actor.tenant.tenant_id}") or {}
+        operations = [
+            put_op(updated, condition="#r = :old", names={"#r": "role"}, values={":old": target["role"]}),
+            put_op({**link, "PK": platform_pk(f"USER#{user_id}"), "SK": f"TENANT#{actor.tenant.tenant_id}",
+                    "tenant_id": actor.tenant.tenant_id, "role": change.role}),
+            *self._other_owners_stay(actor.tenant, roles, user_id),
+        ]
+        event = new_event(EventType.MEMBER_ROLE_CHANGED, actor.tenant.tenant_id, {
+            "actor": actor.user_id, "target": user_id, "from": target["role"], "to": change.role,
+            "request_id": request_id})
+        self._write(operations, event)
+        return _member(updated)
+
+    def remove(self, actor: Actor, user_id: str, *, request_id: str | None) -> None:
+        """Remove a member, or leave (a member removing themself needs no permission)."""
+        leaving = user_id == actor.user_id
+        members = self._all(actor.tenant)
+        target = members.get(user_id)
+        if not leaving:
+            actor.require(Permission.MEMBERS_WRITE)
+        if target is None:
+            raise NotFound("No such member in this tenant.")
+        if not leaving:
+            ensure_can_manage_member(actor.permissions, permissions_for(str(target["role"]), {}))
+        roles = {u: str(m["role"]) for u, m in members.items()}
+        ensure_owner_remains(roles, MemberChange.leave(user_id) if leaving else MemberChange.remove(user_id))
+        operations = [
+            delete_op(actor.tenant.pk, f"{MEMBER_PREFIX}{user_id}", condition="attribute_exists(PK)"),
+            delete_op(platform_pk(f"USER#{user_id}"), f"TENANT#{actor.tenant.tenant_id}"),
+            *self._other_owners_stay(actor.tenant, roles, user_id),
+        ]
+        event = new_event(EventType.MEMBER_REMOVED, actor.tenant.tenant_id, {
+            "actor": actor.user_id, "target": user_id, "left": leaving, "request_id": request_id})
+        self._write(operations, event)
+
+    def _all(self, tenant: TenantContext) -> dict[str, Item]:
+        members: dict[str, Item] = {}
+        start: dict[str, Any] | None = None
+        while True:
+            items, start = self.table.query(tenant.pk, sk_prefix=MEMBER_PREFIX, limit=100, start_key=start)
+            members.update({str(i["user_id"]): i for i in items})
+            if not start:
+                return members
+
+    def _other_owners_stay(self, tenant: TenantContext, roles: dict[str, str], changed: str) -> list[dict[str, Any]]:
+        return [check_op(tenant.pk, f"{MEMBER_PREFIX}{user}", condition="#r = :owner", names={"#r": "role"},
+                         values={":owner": BuiltInRole.OWNER.value})
+                for user, role in roles.items() if role == BuiltInRole.OWNER and user != changed]
+
+    def _write(self, operations: list[dict[str, Any]], event: Any) -> None:
+        try:
+            write_with_outbox(self.table, operations, [event], ttl_days=self.outbox_ttl_days)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                raise Conflict("The members changed meanwhile; read them again and retry.") from None
+            raise
+
+
+def _member(item: Item) -> Member:
+    return Member(user_id=str(item["user_id"]), email=item.get("email"), role=str(item["role"]),
+                  joined_at=item.get("joined_at"))
