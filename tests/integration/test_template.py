@@ -114,11 +114,11 @@ def test_every_function_has_a_sample_event(cfn: dict[str, Any]) -> None:
 
 
 def test_the_readme_documents_every_event_type() -> None:
-    from wrapper.events.catalog import EventType
+    from wrapper.events.catalog import DESCRIPTIONS, EventType
 
     readme = (REPO / "README.md").read_text()
     for event_type in EventType:
-        assert f"| `{event_type.value}` |" in readme, f"README lacks {event_type.value}"
+        assert f"| `{event_type.value}` | {DESCRIPTIONS[event_type]} |" in readme, f"README lacks {event_type.value}"
 
 
 def test_a_call_outside_a_functions_role_is_reported(cloud: Any) -> None:

@@ -46,12 +46,6 @@ class Conflict(DomainError):
     type_slug = "conflict"
 
 
-class PayloadTooLarge(DomainError):
-    status = 413
-    title = "Content Too Large"
-    type_slug = "payload-too-large"
-
-
 class LimitExceeded(DomainError):
     status = 429
     title = "Too Many Requests"

@@ -26,7 +26,6 @@ class Settings(BaseSettings):
     aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
     aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
     outbox_ttl_days: int = Field(default=7, alias="OUTBOX_TTL_DAYS")
-    idempotency_ttl_seconds: int = Field(default=3600, alias="IDEMPOTENCY_TTL_SECONDS")
     cors_allow_origin: str = Field(default="*", alias="CORS_ALLOW_ORIGIN")
     user_pool_id: str = Field(default="", alias="USER_POOL_ID")
     user_pool_client_id: str = Field(default="", alias="USER_POOL_CLIENT_ID")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -130,7 +129,3 @@ def check_op(pk: str, sk: str, *, condition: str, names: dict[str, str] | None =
     if values:
         body["ExpressionAttributeValues"] = to_dynamo(values)
     return {"ConditionCheck": body}
-
-
-def as_int(value: Any) -> int:
-    return int(value) if isinstance(value, Decimal | int) else int(str(value))
