@@ -1,11 +1,9 @@
 """The caller's tenant and its members: /v1/tenant and /v1/members (invites, roles, organizations follow, #3)."""
 
-import time
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -13,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from wrapper.api.app import build_app, request_id_of
 from wrapper.api.pagination import MAX_LIMIT, Page
 from wrapper.api.ratelimit import DynamoRequestCounter
-from wrapper.api.tenant import Actor, actor_from, admit
+from wrapper.api.tenant import Actor, current_actor, tenant_middleware
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
 from wrapper.tenancy.members import Member, Members, RoleChange
@@ -28,27 +26,14 @@ app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
 table = table_for(settings)
 profiles = TenantProfiles(table, outbox_ttl_days=settings.outbox_ttl_days)
 members = Members(table, outbox_ttl_days=settings.outbox_ttl_days)
-requests_counter = DynamoRequestCounter(table)
 TENANT = ["tenant"]
 
 
-def admit_tenant_request(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
-    request_context = app.current_event.get("requestContext") or {}
-    actor = actor_from(request_context.get("authorizer"), app.current_event.headers)
-    logger.append_keys(tenant_id=actor.tenant.tenant_id)
-    quota = admit(actor, requests_counter, time.time())
-    app.append_context(actor=actor)
-    response = next_middleware(app)
-    response.headers.update(quota.headers())
-    return response
-
-
-app.use(middlewares=[admit_tenant_request])
+app.use(middlewares=[tenant_middleware(logger, DynamoRequestCounter(table))])
 
 
 def _actor() -> Actor:
-    actor: Actor = app.context["actor"]
-    return actor
+    return current_actor(app)
 
 
 @app.get("/v1/tenant", summary="The tenant the request acts for", tags=TENANT,

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from wrapper.errors import LimitExceeded
 from wrapper.store.keys import tenant_pk
-from wrapper.store.table import Table, to_dynamo
+from wrapper.store.table import Table
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,16 @@ class RequestCounter(Protocol):
         ...
 
 
+def fixed_window(now: float, seconds: int) -> tuple[int, int]:
+    """The window ``now`` falls in: its start, and the seconds until the next one begins."""
+    start = int(now) - int(now) % seconds
+    return start, start + seconds - int(now)
+
+
 def consume(counter: RequestCounter, tenant_id: str, tier: str, now: float,
             limits: Mapping[str, Limit] = TIER_LIMITS) -> Quota:
     limit = limits.get(tier, limits["free"])
-    window_start = int(now) - int(now) % limit.window_seconds
-    reset = window_start + limit.window_seconds - int(now)
+    window_start, reset = fixed_window(now, limit.window_seconds)
     count = counter.hit(tenant_id, window_start, expires_at=window_start + 2 * limit.window_seconds)
     quota = Quota(limit=limit.requests, remaining=max(0, limit.requests - count), reset_seconds=reset)
     if count > limit.requests:
@@ -62,9 +67,7 @@ class DynamoRequestCounter:
         self.table = table
 
     def hit(self, tenant_id: str, window_start: int, *, expires_at: int) -> int:
-        answer: dict[str, Any] = self.table.client.update_item(
-            TableName=self.table.name, Key=to_dynamo({"PK": tenant_pk(tenant_id), "SK": f"RATE#{window_start}"}),
-            UpdateExpression="ADD hits :one SET expires_at = if_not_exists(expires_at, :exp), record_type = :t",
-            ExpressionAttributeValues=to_dynamo({":one": 1, ":exp": expires_at, ":t": "rate_window"}),
-            ReturnValues="UPDATED_NEW")
-        return int(answer["Attributes"]["hits"]["N"])
+        count = self.table.increment(tenant_pk(tenant_id), f"RATE#{window_start}", "hits", expires_at=expires_at,
+                                     record_type="rate_window")
+        assert count is not None  # unconditional: always counted
+        return count

@@ -8,9 +8,14 @@ is 403, a suspended one too. Keys are then built from the resulting context only
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from wrapper.api.ratelimit import Quota, RequestCounter, consume
 from wrapper.errors import PermissionDenied, Unauthorized
@@ -53,3 +58,30 @@ def actor_from(authorizer: Mapping[str, Any] | None, headers: Mapping[str, str] 
 def admit(actor: Actor, counter: RequestCounter, now: float) -> Quota:
     """Count the request against its tenant's limit (LimitExceeded past it)."""
     return consume(counter, actor.tenant.tenant_id, actor.plan_tier, now)
+
+
+Middleware = Callable[[APIGatewayRestResolver, NextMiddleware], Response]
+
+
+def tenant_middleware(logger: Logger, counter: RequestCounter,
+                      clock: Callable[[], float] = time.time) -> Middleware:
+    """For functions whose every route acts for a tenant: resolve the actor, label the logs,
+    admit the request against the tenant's rate limit, and put RateLimit-* on the answer."""
+
+    def admit_tenant_request(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+        request_context = app.current_event.get("requestContext") or {}
+        actor = actor_from(request_context.get("authorizer"), app.current_event.headers)
+        logger.append_keys(tenant_id=actor.tenant.tenant_id)
+        quota = admit(actor, counter, clock())
+        app.append_context(actor=actor)
+        response = next_middleware(app)
+        response.headers.update(quota.headers())
+        return response
+
+    return admit_tenant_request
+
+
+def current_actor(app: APIGatewayRestResolver) -> Actor:
+    """The actor ``tenant_middleware`` admitted for this request."""
+    actor: Actor = app.context["actor"]
+    return actor

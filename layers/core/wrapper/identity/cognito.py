@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jwt
 from botocore.exceptions import ClientError
 
 from wrapper.identity.ports import IdentityProvider, InvalidCredentials, IssuedTokens, UserExists
@@ -36,21 +37,12 @@ class CognitoIdentityProvider(IdentityProvider):
             raise
         return _subject(user["User"]["Attributes"])
 
-    def subject_of(self, email: str) -> str | None:
-        try:
-            user = self.client.admin_get_user(UserPoolId=self.user_pool_id, Username=email)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "UserNotFoundException":
-                return None
-            raise
-        return _subject(user["UserAttributes"])
-
     def authenticate(self, email: str, password: str) -> tuple[str, IssuedTokens]:
-        result = self._auth("ADMIN_USER_PASSWORD_AUTH", {"USERNAME": email, "PASSWORD": password})
-        subject = self.subject_of(email)
-        if subject is None:
-            raise InvalidCredentials()
-        return subject, result
+        tokens = self._auth("ADMIN_USER_PASSWORD_AUTH", {"USERNAME": email, "PASSWORD": password})
+        # Cognito itself just handed us this token over TLS: its `sub` is read, not verified here
+        # (every later use of the token is verified by the authorizer).
+        claims = jwt.decode(tokens.access_token, options={"verify_signature": False})
+        return str(claims["sub"]), tokens
 
     def refresh(self, refresh_token: str) -> IssuedTokens:
         return self._auth("REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": refresh_token})

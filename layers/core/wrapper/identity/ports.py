@@ -26,9 +26,6 @@ class IdentityProvider(Protocol):
         """Create a confirmed user with this password; answer its subject. UserExists if taken."""
         ...
 
-    def subject_of(self, email: str) -> str | None:
-        ...
-
     def authenticate(self, email: str, password: str) -> tuple[str, IssuedTokens]:
         """Answer (subject, tokens); InvalidCredentials for a wrong password or unknown user."""
         ...

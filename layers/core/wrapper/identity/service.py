@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from ulid import ULID
 
+from wrapper.api.ratelimit import fixed_window
 from wrapper.errors import Conflict, LimitExceeded, Unauthorized
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
@@ -72,9 +73,7 @@ class IdentityService:
                               refresh_token=tokens.refresh_token, expires_in=tokens.expires_in)
 
     def login(self, request: LoginRequest) -> SessionResponse:
-        now = self.clock()
-        window = int(now) - int(now) % self.policy.window_seconds
-        retry_after = window + self.policy.window_seconds - int(now)
+        window, retry_after = fixed_window(self.clock(), self.policy.window_seconds)
         # Count the attempt before trying it: concurrent guesses cannot all slip past the check.
         if not self.store.try_attempt(request.email, window, max_failures=self.policy.max_failures,
                                       expires_at=window + 2 * self.policy.window_seconds):

@@ -107,18 +107,9 @@ class IdentityStore:
         """Count one sign-in attempt, atomically, unless the window already holds ``max_failures``
         uncleared attempts: False then. A successful sign-in clears the count."""
         key = self._failure_key(email, window_start)
-        try:
-            self.table.client.update_item(
-                TableName=self.table.name, Key=to_dynamo(key),
-                UpdateExpression="ADD failures :one SET expires_at = if_not_exists(expires_at, :exp), record_type = :t",
-                ConditionExpression="attribute_not_exists(failures) OR failures < :max",
-                ExpressionAttributeValues=to_dynamo({":one": 1, ":exp": expires_at, ":t": "login_failures",
-                                                     ":max": max_failures}))
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        counted = self.table.increment(key["PK"], key["SK"], "failures", expires_at=expires_at,
+                                       record_type="login_failures", below=max_failures)
+        return counted is not None
 
     def clear_failures(self, email: str, window_start: int) -> None:
         key = self._failure_key(email, window_start)

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
 from wrapper import aws
 from wrapper.settings import Settings
@@ -92,6 +93,28 @@ class Table:
         answer = self.client.query(**kwargs)
         last = from_dynamo(answer["LastEvaluatedKey"]) if "LastEvaluatedKey" in answer else None
         return [from_dynamo(item) for item in answer.get("Items", [])], last
+
+    def increment(self, pk: str, sk: str, attribute: str, *, expires_at: int, record_type: str,
+                  below: int | None = None) -> int | None:
+        """Add 1 to ``attribute`` atomically (the item expires at ``expires_at``); answer the new
+        value, or None when ``below`` is given and the value had already reached it."""
+        kwargs: dict[str, Any] = {}
+        if below is not None:
+            kwargs["ConditionExpression"] = "attribute_not_exists(#n) OR #n < :below"
+        values: dict[str, Any] = {":one": 1, ":exp": expires_at, ":t": record_type}
+        if below is not None:
+            values[":below"] = below
+        try:
+            answer = self.client.update_item(
+                TableName=self.name, Key=to_dynamo({"PK": pk, "SK": sk}),
+                UpdateExpression="ADD #n :one SET expires_at = if_not_exists(expires_at, :exp), record_type = :t",
+                ExpressionAttributeNames={"#n": attribute}, ExpressionAttributeValues=to_dynamo(values),
+                ReturnValues="UPDATED_NEW", **kwargs)
+        except ClientError as exc:
+            if below is not None and exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        return int(answer["Attributes"][attribute]["N"])
 
     def transact(self, operations: Iterable[dict[str, Any]]) -> None:
         """Write all or nothing. Operations are TransactWriteItems entries without TableName."""
