@@ -1,7 +1,11 @@
-"""POST /v1/auth/signup, /login, /refresh, /logout: public routes (no authorizer)."""
+"""POST /v1/auth/signup, /login, /refresh, /logout (public, no authorizer); password reset,
+accepting invites and API keys come from their routers."""
 
 from typing import Annotated, Any
 
+import auth_api_keys
+import auth_invites
+import auth_password
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
@@ -36,6 +40,8 @@ identity = IdentityService(
     store=IdentityStore(table_for(settings), outbox_ttl_days=settings.outbox_ttl_days),
 )
 AUTH = ["auth"]
+for router in (auth_password.router, auth_invites.router, auth_api_keys.router):
+    app.include_router(router)
 
 
 @app.post("/v1/auth/signup", summary="Create a tenant and its owner, and sign in", tags=AUTH,

@@ -1,7 +1,12 @@
-"""The caller's tenant and its members: /v1/tenant and /v1/members (invites, roles, organizations follow, #3)."""
+"""The caller's tenant and its members (/v1/tenant, /v1/members); invites, roles,
+organizations and the audit log come from their routers. Every route acts for a tenant."""
 
 from typing import Annotated, Any
 
+import tenants_audit
+import tenants_invites
+import tenants_organizations
+import tenants_roles
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -17,6 +22,7 @@ from wrapper.store.table import table_for
 from wrapper.tenancy.members import Member, Members, RoleChange
 from wrapper.tenancy.permissions import Permission
 from wrapper.tenancy.profile import TenantProfile, TenantProfiles, TenantUpdate
+from wrapper.tenancy.roles import Roles
 
 settings = Settings()
 logger = Logger()
@@ -26,10 +32,13 @@ app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
 table = table_for(settings)
 profiles = TenantProfiles(table, outbox_ttl_days=settings.outbox_ttl_days)
 members = Members(table, outbox_ttl_days=settings.outbox_ttl_days)
+roles = Roles(table, outbox_ttl_days=settings.outbox_ttl_days)
 TENANT = ["tenant"]
 
 
-app.use(middlewares=[tenant_middleware(logger, DynamoRequestCounter(table))])
+app.use(middlewares=[tenant_middleware(logger, DynamoRequestCounter(table), custom_roles=roles)])
+for router in (tenants_invites.router, tenants_roles.router, tenants_organizations.router, tenants_audit.router):
+    app.include_router(router)
 
 
 def _actor() -> Actor:

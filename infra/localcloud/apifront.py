@@ -15,6 +15,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -149,11 +150,14 @@ def _function_arn(uri: str) -> str:
 
 
 class ApiFront:
-    def __init__(self, api: RestApi, runtime: FunctionRuntime, *, host: str, port: int) -> None:
+    def __init__(self, api: RestApi, runtime: FunctionRuntime, *, host: str, port: int,
+                 local_pages: dict[str, Callable[[], Any]] | None = None) -> None:
         self.api = api
         self.runtime = runtime
         self.host = host
         self.port = port
+        # Local-only pages under /_local/ (captured emails): no such path exists on AWS.
+        self.local_pages = local_pages or {}
         self._cache: dict[tuple[str, tuple[str, ...]], tuple[float, dict[str, Any]]] = {}
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -185,6 +189,9 @@ class ApiFront:
         context = {"requestId": request_id, "httpMethod": request.method, "path": request.path}
         if (request.content_length or 0) > MAX_BODY_BYTES:
             return self.gateway_response("REQUEST_TOO_LARGE", context)
+        page = self.local_pages.get(request.path) if request.method == "GET" else None
+        if page is not None:
+            return Response(json.dumps(page()), status=200, headers={"Content-Type": "application/json"})
         route, path_params, allowed = self.api.match(request.method, request.path)
         if route is None:
             if allowed:

@@ -126,7 +126,8 @@ class LocalCloud:
         for template_parameter, value in cfg.secrets.items():
             ssm.put_parameter(Name=self.stack.parameters[template_parameter], Value=value, Type="SecureString",
                               Overwrite=True)
-        self.api = ApiFront(RestApi(self.stack), self.runtime, host=cfg.host, port=cfg.api_port)
+        self.api = ApiFront(RestApi(self.stack), self.runtime, host=cfg.host, port=cfg.api_port,
+                            local_pages={"/_local/emails": self.emails})
         self.api.start()
         return self
 
@@ -145,6 +146,16 @@ class LocalCloud:
             self.pollers = Pollers(self.runtime, self.client, self.config.pollers)
         self.pollers.start(mappings)
         return stack
+
+    def emails(self) -> dict[str, Any]:
+        """Every email the functions sent through SES, oldest first (moto keeps them)."""
+        from moto.ses.models import ses_backends
+
+        from localcloud.provision import ACCOUNT_ID
+
+        sent = ses_backends[ACCOUNT_ID][self.config.region].sent_messages
+        return {"items": [{"id": m.id, "from": m.source, "to": m.destinations.get("ToAddresses", []),
+                           "subject": m.subject, "text": m.body} for m in sent if hasattr(m, "subject")]}
 
     def stop(self) -> None:
         if self.api:

@@ -24,6 +24,7 @@ def _exists_checks(cloud: Any) -> dict[str, Callable[[Any], Any]]:
                                                                   EventBusName=r.properties["EventBusName"]),
         "AWS::Logs::LogGroup": lambda r: c("logs").describe_log_groups(logGroupNamePrefix=r.ref)["logGroups"],
         "AWS::SNS::Topic": lambda r: c("sns").get_topic_attributes(TopicArn=r.ref),
+        "AWS::SES::EmailIdentity": lambda r: c("sesv2").get_email_identity(EmailIdentity=r.ref),
         "AWS::CloudWatch::Alarm": lambda r: c("cloudwatch").describe_alarms(AlarmNames=[r.ref])["MetricAlarms"],
         "AWS::IAM::Role": lambda r: c("iam").get_role(RoleName=r.ref),
         "AWS::Lambda::LayerVersion": lambda r: c("lambda").get_layer_version(

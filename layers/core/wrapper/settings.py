@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     cors_allow_origin: str = Field(default="*", alias="CORS_ALLOW_ORIGIN")
     user_pool_id: str = Field(default="", alias="USER_POOL_ID")
     user_pool_client_id: str = Field(default="", alias="USER_POOL_CLIENT_ID")
+    # Where emails come from (an SES identity) and the web app their links open.
+    email_sender: str = Field(default="no-reply@wrapper.localhost", alias="EMAIL_SENDER")
+    app_url: str = Field(default="http://localhost:5173", alias="APP_URL")
 
     @property
     def cognito_issuer(self) -> str:

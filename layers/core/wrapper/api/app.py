@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from wrapper.api.problem import problem_response
 from wrapper.errors import DomainError, LimitExceeded
@@ -22,12 +24,18 @@ REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID_SHAPE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
-def request_id_of(app: APIGatewayRestResolver) -> str:
-    event = app.current_event
+def request_id_of(app: BaseRouter) -> str:
+    """The caller's X-Request-Id when it has a safe shape, else API Gateway's request id."""
+    event = cast(APIGatewayProxyEvent, app.current_event)
     offered = event.headers.get(REQUEST_ID_HEADER) if event.headers else None
     if offered and _REQUEST_ID_SHAPE.fullmatch(offered):
         return offered
     return str(event.request_context.request_id or "")
+
+
+def source_ip_of(app: BaseRouter) -> str | None:
+    ip: str | None = cast(APIGatewayProxyEvent, app.current_event).request_context.identity.source_ip
+    return ip
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:

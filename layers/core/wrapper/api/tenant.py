@@ -11,16 +11,17 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from wrapper.api.ratelimit import Quota, RequestCounter, consume
 from wrapper.errors import PermissionDenied, Unauthorized
 from wrapper.store.keys import TenantContext
-from wrapper.tenancy.permissions import Permission, permissions_for, require
+from wrapper.tenancy.permissions import ALL_PERMISSIONS, ROLE_PERMISSIONS, Permission, require
 
 TENANT_HEADER = "x-tenant-id"
 
@@ -38,10 +39,20 @@ class Actor:
         require(self.permissions, needed)
 
 
-def actor_from(authorizer: Mapping[str, Any] | None, headers: Mapping[str, str] | None) -> Actor:
+class CustomRoles(Protocol):
+    def permissions_of(self, tenant_id: str, role_name: str) -> frozenset[Permission] | None:
+        """A tenant's custom role's permissions, or None if the tenant has no such role."""
+        ...
+
+
+def actor_from(authorizer: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
+               custom_roles: CustomRoles | None = None) -> Actor:
+    """The actor for a request. A membership's permissions come, in this order, from the
+    authorizer (API keys carry their scopes' permissions), a built-in role, or the tenant's
+    custom role of that name, read on every request so a role edit applies at once."""
     if not authorizer or "tenants" not in authorizer:
         raise Unauthorized("Missing or invalid credentials.")
-    tenants: dict[str, dict[str, str]] = json.loads(authorizer["tenants"])
+    tenants: dict[str, dict[str, Any]] = json.loads(authorizer["tenants"])
     wanted = next((v.strip() for k, v in (headers or {}).items() if k.lower() == TENANT_HEADER), None)
     tenant_id = wanted or str(authorizer["default_tenant_id"])
     membership = tenants.get(tenant_id)
@@ -49,10 +60,22 @@ def actor_from(authorizer: Mapping[str, Any] | None, headers: Mapping[str, str] 
         raise PermissionDenied("You are not a member of this tenant.")
     if membership.get("status") != "active":
         raise PermissionDenied("This tenant is suspended.")
-    role = membership["role"]
+    role = str(membership["role"])
     return Actor(tenant=TenantContext(tenant_id=tenant_id, principal=str(authorizer["principal"]), role=role),
-                 user_id=str(authorizer["user_id"]), permissions=permissions_for(role, {}),
-                 plan_tier=membership.get("tier", "free"))
+                 user_id=str(authorizer["user_id"]),
+                 permissions=_permissions(tenant_id, role, membership.get("permissions"), custom_roles),
+                 plan_tier=str(membership.get("tier", "free")))
+
+
+def _permissions(tenant_id: str, role: str, granted: list[str] | None,
+                 custom_roles: CustomRoles | None) -> frozenset[Permission]:
+    if granted is not None:
+        return frozenset(Permission(p) for p in granted if p in ALL_PERMISSIONS)
+    if role in ROLE_PERMISSIONS:
+        return ROLE_PERMISSIONS[role]
+    found = custom_roles.permissions_of(tenant_id, role) if custom_roles else None
+    # A member whose custom role was deleted meanwhile holds nothing until given another role.
+    return found or frozenset()
 
 
 def admit(actor: Actor, counter: RequestCounter, now: float) -> Quota:
@@ -63,14 +86,14 @@ def admit(actor: Actor, counter: RequestCounter, now: float) -> Quota:
 Middleware = Callable[[APIGatewayRestResolver, NextMiddleware], Response]
 
 
-def tenant_middleware(logger: Logger, counter: RequestCounter,
-                      clock: Callable[[], float] = time.time) -> Middleware:
+def tenant_middleware(logger: Logger, counter: RequestCounter, clock: Callable[[], float] = time.time,
+                      custom_roles: CustomRoles | None = None) -> Middleware:
     """For functions whose every route acts for a tenant: resolve the actor, label the logs,
     admit the request against the tenant's rate limit, and put RateLimit-* on the answer."""
 
     def admit_tenant_request(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
         request_context = app.current_event.get("requestContext") or {}
-        actor = actor_from(request_context.get("authorizer"), app.current_event.headers)
+        actor = actor_from(request_context.get("authorizer"), app.current_event.headers, custom_roles)
         logger.append_keys(tenant_id=actor.tenant.tenant_id)
         quota = admit(actor, counter, clock())
         app.append_context(actor=actor)
@@ -81,7 +104,7 @@ def tenant_middleware(logger: Logger, counter: RequestCounter,
     return admit_tenant_request
 
 
-def current_actor(app: APIGatewayRestResolver) -> Actor:
-    """The actor ``tenant_middleware`` admitted for this request."""
+def current_actor(app: BaseRouter) -> Actor:
+    """The actor ``tenant_middleware`` admitted for this request (from the app or a router)."""
     actor: Actor = app.context["actor"]
     return actor

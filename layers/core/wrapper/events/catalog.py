@@ -13,9 +13,17 @@ class EventType(StrEnum):
     MEMBER_JOINED = "member.joined"
     MEMBER_ROLE_CHANGED = "member.role_changed"
     MEMBER_REMOVED = "member.removed"
+    MEMBER_ORGANIZATIONS_CHANGED = "member.organizations_changed"
+    ROLE_CREATED = "role.created"
+    ROLE_UPDATED = "role.updated"
+    ROLE_DELETED = "role.deleted"
+    ORGANIZATION_CREATED = "organization.created"
+    ORGANIZATION_UPDATED = "organization.updated"
+    ORGANIZATION_DELETED = "organization.deleted"
     API_KEY_CREATED = "api_key.created"
     API_KEY_REVOKED = "api_key.revoked"
     AUTH_LOGIN_FAILED = "auth.login_failed"
+    AUTH_PASSWORD_RESET = "auth.password_reset"  # noqa: S105 - an event name
     SUBSCRIPTION_CREATED = "subscription.created"
     SUBSCRIPTION_UPDATED = "subscription.updated"
     SUBSCRIPTION_CANCELED = "subscription.canceled"
@@ -34,9 +42,17 @@ DESCRIPTIONS: dict[EventType, str] = {
     EventType.MEMBER_JOINED: "An invite was accepted.",
     EventType.MEMBER_ROLE_CHANGED: "A member's role changed.",
     EventType.MEMBER_REMOVED: "A member left or was removed.",
+    EventType.MEMBER_ORGANIZATIONS_CHANGED: "A member was assigned to or taken out of an organization unit.",
+    EventType.ROLE_CREATED: "A custom role was created.",
+    EventType.ROLE_UPDATED: "A custom role's permissions or description changed.",
+    EventType.ROLE_DELETED: "A custom role was deleted.",
+    EventType.ORGANIZATION_CREATED: "An organization unit was created.",
+    EventType.ORGANIZATION_UPDATED: "An organization unit was renamed or moved.",
+    EventType.ORGANIZATION_DELETED: "An organization unit was deleted.",
     EventType.API_KEY_CREATED: "An API key was created.",
     EventType.API_KEY_REVOKED: "An API key was revoked.",
     EventType.AUTH_LOGIN_FAILED: "A sign-in failed.",
+    EventType.AUTH_PASSWORD_RESET: "A user reset their password with an emailed token.",
     EventType.SUBSCRIPTION_CREATED: "A tenant subscribed to a plan.",
     EventType.SUBSCRIPTION_UPDATED: "A subscription changed plan, seats or state.",
     EventType.SUBSCRIPTION_CANCELED: "A subscription was canceled.",

@@ -137,6 +137,18 @@ def put_op(item: Item, *, condition: str | None = None, names: dict[str, str] | 
     return {"Put": body}
 
 
+def update_op(pk: str, sk: str, *, update: str, condition: str | None = None,
+              names: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"Key": to_dynamo({"PK": pk, "SK": sk}), "UpdateExpression": update}
+    if condition:
+        body["ConditionExpression"] = condition
+    if names:
+        body["ExpressionAttributeNames"] = names
+    if values:
+        body["ExpressionAttributeValues"] = to_dynamo(values)
+    return {"Update": body}
+
+
 def delete_op(pk: str, sk: str, *, condition: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"Key": to_dynamo({"PK": pk, "SK": sk})}
     if condition:
