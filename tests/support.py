@@ -58,3 +58,34 @@ def join(cloud: Any, tenant_id: str, user_id: str, role: str) -> None:
     items = table(cloud)
     items.put({"PK": f"PLATFORM#USER#{user_id}", "SK": f"TENANT#{tenant_id}", "tenant_id": tenant_id, "role": role})
     items.put({"PK": f"TENANT#{tenant_id}", "SK": f"MEMBER#{user_id}", "user_id": user_id, "role": role})
+
+
+def call(cloud: Any, method: str, path: str, session: dict[str, Any] | None, *, tenant: str | None = None,
+         body: Any = None, headers: dict[str, str] | None = None, **params: Any) -> Any:
+    """One API request as a client makes it: the session's bearer token, JSON body, query params."""
+    import requests
+
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    if session:
+        sent["Authorization"] = f"Bearer {session['access_token']}"
+    if tenant:
+        sent["X-Tenant-Id"] = tenant
+    data = None if body is None else body if isinstance(body, str) else json.dumps(body)
+    return requests.request(method, f"{cloud.api_url}{path}", headers=sent, data=data, params=params, timeout=20)
+
+
+def emails_to(cloud: Any, address: str) -> list[dict[str, Any]]:
+    """The emails sent to an address, oldest first, as the local cloud shows them over HTTP."""
+    import requests
+
+    answer = requests.get(f"{cloud.api_url}/_local/emails", timeout=10)
+    assert answer.status_code == 200, answer.text
+    return [mail for mail in answer.json()["items"] if address in mail["to"]]
+
+
+def token_in(mail: dict[str, Any], label: str) -> str:
+    """The one-time token an email carries on its ``<label>: <token>`` line."""
+    for line in str(mail["text"]).splitlines():
+        if line.startswith(f"{label}: "):
+            return line.removeprefix(f"{label}: ").strip()
+    raise AssertionError(f"no {label!r} line in {mail['text']!r}")

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wrapper.api.app import build_app, request_id_of
+from wrapper.api.app import build_app, request_id_of, source_ip_of
 from wrapper.api.pagination import MAX_LIMIT, Page
 from wrapper.api.ratelimit import DynamoRequestCounter
 from wrapper.api.tenant import Actor, current_actor, tenant_middleware
@@ -34,6 +34,8 @@ profiles = TenantProfiles(table, outbox_ttl_days=settings.outbox_ttl_days)
 members = Members(table, outbox_ttl_days=settings.outbox_ttl_days)
 roles = Roles(table, outbox_ttl_days=settings.outbox_ttl_days)
 TENANT = ["tenant"]
+# How long a deleted tenant's data is kept (and can be restored by the operator).
+TENANT_GRACE_DAYS = 30
 
 
 app.use(middlewares=[tenant_middleware(logger, DynamoRequestCounter(table), custom_roles=roles)])
@@ -60,6 +62,14 @@ def get_tenant() -> TenantProfile:
                       409: {"description": "Changed meanwhile; retry"}})
 def patch_tenant(body: Annotated[TenantUpdate, Body()]) -> TenantProfile:
     return profiles.update(_actor(), body, request_id=request_id_of(app))
+
+
+@app.delete("/v1/tenant", summary="Delete the tenant (owners only; kept for a grace period)", tags=TENANT,
+            responses={403: {"description": "Only owners delete the tenant"},
+                       409: {"description": "Changed meanwhile; retry"}})
+def delete_tenant() -> TenantProfile:
+    return profiles.delete(_actor(), grace_days=TENANT_GRACE_DAYS, request_id=request_id_of(app),
+                           source_ip=source_ip_of(app))
 
 
 UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]

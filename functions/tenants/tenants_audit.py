@@ -1,5 +1,30 @@
-"""Routes of this function, included by app.py (one Router per resource)."""
+"""GET /v1/audit-log: the tenant's security-relevant acts, newest first."""
 
+from datetime import datetime
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from wrapper.api.pagination import MAX_LIMIT, Page
+from wrapper.api.tenant import current_actor
+from wrapper.audit.dal import AuditEntry, DynamoAuditLog
+from wrapper.settings import Settings
+from wrapper.store.table import table_for
+
 router = APIGatewayRouter()
+audit_log = DynamoAuditLog(table_for(Settings()))
+
+
+@router.get("/v1/audit-log", summary="The tenant's audit log, newest first", tags=["audit"],
+            responses={403: {"description": "Missing permission audit:read"}})
+def list_audit_log(
+    limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    action: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[a-z_]+\.[a-z_]+$",
+                                        description="Only this event type, e.g. member.role_changed")] = None,
+    since: Annotated[datetime | None, Query(alias="from", description="From this time (inclusive)")] = None,
+    until: Annotated[datetime | None, Query(alias="to", description="Before this time (exclusive)")] = None,
+) -> Page[AuditEntry]:
+    return audit_log.page(current_actor(router), limit=limit, cursor=cursor, action=action, since=since,
+                          until=until)

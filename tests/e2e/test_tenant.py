@@ -165,6 +165,37 @@ def test_a_suspended_tenant_is_403(cloud: Any) -> None:
     assert _get(cloud, session["access_token"]).status_code == 403
 
 
+# ------------------------------------------------------------------------------------ deletion
+def test_only_an_owner_deletes_the_tenant_and_then_nobody_reaches_it(cloud: Any) -> None:
+    owner = signup(cloud, "Doomed Co")
+    admin = signup(cloud, "Admin's own")
+    join(cloud, owner["tenant_id"], admin["user_id"], "admin")
+    stranger = signup(cloud, "Bystander")
+    refused = requests.delete(f"{cloud.api_url}/v1/tenant", timeout=20, headers={
+        "Authorization": f"Bearer {admin['access_token']}", "X-Tenant-Id": owner["tenant_id"]})
+    assert refused.status_code == 403 and "tenant:delete" in refused.json()["detail"]
+    across = requests.delete(f"{cloud.api_url}/v1/tenant", timeout=20, headers={
+        "Authorization": f"Bearer {stranger['access_token']}", "X-Tenant-Id": owner["tenant_id"]})
+    assert across.status_code == 403
+    assert _get(cloud, stranger["access_token"]).status_code == 200  # the stranger's own tenant lives on
+
+    deleted = requests.delete(f"{cloud.api_url}/v1/tenant", timeout=20,
+                              headers={"Authorization": f"Bearer {owner['access_token']}"})
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["status"] == "deleted" and deleted.json()["purge_after"] > deleted.json()["deleted_at"]
+    gone = _get(cloud, owner["access_token"])
+    assert gone.status_code == 403 and gone.json()["detail"] == "This tenant was deleted."
+    assert _get(cloud, admin["access_token"], **{"X-Tenant-Id": owner["tenant_id"]}).status_code == 403
+    # Soft: the data is still there for the grace period
+    assert table(cloud).get(f"TENANT#{owner['tenant_id']}", "PROFILE")["name"] == "Doomed Co"
+
+    def audited() -> list[dict[str, Any]]:
+        items, _ = table(cloud).query(f"TENANT#{owner['tenant_id']}", sk_prefix="AUDIT#", limit=100)
+        return [i for i in items if i["action"] == "tenant.deleted"]
+
+    assert wait_for(audited, message="the tenant.deleted audit entry")[0]["actor"] == owner["user_id"]
+
+
 # ------------------------------------------------------------------------------------ changes
 def test_the_owner_changes_the_tenant_and_the_change_is_audited(cloud: Any) -> None:
     session = signup(cloud, "Hooli")

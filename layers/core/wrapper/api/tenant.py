@@ -58,7 +58,10 @@ def actor_from(authorizer: Mapping[str, Any] | None, headers: Mapping[str, str] 
     membership = tenants.get(tenant_id)
     if membership is None:
         raise PermissionDenied("You are not a member of this tenant.")
-    if membership.get("status") != "active":
+    status = membership.get("status")
+    if status == "deleted":
+        raise PermissionDenied("This tenant was deleted.")
+    if status != "active":
         raise PermissionDenied("This tenant is suspended.")
     role = str(membership["role"])
     return Actor(tenant=TenantContext(tenant_id=tenant_id, principal=str(authorizer["principal"]), role=role),

@@ -1,17 +1,46 @@
 """Audit entries: ``PK=TENANT#<id>``, ``SK=AUDIT#<occurred_at>#<event_id>``; a marker item
-``AUDITEVT#<event_id>`` in the same transaction makes a redelivered event a no-op."""
+``AUDITEVT#<event_id>`` in the same transaction makes a redelivered event a no-op.
+
+Reading: newest first, a time window as a key range (``from`` inclusive, ``to`` exclusive,
+both UTC), and an action filter applied by DynamoDB after the page is read — a filtered page
+can be short or empty while ``next_cursor`` still says there is more.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import BaseModel
 
+from wrapper.api.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from wrapper.api.tenant import Actor
+from wrapper.errors import InvalidInput
 from wrapper.store.keys import tenant_pk
 from wrapper.store.table import Item, Table, put_op
+from wrapper.tenancy.permissions import Permission
 
 AUDIT_SK_PREFIX = "AUDIT#"
 AUDIT_MARKER_PREFIX = "AUDITEVT#"
+# Sorts after every ISO timestamp: the open upper end of a time window.
+_END = "~"
+
+
+class AuditEntry(BaseModel):
+    id: str
+    action: str
+    occurred_at: str
+    actor: str | None = None
+    target: str | None = None
+    request_id: str | None = None
+    source_ip: str | None = None
+
+
+def _iso(moment: datetime) -> str:
+    """The envelope's own timestamp format (UTC, milliseconds, ``Z``), so key ranges line up."""
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class DynamoAuditLog:
@@ -34,6 +63,23 @@ class DynamoAuditLog:
             raise
         return True
 
-    def list(self, tenant_id: str, *, limit: int = 50) -> list[Item]:
-        items, _ = self.table.query(tenant_pk(tenant_id), sk_prefix=AUDIT_SK_PREFIX, limit=limit)
-        return items
+    def page(self, actor: Actor, *, limit: int | None = None, cursor: str | None = None,
+             action: str | None = None, since: datetime | None = None,
+             until: datetime | None = None) -> Page[AuditEntry]:
+        """The tenant's audit entries, newest first (naive times are taken as UTC)."""
+        actor.require(Permission.AUDIT_READ)
+        if since and until and _iso(since) >= _iso(until):
+            raise InvalidInput("'from' must be before 'to'", errors=[{"field": "from", "message": "not before 'to'"}])
+        low = f"{AUDIT_SK_PREFIX}{_iso(since)}" if since else AUDIT_SK_PREFIX
+        high = f"{AUDIT_SK_PREFIX}{_iso(until)}" if until else f"{AUDIT_SK_PREFIX}{_END}"
+        pk = actor.tenant.pk
+        items, last = self.table.query(pk, sk_between=(low, high), filter_equals={"action": action} if action else None,
+                                       limit=clamp_limit(limit), forward=False,
+                                       start_key=decode_cursor(cursor, partition_key=pk))
+        return Page[AuditEntry](items=[_entry(i) for i in items], next_cursor=encode_cursor(last))
+
+
+def _entry(item: Item) -> AuditEntry:
+    return AuditEntry(id=str(item["event_id"]), action=str(item["action"]), occurred_at=str(item["occurred_at"]),
+                      actor=item.get("actor"), target=item.get("target"), request_id=item.get("request_id"),
+                      source_ip=item.get("source_ip"))

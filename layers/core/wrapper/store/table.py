@@ -65,11 +65,15 @@ class Table:
         pk: str,
         *,
         sk_prefix: str | None = None,
+        sk_between: tuple[str, str] | None = None,
+        filter_equals: Mapping[str, Any] | None = None,
         limit: int = 50,
         start_key: dict[str, Any] | None = None,
         forward: bool = True,
         index: str | None = None,
     ) -> tuple[list[Item], dict[str, Any] | None]:
+        """One page of a partition. ``filter_equals`` is applied after ``limit`` (DynamoDB's
+        rule), so a filtered page may hold fewer items, or none, and still have a next key."""
         pk_attr, sk_attr = ("PK", "SK") if index is None else (f"{index}PK", f"{index}SK")
         condition = "#pk = :pk"
         names = {"#pk": pk_attr}
@@ -78,14 +82,25 @@ class Table:
             condition += " AND begins_with(#sk, :sk)"
             names["#sk"] = sk_attr
             values[":sk"] = sk_prefix
+        elif sk_between is not None:
+            condition += " AND #sk BETWEEN :sk_low AND :sk_high"
+            names["#sk"] = sk_attr
+            values[":sk_low"], values[":sk_high"] = sk_between
         kwargs: dict[str, Any] = {
             "TableName": self.name,
             "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": to_dynamo(values),
             "Limit": limit,
             "ScanIndexForward": forward,
         }
+        if filter_equals:
+            clauses = []
+            for n, (attribute, value) in enumerate(sorted(filter_equals.items())):
+                names[f"#f{n}"] = attribute
+                values[f":f{n}"] = value
+                clauses.append(f"#f{n} = :f{n}")
+            kwargs["FilterExpression"] = " AND ".join(clauses)
+        kwargs["ExpressionAttributeNames"] = names
+        kwargs["ExpressionAttributeValues"] = to_dynamo(values)
         if index is not None:
             kwargs["IndexName"] = index
         if start_key:

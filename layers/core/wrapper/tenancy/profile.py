@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -41,6 +41,8 @@ class TenantProfile(BaseModel):
     settings: dict[str, Any] = {}
     created_at: str
     updated_at: str | None = None
+    deleted_at: str | None = None
+    purge_after: str | None = None
     version: int
 
 
@@ -103,10 +105,38 @@ class TenantProfiles:
         return _profile(updated)
 
 
+    def delete(self, actor: Actor, *, grace_days: int, request_id: str | None,
+               source_ip: str | None) -> TenantProfile:
+        """Soft delete: the tenant is closed to every request at once, and its data is kept for
+        ``grace_days`` (the operator can restore it until then; purging comes with the admin API)."""
+        actor.require(Permission.TENANT_DELETE)
+        current = self.table.get(actor.tenant.pk, "PROFILE")
+        if current is None:
+            raise NotFound("No such tenant.")
+        now = datetime.now(UTC)
+        deleted: Item = {**current, "status": "deleted", "deleted_at": now.isoformat(),
+                         "purge_after": (now + timedelta(days=grace_days)).isoformat(),
+                         "version": int(current["version"]) + 1}
+        event = new_event(EventType.TENANT_DELETED, actor.tenant.tenant_id, {
+            "actor": actor.user_id, "target": actor.tenant.tenant_id, "purge_after": deleted["purge_after"],
+            "request_id": request_id, "source_ip": source_ip})
+        try:
+            write_with_outbox(self.table, [put_op(deleted, condition="#v = :v AND #s = :active",
+                                                  names={"#v": "version", "#s": "status"},
+                                                  values={":v": int(current["version"]), ":active": "active"})],
+                              [event], ttl_days=self.outbox_ttl_days)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                raise Conflict("The tenant changed meanwhile; read it again and retry.") from None
+            raise
+        return _profile(deleted)
+
+
 def _profile(item: Item) -> TenantProfile:
     settings = item.get("settings")
     return TenantProfile(
         tenant_id=str(item["tenant_id"]), name=str(item["name"]), timezone=str(item["timezone"]),
         billing_email=item.get("billing_email"), status=str(item["status"]), plan_tier=str(item["plan_tier"]),
         settings=json.loads(settings) if isinstance(settings, str) else {}, created_at=str(item["created_at"]),
-        updated_at=item.get("updated_at"), version=int(item["version"]))
+        updated_at=item.get("updated_at"), deleted_at=item.get("deleted_at"), purge_after=item.get("purge_after"),
+        version=int(item["version"]))
