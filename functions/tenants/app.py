@@ -23,6 +23,7 @@ from wrapper.tenancy.members import Member, Members, RoleChange
 from wrapper.tenancy.permissions import Permission
 from wrapper.tenancy.profile import TenantProfile, TenantProfiles, TenantUpdate
 from wrapper.tenancy.roles import Roles
+from wrapper.tenancy.scoping import scoped_tables_for
 
 settings = Settings()
 logger = Logger()
@@ -30,7 +31,9 @@ tracer = Tracer()
 metrics = Metrics()
 app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
 table = table_for(settings)
-profiles = TenantProfiles(table, outbox_ttl_days=settings.outbox_ttl_days)
+# Tenant-only reads and writes go through credentials scoped to the actor's tenant; changes that
+# also touch platform items (a user's membership links) use the function's own role.
+tenant_tables = scoped_tables_for(settings)
 members = Members(table, outbox_ttl_days=settings.outbox_ttl_days)
 roles = Roles(table, outbox_ttl_days=settings.outbox_ttl_days)
 TENANT = ["tenant"]
@@ -47,13 +50,17 @@ def _actor() -> Actor:
     return current_actor(app)
 
 
+def _profiles(actor: Actor) -> TenantProfiles:
+    return TenantProfiles(tenant_tables.for_tenant(actor.tenant), outbox_ttl_days=settings.outbox_ttl_days)
+
+
 @app.get("/v1/tenant", summary="The tenant the request acts for", tags=TENANT,
          responses={401: {"description": "Missing or invalid credentials"},
                     403: {"description": "Not a member of that tenant, or missing permission"}})
 def get_tenant() -> TenantProfile:
     actor = _actor()
     actor.require(Permission.TENANT_READ)
-    return profiles.get(actor.tenant)
+    return _profiles(actor).get(actor.tenant)
 
 
 @app.patch("/v1/tenant", summary="Change the tenant's name, timezone, billing email or settings", tags=TENANT,
@@ -61,15 +68,17 @@ def get_tenant() -> TenantProfile:
                       403: {"description": "Not a member of that tenant, or missing permission"},
                       409: {"description": "Changed meanwhile; retry"}})
 def patch_tenant(body: Annotated[TenantUpdate, Body()]) -> TenantProfile:
-    return profiles.update(_actor(), body, request_id=request_id_of(app))
+    actor = _actor()
+    return _profiles(actor).update(actor, body, request_id=request_id_of(app), source_ip=source_ip_of(app))
 
 
 @app.delete("/v1/tenant", summary="Delete the tenant (owners only; kept for a grace period)", tags=TENANT,
             responses={403: {"description": "Only owners delete the tenant"},
                        409: {"description": "Changed meanwhile; retry"}})
 def delete_tenant() -> TenantProfile:
-    return profiles.delete(_actor(), grace_days=TENANT_GRACE_DAYS, request_id=request_id_of(app),
-                           source_ip=source_ip_of(app))
+    actor = _actor()
+    return _profiles(actor).delete(actor, grace_days=TENANT_GRACE_DAYS, request_id=request_id_of(app),
+                                   source_ip=source_ip_of(app))
 
 
 UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -78,7 +87,9 @@ UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_
 @app.get("/v1/members", summary="The tenant's members, a page at a time", tags=["members"])
 def list_members(limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
                  cursor: Annotated[str | None, Query(max_length=2048)] = None) -> Page[Member]:
-    return members.page(_actor(), limit=limit, cursor=cursor)
+    actor = _actor()
+    return Members(tenant_tables.for_tenant(actor.tenant), outbox_ttl_days=settings.outbox_ttl_days).page(
+        actor, limit=limit, cursor=cursor)
 
 
 @app.patch("/v1/members/<user_id>", summary="Change a member's role", tags=["members"],

@@ -10,10 +10,10 @@ from wrapper.api.pagination import MAX_LIMIT, Page
 from wrapper.api.tenant import current_actor
 from wrapper.audit.dal import AuditEntry, DynamoAuditLog
 from wrapper.settings import Settings
-from wrapper.store.table import table_for
+from wrapper.tenancy.scoping import scoped_tables_for
 
 router = APIGatewayRouter()
-audit_log = DynamoAuditLog(table_for(Settings()))
+tenant_tables = scoped_tables_for(Settings())
 
 
 @router.get("/v1/audit-log", summary="The tenant's audit log, newest first", tags=["audit"],
@@ -26,5 +26,6 @@ def list_audit_log(
     since: Annotated[datetime | None, Query(alias="from", description="From this time (inclusive)")] = None,
     until: Annotated[datetime | None, Query(alias="to", description="Before this time (exclusive)")] = None,
 ) -> Page[AuditEntry]:
-    return audit_log.page(current_actor(router), limit=limit, cursor=cursor, action=action, since=since,
-                          until=until)
+    actor = current_actor(router)
+    return DynamoAuditLog(tenant_tables.for_tenant(actor.tenant)).page(
+        actor, limit=limit, cursor=cursor, action=action, since=since, until=until)

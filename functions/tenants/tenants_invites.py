@@ -16,12 +16,14 @@ from wrapper.settings import Settings
 from wrapper.store.table import table_for
 from wrapper.tenancy.invites import Invite, InviteRequest, Invites
 from wrapper.tenancy.roles import Roles
+from wrapper.tenancy.scoping import scoped_tables_for
 
 router = APIGatewayRouter()
 settings = Settings()
 table = table_for(settings)
 invites = Invites(table, outbox_ttl_days=settings.outbox_ttl_days)
 roles = Roles(table, outbox_ttl_days=settings.outbox_ttl_days)
+tenant_tables = scoped_tables_for(settings)
 notifier = SesNotifier(aws.client_for(settings, "sesv2"), sender=settings.email_sender)
 INVITES = ["members"]
 
@@ -40,4 +42,6 @@ def create_invite(body: Annotated[InviteRequest, Body()]) -> Response[Invite]:
 @router.get("/v1/invites", summary="Pending invites, a page at a time", tags=INVITES)
 def list_invites(limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
                  cursor: Annotated[str | None, Query(max_length=2048)] = None) -> Page[Invite]:
-    return invites.page(current_actor(router), limit=limit, cursor=cursor)
+    actor = current_actor(router)
+    return Invites(tenant_tables.for_tenant(actor.tenant), outbox_ttl_days=settings.outbox_ttl_days).page(
+        actor, limit=limit, cursor=cursor)

@@ -20,6 +20,7 @@ from localcloud.apifront import ApiFront, RestApi
 from localcloud.cognito import patch_refresh_tokens
 from localcloud.dynamodb import patch_transactions
 from localcloud.eventbridge import patch_rule_targets
+from localcloud.iam import ScopedSession, enforce_session_policies
 from localcloud.pollers import Pollers, PollerSettings
 from localcloud.provision import Provisioner, Stack
 from localcloud.runtime import FunctionRuntime, patch_moto_lambda, record_actions
@@ -89,6 +90,7 @@ class LocalCloud:
         self.pollers: Pollers | None = None
         self.api: ApiFront | None = None
         self._moto: Any = None
+        self.scoped_sessions: dict[str, ScopedSession] = {}
         self._lock = threading.Lock()
 
     @property
@@ -118,6 +120,7 @@ class LocalCloud:
         self.runtime = FunctionRuntime(self.function_environment())
         patch_moto_lambda(self.runtime)
         record_actions(self.runtime)
+        self.scoped_sessions = enforce_session_policies(cfg.region)
         patch_transactions()
         patch_refresh_tokens()
         patch_rule_targets(self.runtime, self.client)

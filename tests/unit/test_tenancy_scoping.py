@@ -260,3 +260,60 @@ def test_assume_role_arguments_refuse_a_bad_tenant_id(tenant_id: str) -> None:
     # Then they are refused by the key rule
     with pytest.raises(ValueError, match="not a tenant id"):
         assume_role_kwargs(tenant_id, role_arn=ROLE_ARN, table_arn=TABLE_ARN)
+
+
+# --- ScopedTables ----------------------------------------------------------------------------
+class _Sts:
+    def __init__(self, lifetime: float) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.lifetime = lifetime
+
+    def assume_role(self, **kwargs: Any) -> dict[str, Any]:
+        from datetime import UTC, datetime
+
+        self.calls.append(kwargs)
+        n = len(self.calls)
+        return {"Credentials": {"AccessKeyId": f"ASIA{n}", "SecretAccessKey": "s", "SessionToken": "t",
+                                "Expiration": datetime.fromtimestamp(1_000 + self.lifetime * n, UTC)}}
+
+
+def _tables(sts: _Sts, clock: list[float], role_arn: str = ROLE_ARN) -> Any:
+    from wrapper.store.table import Table
+    from wrapper.tenancy.scoping import ScopedTables
+
+    return ScopedTables(sts_client=sts, role_arn=role_arn, table=Table(object(), "wrapper"), table_arn=TABLE_ARN,
+                        client_factory=lambda credentials: credentials["AccessKeyId"], clock=lambda: clock[0])
+
+
+def test_credentials_are_assumed_once_per_tenant_and_reused_until_near_expiry() -> None:
+    from wrapper.store.keys import TenantContext
+
+    sts, clock = _Sts(lifetime=900), [1_000.0]
+    tables = _tables(sts, clock)
+    first = tables.for_tenant(TenantContext("acme"))
+    assert tables.for_tenant(TenantContext("acme")) is first
+    assert first.client == "ASIA1" and first.name == "wrapper"
+    assert json.loads(sts.calls[0]["Policy"]) == scoped_policy("acme", table_arn=TABLE_ARN)
+    assert tables.for_tenant(TenantContext("globex")).client == "ASIA2"
+    clock[0] = 1_000 + 900 - 59  # inside the refresh margin of acme's credentials
+    assert tables.for_tenant(TenantContext("acme")).client == "ASIA3"
+    assert [c["Tags"][0]["Value"] for c in sts.calls] == ["acme", "globex", "acme"]
+
+
+def test_without_a_role_the_functions_own_table_is_used() -> None:
+    from wrapper.store.keys import TenantContext
+
+    sts = _Sts(lifetime=900)
+    tables = _tables(sts, [0.0], role_arn="")
+    assert tables.for_tenant(TenantContext("acme")) is tables.table
+    assert sts.calls == []
+
+
+def test_the_credentials_cache_is_bounded() -> None:
+    from wrapper.store.keys import TenantContext
+
+    tables = _tables(_Sts(lifetime=10_000), [1_000.0])
+    for n in range(tables.MAX_CACHED_TENANTS + 10):
+        tables.for_tenant(TenantContext(f"t{n}"))
+    assert len(tables._cache) == tables.MAX_CACHED_TENANTS
+    assert "t0" not in tables._cache and f"t{tables.MAX_CACHED_TENANTS + 9}" in tables._cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -25,3 +26,13 @@ def client(service: str, region: str, endpoint_url: str | None = None) -> Any:
 def client_for(settings: Settings, service: str) -> Any:
     """The client a function uses, from its settings (region and, locally, the endpoint)."""
     return client(service, settings.aws_region, settings.aws_endpoint_url)
+
+
+def client_with_credentials(service: str, region: str, endpoint_url: str | None,
+                            credentials: Mapping[str, Any]) -> Any:
+    """A client acting with assumed-role credentials (STS ``Credentials``), not the function's role."""
+    session = boto3.session.Session(aws_access_key_id=credentials["AccessKeyId"],
+                                    aws_secret_access_key=credentials["SecretAccessKey"],
+                                    aws_session_token=credentials["SessionToken"])
+    return session.client(service, region_name=region, endpoint_url=endpoint_url,  # type: ignore[call-overload]
+                          config=_CONFIG)

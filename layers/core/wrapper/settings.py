@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     cors_allow_origin: str = Field(default="*", alias="CORS_ALLOW_ORIGIN")
     user_pool_id: str = Field(default="", alias="USER_POOL_ID")
     user_pool_client_id: str = Field(default="", alias="USER_POOL_CLIENT_ID")
+    # Tenant-scoped credentials (wrapper.tenancy.scoping): the role to assume and the table it is for.
+    tenant_access_role_arn: str = Field(default="", alias="TENANT_ACCESS_ROLE_ARN")
+    table_arn: str = Field(default="", alias="TABLE_ARN")
     # Where emails come from (an SES identity) and the web app their links open.
     email_sender: str = Field(default="no-reply@wrapper.localhost", alias="EMAIL_SENDER")
     app_url: str = Field(default="http://localhost:5173", alias="APP_URL")

@@ -80,7 +80,8 @@ class TenantProfiles:
             raise NotFound("No such tenant.")
         return _profile(item)
 
-    def update(self, actor: Actor, change: TenantUpdate, *, request_id: str | None) -> TenantProfile:
+    def update(self, actor: Actor, change: TenantUpdate, *, request_id: str | None,
+               source_ip: str | None = None) -> TenantProfile:
         actor.require(Permission.TENANT_WRITE)
         current = self.table.get(actor.tenant.pk, "PROFILE")
         if current is None:
@@ -92,7 +93,7 @@ class TenantProfiles:
             updated["settings"] = json.dumps(fields["settings"])
         event = new_event(EventType.TENANT_UPDATED, actor.tenant.tenant_id, {
             "actor": actor.user_id, "target": actor.tenant.tenant_id, "fields": sorted(fields),
-            "request_id": request_id})
+            "request_id": request_id, "source_ip": source_ip})
         try:
             # Optimistic: a concurrent update between our read and this write makes it fail, not vanish.
             write_with_outbox(self.table, [put_op(updated, condition="#v = :v", names={"#v": "version"},

@@ -19,17 +19,26 @@ What the policy relies on:
   ``#`` or ``/`` can reach a pattern, so ``StringLike`` matches nothing but the tenant's keys.
 - Session tags need ``sts:TagSession`` in the role's trust policy, next to ``sts:AssumeRole``.
 
-moto does not evaluate IAM conditions: locally the policy is verified by unit tests on this
-document; on AWS, IAM enforces it.
+moto does not evaluate IAM conditions; the local cloud does, for sessions like these: it reads
+the session policy of every AssumeRole a function makes and refuses (AccessDeniedException)
+any DynamoDB call with those credentials whose leading keys the policy does not allow
+(``localcloud.iam``). On AWS, IAM enforces it.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
-from wrapper.store.keys import tenant_pk
+from wrapper import aws
+from wrapper.settings import Settings
+from wrapper.store.keys import TenantContext, tenant_pk
+from wrapper.store.table import Table
 
 SCOPED_ACTIONS: tuple[str, ...] = (
     "dynamodb:GetItem",
@@ -106,3 +115,62 @@ def assume_role_kwargs(tenant_id: str, *, role_arn: str, table_arn: str,
         "DurationSeconds": duration_seconds,
         "Tags": [{"Key": "tenant_id", "Value": tenant_id}],
     }
+
+
+class ScopedTables:
+    """Per tenant, a ``Table`` whose client holds that tenant's scoped credentials.
+
+    Credentials are assumed once per tenant and reused by the warm function until a minute
+    before they expire (15 minutes: STS's minimum), so a request usually costs no STS call.
+    Without a role (``role_arn`` empty: unit tests, scripts) it hands out the function's own
+    table, unscoped; template.yaml always sets one.
+    """
+
+    REFRESH_MARGIN_SECONDS = 60
+    MAX_CACHED_TENANTS = 256
+
+    def __init__(self, *, sts_client: Any, role_arn: str, table: Table, table_arn: str,
+                 client_factory: Callable[[dict[str, str]], Any], clock: Callable[[], float] = time.time) -> None:
+        self.sts = sts_client
+        self.role_arn = role_arn
+        self.table = table
+        self.table_arn = table_arn
+        self.client_factory = client_factory
+        self.clock = clock
+        self._cache: OrderedDict[str, tuple[float, Table]] = OrderedDict()
+
+    def for_tenant(self, tenant: TenantContext) -> Table:
+        if not self.role_arn:
+            return self.table
+        now = self.clock()
+        cached = self._cache.get(tenant.tenant_id)
+        if cached and cached[0] - self.REFRESH_MARGIN_SECONDS > now:
+            self._cache.move_to_end(tenant.tenant_id)
+            return cached[1]
+        answer = self.sts.assume_role(**assume_role_kwargs(tenant.tenant_id, role_arn=self.role_arn,
+                                                           table_arn=self.table_arn))
+        credentials = answer["Credentials"]
+        table = Table(self.client_factory(credentials), self.table.name)
+        self._cache[tenant.tenant_id] = (credentials["Expiration"].timestamp(), table)
+        self._cache.move_to_end(tenant.tenant_id)
+        while len(self._cache) > self.MAX_CACHED_TENANTS:
+            self._cache.popitem(last=False)
+        return table
+
+
+def scoped_tables_for(settings: Settings) -> ScopedTables:
+    """The function's one ``ScopedTables`` (shared by its routers, so by one credentials cache),
+    from the role and table its template environment names."""
+    return _scoped_tables(settings.tenant_access_role_arn, settings.table_arn, settings.table_name,
+                          settings.aws_region, settings.aws_endpoint_url)
+
+
+@cache
+def _scoped_tables(role_arn: str, table_arn: str, table_name: str, region: str,
+                   endpoint_url: str | None) -> ScopedTables:
+    def client_factory(credentials: dict[str, str]) -> Any:
+        return aws.client_with_credentials("dynamodb", region, endpoint_url, credentials)
+
+    return ScopedTables(sts_client=aws.client("sts", region, endpoint_url), role_arn=role_arn,
+                        table=Table(aws.client("dynamodb", region, endpoint_url), table_name),
+                        table_arn=table_arn, client_factory=client_factory)

@@ -1,0 +1,82 @@
+"""Tenant-scoped credentials, end to end: the tenants function reads and writes its tenant's
+items through an STS session confined to ``TENANT#<id>``, and the local cloud refuses that
+session anything else — as IAM does on AWS — so a bug that builds another tenant's key fails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.support import call, signup, table
+
+
+def _sessions_of(cloud: Any, tenant_id: str) -> list[Any]:
+    return [s for s in cloud.scoped_sessions.values() if s.tags.get("tenant_id") == tenant_id]
+
+
+@pytest.fixture(scope="module")
+def tenants(cloud: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    return signup(cloud, "Scoped A"), signup(cloud, "Scoped B")
+
+
+def test_tenant_requests_run_on_a_session_scoped_to_that_tenant(cloud: Any, tenants: Any) -> None:
+    a, _ = tenants
+    assert call(cloud, "GET", "/v1/tenant", a).status_code == 200
+    assert call(cloud, "PATCH", "/v1/tenant", a, body={"name": "Scoped A2"}).status_code == 200
+    assert call(cloud, "GET", "/v1/members", a).status_code == 200
+    sessions = _sessions_of(cloud, a["tenant_id"])
+    assert len(sessions) == 1, "one session per tenant, reused while its credentials last"
+    assert sessions[0].calls >= 3
+    patterns = sessions[0].policy["Statement"][0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    assert patterns == [f"TENANT#{a['tenant_id']}", f"TENANT#{a['tenant_id']}#*"]
+
+
+def test_a_key_built_for_another_tenant_is_refused_by_the_scoped_session(cloud: Any, tenants: Any) -> None:
+    """The defence in depth: the function's own scoped table, handed a wrong key, is refused."""
+    from wrapper.store.keys import TenantContext, tenant_pk
+
+    a, b = tenants
+    module = cloud.runtime.module(next(n for n in cloud.stack.functions if "TenantsFunction" in n))
+    scoped = module.tenant_tables.for_tenant(TenantContext(tenant_id=a["tenant_id"]))
+    assert scoped.get(tenant_pk(a["tenant_id"]), "PROFILE") is not None
+    with pytest.raises(ClientError) as refused:
+        scoped.get(tenant_pk(b["tenant_id"]), "PROFILE")
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    with pytest.raises(ClientError):
+        scoped.put({"PK": tenant_pk(b["tenant_id"]), "SK": "PROFILE", "name": "pwned"})
+    with pytest.raises(ClientError):  # platform items are out of reach too
+        scoped.get(f"PLATFORM#USER#{b['user_id']}", f"TENANT#{b['tenant_id']}")
+    with pytest.raises(ClientError):  # a transaction is refused whole if one part is out of scope
+        scoped.transact([{"Put": {"Item": {"PK": {"S": tenant_pk(a["tenant_id"])}, "SK": {"S": "X"}}}},
+                         {"Put": {"Item": {"PK": {"S": tenant_pk(b["tenant_id"])}, "SK": {"S": "X"}}}}])
+    assert table(cloud).get(tenant_pk(b["tenant_id"]), "PROFILE")["name"] == "Scoped B"
+    assert table(cloud).get(tenant_pk(a["tenant_id"]), "X") is None
+
+
+def test_a_scoped_session_cannot_scan_or_query_another_partition(cloud: Any, tenants: Any) -> None:
+    from wrapper.tenancy.scoping import assume_role_kwargs
+
+    a, b = tenants
+    role_arn = cloud.client("iam").get_role(RoleName=cloud.stack.resources["TenantAccessRole"].ref)["Role"]["Arn"]
+    name = cloud.stack.outputs["TableName"]
+    table_arn = cloud.client("dynamodb").describe_table(TableName=name)["Table"]["TableArn"]
+    credentials = cloud.client("sts").assume_role(**assume_role_kwargs(
+        a["tenant_id"], role_arn=role_arn, table_arn=table_arn))["Credentials"]
+    dynamodb = boto3.client("dynamodb", region_name=cloud.config.region, endpoint_url=cloud.aws_endpoint,
+                            aws_access_key_id=credentials["AccessKeyId"],
+                            aws_secret_access_key=credentials["SecretAccessKey"],
+                            aws_session_token=credentials["SessionToken"])
+
+    def query(tenant_id: str) -> Any:
+        return dynamodb.query(TableName=name, KeyConditionExpression="PK = :pk",
+                              ExpressionAttributeValues={":pk": {"S": f"TENANT#{tenant_id}"}})
+
+    assert query(a["tenant_id"])["Items"]
+    for refused in (lambda: query(b["tenant_id"]), lambda: dynamodb.scan(TableName=name),
+                    lambda: dynamodb.describe_table(TableName=name)):
+        with pytest.raises(ClientError) as denied:
+            refused()
+        assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
