@@ -38,7 +38,7 @@ class RouteMismatch(Exception):
     pass
 
 
-def _template_routes(translated: Translated) -> dict[str, list[tuple[str, str, bool]]]:
+def template_routes(translated: Translated) -> dict[str, list[tuple[str, str, bool]]]:
     """function logical id -> [(path, method, secured)] from the API's swagger body."""
     routes: dict[str, list[tuple[str, str, bool]]] = {}
     for resource in translated.resources.values():
@@ -93,7 +93,7 @@ def build_document(template: Path, *, version: str) -> dict[str, Any]:
     }
     problem_response = {"description": "Problem details",
                         "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-    for logical_id, routes in sorted(_template_routes(translated).items()):
+    for logical_id, routes in sorted(template_routes(translated).items()):
         app = _load_app(translated, logical_id)
         schema = app.get_openapi_schema(title="Wrapper API", version=version).model_dump(
             by_alias=True, exclude_none=True, mode="json")

@@ -14,7 +14,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from jwt.utils import base64url_decode, base64url_encode
 
-from wrapper.identity.tokens import Claims, InvalidToken, Issuer, JwksCache, KeysUnavailable, verify
+from wrapper.identity.tokens import (
+    Claims,
+    InvalidToken,
+    Issuer,
+    JwksCache,
+    KeysUnavailable,
+    parse_issuers,
+    verify,
+)
 
 NOW = 1_700_000_000.0
 CLIENT_ID = "app-client-1"
@@ -496,3 +504,90 @@ def test_the_reason_never_repeats_the_token(forge: str, private_keys: dict[str, 
     said = f"{refused.value.reason} {refused.value} {refused.value!r} {refused.value.detail}"
     assert token not in said
     assert not any(part and part in said for part in token.split("."))
+
+
+def test_keys_already_held_keep_serving_while_the_jwks_is_unreachable(
+        private_keys: dict[str, rsa.RSAPrivateKey], clock: Clock, idp: FakeIdp) -> None:
+    # Given keys fetched once, then an IdP that stops answering
+    answers: list[str] = []
+
+    def flaky(jwks_url: str) -> dict[str, Any]:
+        answers.append(jwks_url)
+        if len(answers) > 1:
+            raise TimeoutError(jwks_url)
+        return idp(jwks_url)
+
+    cache = JwksCache(flaky, clock=clock)
+    check(sign(access_claims(), private_keys["key-1"]), cache, clock)
+
+    # When a token comes after the TTL, and another right after it
+    clock.advance(3600)
+    check(sign(access_claims(exp=int(clock()) + 60), private_keys["key-1"]), cache, clock)
+    clock.advance(10)
+    claims = check(sign(access_claims(exp=int(clock()) + 60), private_keys["key-1"]), cache, clock)
+
+    # Then both are verified with the held key, and the IdP was retried once, not per token
+    assert claims.subject == "user-123"
+    assert len(answers) == 2
+
+
+def test_held_keys_stop_serving_once_stale_for_too_long(
+        private_keys: dict[str, rsa.RSAPrivateKey], clock: Clock, idp: FakeIdp) -> None:
+    # Given keys fetched once, then an IdP down for longer than the TTL and the stale allowance
+    down = False
+
+    def fetch(jwks_url: str) -> dict[str, Any]:
+        if down:
+            raise TimeoutError(jwks_url)
+        return idp(jwks_url)
+
+    cache = JwksCache(fetch, ttl_seconds=3600, stale_seconds=600, clock=clock)
+    check(sign(access_claims(), private_keys["key-1"]), cache, clock)
+    down = True
+
+    # When a token comes past both
+    clock.advance(3600 + 600)
+
+    # Then the keys are unavailable: a key is not trusted forever
+    with pytest.raises(KeysUnavailable):
+        check(sign(access_claims(exp=int(clock()) + 60), private_keys["key-1"]), cache, clock)
+
+
+def test_a_key_never_fetched_is_not_trusted_while_the_jwks_is_unreachable(
+        private_keys: dict[str, rsa.RSAPrivateKey], clock: Clock, idp: FakeIdp) -> None:
+    # Given keys fetched once, then an IdP that stops answering
+    calls: list[str] = []
+
+    def fetch(jwks_url: str) -> dict[str, Any]:
+        calls.append(jwks_url)
+        if len(calls) > 1:
+            raise TimeoutError(jwks_url)
+        return idp(jwks_url)
+
+    cache = JwksCache(fetch, clock=clock)
+    check(sign(access_claims(), private_keys["key-1"]), cache, clock)
+    clock.advance(61)
+
+    # When a token names a kid that was never published
+    with pytest.raises(InvalidToken, match="unknown signing key"):
+        check(sign(access_claims(), private_keys["attacker"], kid="forged"), cache, clock)
+
+
+def test_oidc_issuers_are_read_from_their_json_configuration() -> None:
+    issuers = parse_issuers(json.dumps([{"issuer": KINDE_ISS, "audiences": [API_AUDIENCE], "jwks_url": KINDE_JWKS,
+                                         "leeway_seconds": 5}]))
+
+    assert issuers == (Issuer(issuer=KINDE_ISS, jwks_url=KINDE_JWKS, audiences=(API_AUDIENCE,), leeway_seconds=5),)
+    assert parse_issuers("[]") == ()
+
+
+@pytest.mark.parametrize("document", [
+    "{", "{}", '[{"issuer": "https://x", "jwks_url": "https://x/jwks"}]',
+    '[{"issuer": "https://x", "jwks_url": "https://x/jwks", "audiences": "api"}]',
+    '[{"issuer": "https://x", "jwks_url": "https://x/jwks", "audiences": ["api"], "algorithms": ["HS256"]}]',
+    '[{"issuer": "https://x", "jwks_url": "https://x/jwks", "audiences": ["api"], "token_use": "id"}]',
+    '[{"issuer": "", "jwks_url": "https://x/jwks", "audiences": ["api"]}]',
+])
+def test_a_bad_oidc_configuration_fails_loudly(document: str) -> None:
+    with pytest.raises(ValueError):
+        parse_issuers(document)

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # Where emails come from (an SES identity) and the web app their links open.
     email_sender: str = Field(default="no-reply@wrapper.localhost", alias="EMAIL_SENDER")
     app_url: str = Field(default="http://localhost:5173", alias="APP_URL")
+    # Other OIDC identity providers the authorizer accepts, beside the user pool: a JSON list of
+    # {"issuer", "audiences", "jwks_url", "algorithms"?, "leeway_seconds"?} (wrapper.identity.tokens.parse_issuers).
+    oidc_issuers: str = Field(default="[]", alias="OIDC_ISSUERS")
 
     @property
     def cognito_issuer(self) -> str:

@@ -23,6 +23,7 @@ Every refusal is an :class:`InvalidToken` with a short fixed reason; none repeat
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -91,6 +92,31 @@ class Issuer:
         return self.token_use == "access"  # noqa: S105 (a claim value, not a secret)
 
 
+def parse_issuers(document: str) -> tuple[Issuer, ...]:
+    """OIDC issuers from their JSON configuration (a list of objects with ``issuer``,
+    ``audiences``, ``jwks_url`` and optionally ``algorithms`` and ``leeway_seconds``). Anything
+    else is a ``ValueError``: a misconfigured authorizer must fail at its cold start, not accept."""
+    try:
+        entries = json.loads(document or "[]")
+    except json.JSONDecodeError as err:
+        raise ValueError(f"OIDC issuers are not JSON: {err}") from None
+    if not isinstance(entries, list):
+        raise ValueError("OIDC issuers must be a JSON list")
+    allowed = {"issuer", "audiences", "jwks_url", "algorithms", "leeway_seconds"}
+    issuers = []
+    for entry in entries:
+        if not isinstance(entry, dict) or set(entry) - allowed:
+            raise ValueError(f"an OIDC issuer has exactly the keys {sorted(allowed)}")
+        audiences = entry.get("audiences")
+        if isinstance(audiences, str) or not isinstance(audiences, list):
+            raise ValueError("an OIDC issuer's audiences are a list of strings")
+        issuers.append(Issuer(issuer=str(entry.get("issuer", "")), jwks_url=str(entry.get("jwks_url", "")),
+                              audiences=tuple(audiences), token_use=None,
+                              algorithms=tuple(entry.get("algorithms", ["RS256"])),
+                              leeway_seconds=int(entry.get("leeway_seconds", 0))))
+    return tuple(issuers)
+
+
 @dataclass(frozen=True)
 class Claims:
     """What a verified token says. ``raw`` is every claim, read-only, kept out of repr."""
@@ -115,6 +141,8 @@ class KeyFetcher(Protocol):
 class _KeySet:
     keys: dict[str, jwt.PyJWK]
     fetched_at: float
+    # After a failed refetch, the provider is not asked again before this time.
+    retry_at: float = 0.0
 
 
 class JwksCache:
@@ -125,14 +153,19 @@ class JwksCache:
     made-up ``kid``s costs the identity provider one request a minute, and a real key rotation
     is picked up on the first token that uses the new key.
 
+    If a refetch fails, keys already held keep serving for ``stale_seconds`` past their TTL:
+    an identity provider's brief outage must not sign everybody out. A key that was never
+    fetched is never trusted, and a failed fetch is retried no sooner than the refetch interval.
+
     Not thread-safe; a Lambda execution environment serves one request at a time.
     """
 
     def __init__(self, fetch: KeyFetcher, *, ttl_seconds: float = 3600, min_refetch_seconds: float = 60,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 stale_seconds: float = 6 * 3600, clock: Callable[[], float] = time.monotonic) -> None:
         self._fetch = fetch
         self._ttl = ttl_seconds
         self._min_refetch = min_refetch_seconds
+        self._stale = stale_seconds
         self._clock = clock
         self._sets: dict[str, _KeySet] = {}
 
@@ -141,7 +174,7 @@ class JwksCache:
         now = self._clock()
         cached = self._sets.get(jwks_url)
         if cached is None or self._due(cached, kid, now):
-            cached = self._refresh(jwks_url, now)
+            cached = self._refresh(jwks_url, now, cached)
         found = cached.keys.get(kid)
         if found is None:
             raise InvalidToken("unknown signing key")
@@ -149,15 +182,21 @@ class JwksCache:
 
     def _due(self, cached: _KeySet, kid: str, now: float) -> bool:
         """Expired, or missing ``kid`` and not fetched within the minimum refetch interval."""
+        if now < cached.retry_at:
+            return False
         age = now - cached.fetched_at
         return age >= self._ttl or (kid not in cached.keys and age >= self._min_refetch)
 
-    def _refresh(self, jwks_url: str, now: float) -> _KeySet:
+    def _refresh(self, jwks_url: str, now: float, held: _KeySet | None) -> _KeySet:
         try:
             document = self._fetch(jwks_url)
+            keys = _signing_keys(document)
         except Exception as err:
+            if held is not None and now - held.fetched_at < self._ttl + self._stale:
+                held.retry_at = now + self._min_refetch
+                return held
             raise KeysUnavailable("could not fetch the issuer's signing keys") from err
-        fresh = _KeySet(keys=_signing_keys(document), fetched_at=now)
+        fresh = _KeySet(keys=keys, fetched_at=now)
         self._sets[jwks_url] = fresh
         return fresh
 
