@@ -1,5 +1,6 @@
-"""Lambda REQUEST authorizer: a Cognito access token becomes the caller's context (who they
-are, and their role and status in each of their tenants). API keys come next (#3)."""
+"""Lambda REQUEST authorizer: a Cognito access token, another OIDC provider's token (OIDC_ISSUERS)
+or an API key becomes the caller's context (who they are, and their role or permissions and
+status in each of their tenants)."""
 
 import json
 import time
@@ -9,9 +10,11 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from wrapper.identity.apikeys import ApiKeys
 from wrapper.identity.authorizer import authorize
+from wrapper.identity.oidc import OidcLinks
 from wrapper.identity.store import IdentityStore
-from wrapper.identity.tokens import InvalidToken, Issuer, JwksCache
+from wrapper.identity.tokens import InvalidToken, Issuer, JwksCache, parse_issuers
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
 
@@ -25,10 +28,16 @@ def _fetch_jwks(jwks_url: str) -> dict[str, Any]:
         return document
 
 
+EXTERNAL_ISSUERS = parse_issuers(settings.oidc_issuers)
 ISSUERS = (Issuer(issuer=settings.cognito_issuer, jwks_url=settings.cognito_jwks_url,
-                  audiences=(settings.user_pool_client_id,), token_use="access"),)  # noqa: S106
+                  audiences=(settings.user_pool_client_id,), token_use="access"),  # noqa: S106
+           *EXTERNAL_ISSUERS)
 KEYS = JwksCache(_fetch_jwks)  # once per cold start: keys are cached across invocations
-memberships = IdentityStore(table_for(settings), outbox_ttl_days=settings.outbox_ttl_days)
+table = table_for(settings)
+memberships = IdentityStore(table, outbox_ttl_days=settings.outbox_ttl_days)
+api_keys = ApiKeys(table, outbox_ttl_days=settings.outbox_ttl_days)
+external_users = OidcLinks(table, issuers=[i.issuer for i in EXTERNAL_ISSUERS],
+                           user_id_by_email=memberships.user_id_by_email)
 
 
 class UnauthorizedError(Exception):
@@ -39,7 +48,8 @@ class UnauthorizedError(Exception):
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        return authorize(event, issuers=ISSUERS, keys=KEYS, memberships=memberships, now=time.time)
+        return authorize(event, issuers=ISSUERS, keys=KEYS, memberships=memberships, now=time.time,
+                         api_keys=api_keys, external_users=external_users)
     except InvalidToken as refused:
         logger.info("credential refused", extra={"reason": refused.reason})
         raise UnauthorizedError() from None

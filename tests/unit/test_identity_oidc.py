@@ -36,7 +36,7 @@ def claims(subject: str = "kp_1", **raw: Any) -> Claims:
 
 
 def links(table: Table) -> OidcLinks:
-    return OidcLinks(table, user_id_by_email=USERS.get)
+    return OidcLinks(table, issuers=[ISSUER], user_id_by_email=USERS.get)
 
 
 def test_a_verified_email_links_the_subject_to_its_user_once_and_for_all(table: Table) -> None:

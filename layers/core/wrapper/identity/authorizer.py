@@ -1,6 +1,12 @@
-"""From a bearer token to the context API Gateway hands the functions.
+"""From a credential (a bearer JWT or an API key) to the context API Gateway hands the functions.
 
-The context depends on the token alone (who the user is and every tenant they belong to, with
+A request carries one credential: ``Authorization: Bearer <jwt>``, ``Authorization: Bearer wk_...``
+or ``X-Api-Key: wk_...`` (header names in any case). Both headers at once are refused rather than
+guessed between. An API key's context names its one tenant, with the permissions of its scopes
+(``wrapper.identity.apikeys``) in place of a role's; its ``user_id`` and ``principal`` are
+``apikey:<id>``.
+
+The context depends on the credential alone (who the user is and every tenant they belong to, with
 the role and status in each), never on other request headers: an authorizer's answer may be
 cached per token, and a context built from, say, ``X-Tenant-Id`` would then be served to
 requests naming another tenant. The function picks the tenant from the context
@@ -10,12 +16,25 @@ requests naming another tenant. The function picks the tenant from the context
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
+from wrapper.identity.apikeys import (
+    API_KEY_ROLE,
+    PRINCIPAL_PREFIX,
+    key_id_of,
+    looks_like_key,
+    permissions_of_scopes,
+)
 from wrapper.identity.policy import authorizer_response
-from wrapper.identity.tokens import InvalidToken, Issuer, JwksCache, verify
+from wrapper.identity.tokens import Claims, InvalidToken, Issuer, JwksCache, verify
 from wrapper.store.table import Item
+
+log = logging.getLogger(__name__)
+API_KEY_HEADER = "x-api-key"
+UNKNOWN_TENANT = {"status": "unknown", "tier": "free"}
 
 
 class Memberships(Protocol):
@@ -24,28 +43,69 @@ class Memberships(Protocol):
     def tenant_states(self, tenant_ids: Sequence[str]) -> dict[str, dict[str, str]]: ...
 
 
+class ApiKeyLookup(Protocol):
+    def find(self, key: str) -> Item | None:
+        """The stored lookup of a key (tenant_id, key_id, scopes, expires_at), or None."""
+        ...
+
+    def mark_used(self, tenant_id: str, key_id: str, now: float) -> bool: ...
+
+
+class ExternalUsers(Protocol):
+    """Users of other OIDC providers (``wrapper.identity.oidc``): their subjects are not user ids."""
+
+    def handles(self, issuer: str) -> bool: ...
+
+    def user_for(self, claims: Claims) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Credential:
+    kind: Literal["jwt", "api_key"]
+    value: str
+
+
+def _header(headers: Mapping[str, str] | None, wanted: str) -> str | None:
+    return next((value for name, value in (headers or {}).items() if name.lower() == wanted), None)
+
+
 def bearer_token(headers: Mapping[str, str] | None) -> str | None:
-    for name, value in (headers or {}).items():
-        if name.lower() == "authorization":
-            scheme, _, token = value.strip().partition(" ")
-            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-    return None
+    value = _header(headers, "authorization")
+    if value is None:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def credential_of(headers: Mapping[str, str] | None) -> Credential:
+    """The one credential a request carries; ``InvalidToken`` if it has none, or two."""
+    api_key = _header(headers, API_KEY_HEADER)
+    if api_key is not None:
+        if _header(headers, "authorization") is not None:
+            raise InvalidToken("two credentials")
+        return Credential("api_key", api_key.strip())
+    token = bearer_token(headers)
+    if token is None:
+        raise InvalidToken("no bearer token")
+    return Credential("api_key" if looks_like_key(token) else "jwt", token)
 
 
 def authorize(event: Mapping[str, Any], *, issuers: Sequence[Issuer], keys: JwksCache, memberships: Memberships,
-              now: Callable[[], float]) -> dict[str, Any]:
+              now: Callable[[], float], api_keys: ApiKeyLookup | None = None,
+              external_users: ExternalUsers | None = None) -> dict[str, Any]:
     """The authorizer's answer; raises ``InvalidToken`` (a 401) for any credential we refuse."""
-    token = bearer_token(event.get("headers"))
-    if token is None:
-        raise InvalidToken("no bearer token")
-    claims = verify(token, issuers, keys, now)
-    user_id = claims.subject
+    credential = credential_of(event.get("headers"))
+    if credential.kind == "api_key":
+        if api_keys is None:
+            raise InvalidToken("api keys not accepted")
+        return _authorize_api_key(event, credential.value, api_keys=api_keys, memberships=memberships, now=now())
+    claims = verify(credential.value, issuers, keys, now)
+    user_id = _user_of(claims, external_users)
     rows = memberships.tenants_of(user_id)
     if not rows:
         raise InvalidToken("no account")
     states = memberships.tenant_states([str(r["tenant_id"]) for r in rows])
-    unknown = {"status": "unknown", "tier": "free"}
-    tenants = {str(r["tenant_id"]): {"role": str(r["role"]), **states.get(str(r["tenant_id"]), unknown)}
+    tenants = {str(r["tenant_id"]): {"role": str(r["role"]), **states.get(str(r["tenant_id"]), UNKNOWN_TENANT)}
                for r in rows}
     context: dict[str, str | int | bool] = {
         "user_id": user_id,
@@ -55,3 +115,44 @@ def authorize(event: Mapping[str, Any], *, issuers: Sequence[Issuer], keys: Jwks
         "token_expires_at": claims.expires_at,
     }
     return authorizer_response(f"user:{user_id}", allow=True, method_arn=str(event["methodArn"]), context=context)
+
+
+def _user_of(claims: Claims, external_users: ExternalUsers | None) -> str:
+    if external_users is None or not external_users.handles(claims.issuer):
+        return claims.subject
+    user_id = external_users.user_for(claims)
+    if user_id is None:
+        raise InvalidToken("no account")
+    return user_id
+
+
+def _authorize_api_key(event: Mapping[str, Any], key: str, *, api_keys: ApiKeyLookup, memberships: Memberships,
+                       now: float) -> dict[str, Any]:
+    key_id = key_id_of(key)
+    if key_id is None:
+        raise InvalidToken("malformed api key")
+    found = api_keys.find(key)
+    # A revoked key's lookup is deleted; the id check guards against a lookup item that is not this key's.
+    if found is None or found.get("key_id") != key_id:
+        raise InvalidToken("unknown api key")
+    expires_at = found.get("expires_at")
+    if expires_at is not None and int(expires_at) <= now:
+        raise InvalidToken("api key expired")
+    tenant_id = str(found["tenant_id"])
+    # Status and tier travel in the context so the functions refuse a suspended or deleted tenant.
+    state = memberships.tenant_states([tenant_id]).get(tenant_id, UNKNOWN_TENANT)
+    permissions = sorted(permissions_of_scopes(found.get("scopes") or []))
+    tenants = {tenant_id: {"role": API_KEY_ROLE, **state, "permissions": permissions}}
+    try:
+        api_keys.mark_used(tenant_id, key_id, now)
+    except Exception:
+        # Bookkeeping only: a throttled or failed write must never refuse a valid key.
+        log.warning("could not record an api key's last use", exc_info=True)
+    principal = f"{PRINCIPAL_PREFIX}{key_id}"
+    context: dict[str, str | int | bool] = {
+        "user_id": principal,
+        "principal": principal,
+        "default_tenant_id": tenant_id,
+        "tenants": json.dumps(tenants, separators=(",", ":"), sort_keys=True),
+    }
+    return authorizer_response(principal, allow=True, method_arn=str(event["methodArn"]), context=context)

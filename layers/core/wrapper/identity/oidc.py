@@ -16,7 +16,7 @@ Wrapper user by renaming its email.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
@@ -28,11 +28,16 @@ from wrapper.store.table import Table, to_dynamo
 
 
 class OidcLinks:
-    def __init__(self, table: Table, *, user_id_by_email: Callable[[str], str | None],
+    def __init__(self, table: Table, *, issuers: Collection[str], user_id_by_email: Callable[[str], str | None],
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.table = table
+        self.issuers = frozenset(issuers)
         self.user_id_by_email = user_id_by_email
         self.clock = clock
+
+    def handles(self, issuer: str) -> bool:
+        """Whether tokens of this issuer need a link (the user pool's subjects are user ids)."""
+        return issuer in self.issuers
 
     def user_for(self, claims: Claims) -> str | None:
         """The Wrapper user this provider's subject is, linking it on first sight; None if unknown."""

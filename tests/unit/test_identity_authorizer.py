@@ -1,0 +1,261 @@
+"""The authorizer's decision: which credential a request carries, and the context an API key or a
+JWT becomes (with in-memory memberships and key lookups)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from wrapper.api.tenant import actor_from
+from wrapper.errors import PermissionDenied
+from wrapper.identity.apikeys import SCOPE_PERMISSIONS, Scope, key_digest, mint_key
+from wrapper.identity.authorizer import authorize, credential_of
+from wrapper.identity.tokens import InvalidToken, Issuer, JwksCache
+from wrapper.store.table import Item
+from wrapper.tenancy.permissions import Permission
+
+NOW = 1_700_000_000.0
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123:abc/dev/GET/v1/tenant"
+ISS = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Wrapper"
+ISSUER = Issuer(issuer=ISS, jwks_url=f"{ISS}/.well-known/jwks.json", audiences=("client",), token_use="access")
+
+
+class FakeMemberships:
+    def __init__(self, states: dict[str, dict[str, str]] | None = None,
+                 rows: dict[str, list[Item]] | None = None) -> None:
+        self.states = states if states is not None else {"acme": {"status": "active", "tier": "pro"}}
+        self.rows = rows or {}
+
+    def tenants_of(self, user_id: str) -> list[Item]:
+        return self.rows.get(user_id, [])
+
+    def tenant_states(self, tenant_ids: Any) -> dict[str, dict[str, str]]:
+        return {t: self.states[t] for t in tenant_ids if t in self.states}
+
+
+class FakeKeys:
+    def __init__(self) -> None:
+        self.lookups: dict[str, Item] = {}
+        self.used: list[tuple[str, str, float]] = []
+        self.failing = False
+
+    def add(self, *, scopes: list[str], tenant_id: str = "acme", expires_at: int | None = None) -> str:
+        key_id, key = mint_key()
+        self.lookups[key_digest(key)] = {"tenant_id": tenant_id, "key_id": key_id, "scopes": scopes,
+                                         "expires_at": expires_at}
+        return key
+
+    def find(self, key: str) -> Item | None:
+        return self.lookups.get(key_digest(key))
+
+    def mark_used(self, tenant_id: str, key_id: str, now: float) -> bool:
+        if self.failing:
+            raise RuntimeError("throttled")
+        self.used.append((tenant_id, key_id, now))
+        return True
+
+
+def _unused_jwks(jwks_url: str) -> dict[str, Any]:
+    raise AssertionError("an API key never needs the JWKS")
+
+
+def decide(headers: dict[str, str], *, api_keys: FakeKeys | None, memberships: FakeMemberships | None = None,
+           keys: JwksCache | None = None) -> dict[str, Any]:
+    return authorize({"headers": headers, "methodArn": METHOD_ARN}, issuers=(ISSUER,),
+                     keys=keys or JwksCache(_unused_jwks), memberships=memberships or FakeMemberships(),
+                     now=lambda: NOW, api_keys=api_keys)
+
+
+# --- which credential -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("headers", "kind", "value"), [
+    ({"Authorization": "Bearer eyJ.a.b"}, "jwt", "eyJ.a.b"),
+    ({"authorization": "bearer  wk_x "}, "api_key", "wk_x"),
+    ({"X-Api-Key": "wk_x"}, "api_key", "wk_x"),
+    ({"x-api-key": " wk_x"}, "api_key", "wk_x"),
+    ({"X-API-KEY": "not-ours"}, "api_key", "not-ours"),
+])
+def test_the_credential_is_read_from_either_header_in_any_case(headers: dict[str, str], kind: str,
+                                                               value: str) -> None:
+    credential = credential_of(headers)
+    assert (credential.kind, credential.value) == (kind, value)
+
+
+@pytest.mark.parametrize(("headers", "reason"), [
+    ({}, "no bearer token"),
+    ({"Authorization": "Basic abc"}, "no bearer token"),
+    ({"Authorization": "Bearer wk_x", "X-Api-Key": "wk_y"}, "two credentials"),
+])
+def test_no_credential_or_two_are_refused(headers: dict[str, str], reason: str) -> None:
+    with pytest.raises(InvalidToken) as refused:
+        credential_of(headers)
+    assert refused.value.reason == reason
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("header", ["X-Api-Key", "Authorization"])
+def test_a_key_becomes_its_tenants_context_with_its_scopes_permissions(header: str) -> None:
+    keys = FakeKeys()
+    key = keys.add(scopes=["read"])
+    answer = decide({header: f"Bearer {key}" if header == "Authorization" else key}, api_keys=keys)
+    key_id = key.split("_")[1]
+    context = answer["context"]
+    assert answer["principalId"] == f"apikey:{key_id}"
+    assert answer["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    assert context["user_id"] == context["principal"] == f"apikey:{key_id}"
+    assert context["default_tenant_id"] == "acme"
+    assert json.loads(context["tenants"]) == {"acme": {
+        "role": "api-key", "status": "active", "tier": "pro",
+        "permissions": sorted(SCOPE_PERMISSIONS[Scope.READ])}}
+    assert all(isinstance(v, str | int | bool) for v in context.values())
+    assert keys.used == [("acme", key_id, NOW)]
+
+
+def test_the_functions_see_exactly_the_scopes_permissions() -> None:
+    keys = FakeKeys()
+    context = decide({"X-Api-Key": keys.add(scopes=["usage:write"])}, api_keys=keys)["context"]
+    actor = actor_from(context, {})
+    assert actor.permissions == {Permission.USAGE_WRITE} and actor.plan_tier == "pro"
+    assert actor.user_id.startswith("apikey:") and actor.tenant.tenant_id == "acme"
+    with pytest.raises(PermissionDenied):
+        actor_from(context, {"X-Tenant-Id": "globex"})
+
+
+@pytest.mark.parametrize("status", ["suspended", "deleted"])
+def test_a_key_of_a_suspended_or_deleted_tenant_is_refused_by_the_functions(status: str) -> None:
+    keys = FakeKeys()
+    memberships = FakeMemberships({"acme": {"status": status, "tier": "free"}})
+    context = decide({"X-Api-Key": keys.add(scopes=["read"])}, api_keys=keys, memberships=memberships)["context"]
+    with pytest.raises(PermissionDenied):
+        actor_from(context, {})
+
+
+def test_a_key_of_a_tenant_with_no_profile_is_refused_by_the_functions() -> None:
+    keys = FakeKeys()
+    context = decide({"X-Api-Key": keys.add(scopes=["read"])}, api_keys=keys,
+                     memberships=FakeMemberships({}))["context"]
+    with pytest.raises(PermissionDenied):
+        actor_from(context, {})
+
+
+@pytest.mark.parametrize(("expires_at", "accepted"), [(None, True), (int(NOW) + 1, True), (int(NOW), False),
+                                                       (int(NOW) - 1, False)])
+def test_a_key_works_until_its_expiry(expires_at: int | None, accepted: bool) -> None:
+    keys = FakeKeys()
+    key = keys.add(scopes=["read"], expires_at=expires_at)
+    if accepted:
+        assert decide({"X-Api-Key": key}, api_keys=keys)["principalId"].startswith("apikey:")
+    else:
+        with pytest.raises(InvalidToken, match="expired"):
+            decide({"X-Api-Key": key}, api_keys=keys)
+        assert keys.used == []
+
+
+def test_an_unknown_or_revoked_key_is_refused() -> None:
+    keys = FakeKeys()
+    key = keys.add(scopes=["read"])
+    keys.lookups.clear()  # what revoking does
+    with pytest.raises(InvalidToken, match="unknown api key"):
+        decide({"X-Api-Key": key}, api_keys=keys)
+
+
+def test_a_lookup_that_names_another_key_id_is_refused() -> None:
+    keys = FakeKeys()
+    key = keys.add(scopes=["read"])
+    keys.lookups[key_digest(key)]["key_id"] = "0" * 26
+    with pytest.raises(InvalidToken, match="unknown api key"):
+        decide({"X-Api-Key": key}, api_keys=keys)
+
+
+@pytest.mark.parametrize("value", ["wk_short", "not-a-key", "", "wk_" + "0" * 26 + "_" + "A" * 10])
+def test_a_malformed_key_is_refused_without_a_lookup(value: str) -> None:
+    class NoLookups(FakeKeys):
+        def find(self, key: str) -> Item | None:
+            raise AssertionError("a malformed key is never looked up")
+
+    with pytest.raises(InvalidToken, match="malformed api key"):
+        decide({"X-Api-Key": value}, api_keys=NoLookups())
+
+
+def test_a_failed_last_used_write_never_refuses_a_valid_key() -> None:
+    keys = FakeKeys()
+    key = keys.add(scopes=["read"])
+    keys.failing = True
+    assert decide({"X-Api-Key": key}, api_keys=keys)["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+
+
+def test_keys_are_refused_when_the_authorizer_has_no_key_lookup() -> None:
+    with pytest.raises(InvalidToken):
+        decide({"X-Api-Key": mint_key()[1]}, api_keys=None)
+
+
+# --- JWTs still work as before ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def signing_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def test_a_bearer_jwt_still_becomes_the_users_context(signing_key: rsa.RSAPrivateKey) -> None:
+    jwk: dict[str, Any] = RSAAlgorithm.to_jwk(signing_key.public_key(), as_dict=True)
+    cache = JwksCache(lambda url: {"keys": [{**jwk, "kid": "k1", "alg": "RS256", "use": "sig"}]})
+    token = jwt.encode({"iss": ISS, "sub": "u-1", "token_use": "access", "client_id": "client",
+                        "exp": int(NOW) + 600}, signing_key, algorithm="RS256", headers={"kid": "k1"})
+    memberships = FakeMemberships(rows={"u-1": [{"tenant_id": "acme", "role": "admin"}]})
+    answer = decide({"Authorization": f"Bearer {token}"}, api_keys=FakeKeys(), memberships=memberships, keys=cache)
+    context = answer["context"]
+    assert answer["principalId"] == "user:u-1" and context["user_id"] == "u-1"
+    assert json.loads(context["tenants"]) == {"acme": {"role": "admin", "status": "active", "tier": "pro"}}
+    assert context["token_expires_at"] == int(NOW) + 600
+
+
+def test_a_bearer_that_is_neither_a_jwt_nor_a_key_is_refused_as_a_malformed_token() -> None:
+    with pytest.raises(InvalidToken, match="malformed token"):
+        decide({"Authorization": "Bearer garbage"}, api_keys=FakeKeys())
+
+
+# --- another OIDC provider's tokens -------------------------------------------------------------
+
+KINDE = "https://acme.kinde.com"
+KINDE_ISSUER = Issuer(issuer=KINDE, jwks_url=f"{KINDE}/.well-known/jwks", audiences=("wrapper-api",))
+
+
+class FakeLinks:
+    """Kinde subject kp_ann is Wrapper user u-1; every other subject is nobody."""
+
+    def handles(self, issuer: str) -> bool:
+        return issuer == KINDE
+
+    def user_for(self, claims: Any) -> str | None:
+        return "u-1" if claims.subject == "kp_ann" else None
+
+
+def _oidc_decide(signing_key: rsa.RSAPrivateKey, subject: str) -> dict[str, Any]:
+    jwk: dict[str, Any] = RSAAlgorithm.to_jwk(signing_key.public_key(), as_dict=True)
+    cache = JwksCache(lambda url: {"keys": [{**jwk, "kid": "k1", "alg": "RS256", "use": "sig"}]})
+    token = jwt.encode({"iss": KINDE, "sub": subject, "aud": ["wrapper-api"], "exp": int(NOW) + 600},
+                       signing_key, algorithm="RS256", headers={"kid": "k1"})
+    memberships = FakeMemberships(rows={"u-1": [{"tenant_id": "acme", "role": "member"}],
+                                        subject: [{"tenant_id": "acme", "role": "owner"}]})
+    return authorize({"headers": {"Authorization": f"Bearer {token}"}, "methodArn": METHOD_ARN},
+                     issuers=(ISSUER, KINDE_ISSUER), keys=cache, memberships=memberships, now=lambda: NOW,
+                     external_users=FakeLinks())
+
+
+def test_an_oidc_token_acts_as_the_wrapper_user_its_subject_is_linked_to(signing_key: rsa.RSAPrivateKey) -> None:
+    context = _oidc_decide(signing_key, "kp_ann")["context"]
+
+    assert context["user_id"] == "u-1"
+    assert json.loads(context["tenants"])["acme"]["role"] == "member"
+
+
+def test_an_oidc_subject_never_counts_as_a_wrapper_user_id(signing_key: rsa.RSAPrivateKey) -> None:
+    # A provider whose subjects happen to look like (or be chosen as) our user ids gains nothing.
+    with pytest.raises(InvalidToken, match="no account"):
+        _oidc_decide(signing_key, "u-2")
