@@ -13,7 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wrapper import aws
-from wrapper.api.app import build_app, request_id_of
+from wrapper.api.app import build_app, request_id_of, source_ip_of
 from wrapper.identity.cognito import CognitoIdentityProvider
 from wrapper.identity.models import (
     LoginRequest,
@@ -56,7 +56,7 @@ def signup(body: Annotated[SignupRequest, Body()]) -> Response[SignupResponse]:
           responses={401: {"description": "Wrong email or password"},
                      429: {"description": "Too many failed sign-ins"}})
 def login(body: Annotated[LoginRequest, Body()]) -> SessionResponse:
-    return identity.login(body)
+    return identity.login(body, request_id=request_id_of(app), source_ip=source_ip_of(app))
 
 
 @app.post("/v1/auth/refresh", summary="Trade a refresh token for a new access token", tags=AUTH)

@@ -56,6 +56,15 @@ class CognitoIdentityProvider(IdentityProvider):
                                                      "InvalidParameterException"):
                 raise
 
+    def set_password(self, email: str, password: str) -> None:
+        self.client.admin_set_user_password(UserPoolId=self.user_pool_id, Username=email, Password=password,
+                                            Permanent=True)
+
+    def sign_out_everywhere(self, email: str) -> None:
+        # Cognito ends the refresh tokens; access tokens already issued live until they expire,
+        # since the authorizer verifies them by signature alone.
+        self.client.admin_user_global_sign_out(UserPoolId=self.user_pool_id, Username=email)
+
     def _auth(self, flow: str, parameters: dict[str, str]) -> IssuedTokens:
         try:
             answer = self.client.admin_initiate_auth(UserPoolId=self.user_pool_id, ClientId=self.client_id,

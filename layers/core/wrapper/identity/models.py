@@ -54,6 +54,24 @@ class LogoutRequest(RefreshRequest):
     pass
 
 
+# What token_urlsafe(32) produces (43 characters), with room to grow, and nothing a key could trip on.
+ResetToken = Annotated[str, StringConstraints(min_length=20, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class ForgotPasswordRequest(_Body):
+    email: Email
+
+
+class ResetPasswordRequest(_Body):
+    token: ResetToken
+    password: Password
+
+
+class Accepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    detail: str = "If the email has an account, a reset link is on its way."
+
+
 class Tokens(BaseModel):
     access_token: str
     refresh_token: str | None = None

@@ -36,3 +36,11 @@ class IdentityProvider(Protocol):
     def revoke(self, refresh_token: str) -> None:
         """End the refresh token (and the access tokens it issued) at the provider."""
         ...
+
+    def set_password(self, email: str, password: str) -> None:
+        """Replace the user's password with a permanent one (no change forced at next sign-in)."""
+        ...
+
+    def sign_out_everywhere(self, email: str) -> None:
+        """End every refresh token the user holds, so sessions opened before now cannot be renewed."""
+        ...

@@ -9,6 +9,12 @@
 | a tenant's members | `TENANT#<tenant_id>` | `MEMBER#<user_id>` |
 | revoked refresh token | `PLATFORM#REVOKED#<sha256>` | `TOKEN` (TTL) |
 | sign-in failures in a window | `PLATFORM#LOGINFAIL#<sha256(email)>` | `WINDOW#<start>` (TTL) |
+| password-reset token | `PLATFORM#PWRESET#<sha256(token)>` | `TOKEN` (TTL) |
+| a user's outstanding reset token | `PLATFORM#USER#<user_id>` | `PWRESET` |
+| reset requests per email in a window | `PLATFORM#PWRESETRATE#<sha256(email)>` | `WINDOW#<start>` (TTL) |
+
+A user has at most one live reset token: the ``PWRESET`` item names its digest, and a new
+request swaps both in one transaction, deleting the old token. Only digests are stored.
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from botocore.exceptions import ClientError
 from wrapper.events.envelope import EventEnvelope
 from wrapper.events.outbox import write_with_outbox
 from wrapper.store.keys import platform_pk, tenant_pk
-from wrapper.store.table import Item, Table, put_op, to_dynamo
+from wrapper.store.table import Item, Table, delete_op, put_op, to_dynamo, update_op
+
+RESET_POINTER_SK = "PWRESET"
 
 
 class EmailTaken(Exception):
@@ -32,6 +40,14 @@ class EmailTaken(Exception):
 
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _cancelled_by_condition(exc: ClientError, index: int) -> bool:
+    """Whether a transaction was cancelled because operation ``index`` failed its condition."""
+    if exc.response["Error"]["Code"] != "TransactionCanceledException":
+        return False
+    reasons = exc.response.get("CancellationReasons", [])
+    return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"
 
 
 class IdentityStore:
@@ -114,3 +130,78 @@ class IdentityStore:
     def clear_failures(self, email: str, window_start: int) -> None:
         key = self._failure_key(email, window_start)
         self.table.client.delete_item(TableName=self.table.name, Key=to_dynamo(key))
+
+    def record_failed_sign_in(self, email: str, window_start: int, events: Sequence[EventEnvelope], *,
+                              locked: bool) -> bool:
+        """Write the events of one failed sign-in. Refusals of a locked email are reported once
+        per window (a flag on the window's counter), so guessing on cannot flood the audit log;
+        answers whether the events were written."""
+        if not events:
+            return False
+        operations = []
+        if locked:
+            key = self._failure_key(email, window_start)
+            operations.append(update_op(key["PK"], key["SK"], update="SET lock_reported = :yes",
+                                        condition="attribute_exists(PK) AND attribute_not_exists(lock_reported)",
+                                        values={":yes": True}))
+        try:
+            write_with_outbox(self.table, operations, events, ttl_days=self.outbox_ttl_days)
+        except ClientError as exc:
+            if locked and _cancelled_by_condition(exc, 0):
+                return False
+            raise
+        return True
+
+    # ------------------------------------------------------------------ password reset
+    def count_reset_request(self, email: str, window_start: int, *, max_requests: int, expires_at: int) -> bool:
+        """Count one reset request for the email, unless the window already holds ``max_requests``."""
+        counted = self.table.increment(platform_pk(f"PWRESETRATE#{_digest(email)}"), f"WINDOW#{window_start}",
+                                       "requests", expires_at=expires_at, record_type="reset_requests",
+                                       below=max_requests)
+        return counted is not None
+
+    def reset_token(self, digest: str) -> Item | None:
+        return self.table.get(platform_pk(f"PWRESET#{digest}"), "TOKEN")
+
+    def replace_reset_token(self, *, user_id: str, email: str, digest: str, expires_at: int,
+                            created_at: str) -> bool:
+        """Make ``digest`` the user's one live reset token, deleting the previous one in the same
+        transaction. False when a concurrent request replaced it first (its token stands)."""
+        pointer_pk = platform_pk(f"USER#{user_id}")
+        previous = self.table.get(pointer_pk, RESET_POINTER_SK)
+        pointer = {"PK": pointer_pk, "SK": RESET_POINTER_SK, "record_type": "reset_pointer", "digest": digest,
+                   "expires_at": expires_at}
+        operations = [put_op({"PK": platform_pk(f"PWRESET#{digest}"), "SK": "TOKEN", "record_type": "reset_token",
+                              "user_id": user_id, "email": email, "created_at": created_at,
+                              "expires_at": expires_at}, condition="attribute_not_exists(PK)")]
+        if previous:
+            operations.append(delete_op(platform_pk(f"PWRESET#{previous['digest']}"), "TOKEN"))
+            operations.append(put_op(pointer, condition="#d = :previous", names={"#d": "digest"},
+                                     values={":previous": previous["digest"]}))
+        else:
+            operations.append(put_op(pointer, condition="attribute_not_exists(PK)"))
+        try:
+            self.table.transact(operations)
+        except ClientError as exc:
+            if _cancelled_by_condition(exc, len(operations) - 1):
+                return False
+            raise
+        return True
+
+    def redeem_reset_token(self, digest: str, *, user_id: str, email: str, now: int, failure_window: int,
+                           events: Sequence[EventEnvelope]) -> bool:
+        """Spend the token, clear the email's sign-in lockout and record ``events``, all or nothing.
+        False when the token was spent, replaced or expired meanwhile."""
+        claim = delete_op(platform_pk(f"PWRESET#{digest}"), "TOKEN",
+                          condition="attribute_exists(PK) AND expires_at > :now")
+        claim["Delete"]["ExpressionAttributeValues"] = to_dynamo({":now": now})
+        failures = self._failure_key(email, failure_window)
+        operations = [claim, delete_op(platform_pk(f"USER#{user_id}"), RESET_POINTER_SK),
+                      delete_op(failures["PK"], failures["SK"])]
+        try:
+            write_with_outbox(self.table, operations, events, ttl_days=self.outbox_ttl_days)
+        except ClientError as exc:
+            if _cancelled_by_condition(exc, 0):
+                return False
+            raise
+        return True
