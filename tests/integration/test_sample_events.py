@@ -45,3 +45,13 @@ def test_an_api_sample_event_is_a_route_its_function_answers(cloud: Any, sample:
     if answer["statusCode"] >= 400:
         headers = {**answer.get("headers", {}), **{k: v[-1] for k, v in answer.get("multiValueHeaders", {}).items()}}
         assert headers["Content-Type"] == "application/problem+json", answer
+
+
+@pytest.mark.parametrize("sample", sorted(EVENTS.glob("authorizer/*.json")), ids=lambda p: p.name)
+def test_the_authorizer_refuses_the_sample_credentials(cloud: Any, sample: Path) -> None:
+    """The samples carry made-up credentials (a bearer token, an API key): the authorizer reads
+    the event's shape and answers Unauthorized, which API Gateway turns into a 401."""
+    event = json.loads(sample.read_text())
+    name = next(n for n, spec in cloud.stack.functions.items() if spec.logical_id == "AuthorizerFunction")
+    result = cloud.runtime.invoke(name, event)
+    assert result.failed and "Unauthorized" in str(result.error)
