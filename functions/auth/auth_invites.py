@@ -1,6 +1,6 @@
 """POST /v1/invites/{token}/accept: public; the emailed token is the credential."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
@@ -10,24 +10,19 @@ from wrapper.api.app import request_id_of, source_ip_of
 from wrapper.identity.cognito import CognitoIdentityProvider
 from wrapper.identity.models import SessionResponse
 from wrapper.settings import Settings
-from wrapper.store.keys import tenant_pk
-from wrapper.store.table import check_op, table_for
+from wrapper.store.table import table_for
 from wrapper.tenancy.invites import AcceptInvite, Invites
-from wrapper.tenancy.permissions import ROLE_PERMISSIONS
+from wrapper.tenancy.roles import Roles
 
 router = APIGatewayRouter()
 settings = Settings()
-invites = Invites(table_for(settings), outbox_ttl_days=settings.outbox_ttl_days)
+table = table_for(settings)
+invites = Invites(table, outbox_ttl_days=settings.outbox_ttl_days)
+roles = Roles(table, outbox_ttl_days=settings.outbox_ttl_days)
 idp = CognitoIdentityProvider(aws.client_for(settings, "cognito-idp"), user_pool_id=settings.user_pool_id,
                               client_id=settings.user_pool_client_id)
 
 InviteToken = Annotated[str, Path(min_length=20, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
-
-
-def _role_still_exists(tenant_id: str, role: str) -> list[dict[str, Any]]:
-    if role in ROLE_PERMISSIONS:
-        return []
-    return [check_op(tenant_pk(tenant_id), f"ROLE#{role}", condition="attribute_exists(PK)")]
 
 
 @router.post("/v1/invites/<token>/accept", summary="Accept an invite (signing up if new)", tags=["members"],
@@ -35,5 +30,5 @@ def _role_still_exists(tenant_id: str, role: str) -> list[dict[str, Any]]:
                         404: {"description": "No such invite, or it expired or was used"},
                         409: {"description": "Already a member, or the tenant or role changed"}})
 def accept_invite(token: InviteToken, body: Annotated[AcceptInvite, Body()]) -> SessionResponse:
-    return invites.accept(token, body, idp=idp, role_holder_ops=_role_still_exists,
+    return invites.accept(token, body, idp=idp, role_holder_ops=roles.gain_ops,
                           request_id=request_id_of(router), source_ip=source_ip_of(router))

@@ -93,18 +93,20 @@ def list_members(limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
 
 
 @app.patch("/v1/members/<user_id>", summary="Change a member's role", tags=["members"],
-           responses={403: {"description": "Missing permission, or granting more than you hold"},
+           responses={200: {"description": "The member, with the new role"},
+                      403: {"description": "Missing permission, or granting more than you hold"},
                       404: {"description": "No such member in this tenant"},
-                      409: {"description": "The last owner cannot be demoted"}})
+                      409: {"description": "The last owner cannot be demoted, or the members changed meanwhile"},
+                      422: {"description": "No such role in this tenant"}})
 def change_member_role(user_id: UserId, body: Annotated[RoleChange, Body()]) -> Member:
-    return members.change_role(_actor(), user_id, body, request_id=request_id_of(app))
+    return members.change_role(_actor(), user_id, body, request_id=request_id_of(app), source_ip=source_ip_of(app))
 
 
 @app.delete("/v1/members/<user_id>", summary="Remove a member, or leave the tenant", tags=["members"],
             responses={204: {"description": "Removed"}, 404: {"description": "No such member in this tenant"},
                        409: {"description": "The last owner cannot leave or be removed"}})
 def remove_member(user_id: UserId) -> Response[None]:
-    members.remove(_actor(), user_id, request_id=request_id_of(app))
+    members.remove(_actor(), user_id, request_id=request_id_of(app), source_ip=source_ip_of(app))
     return Response(status_code=204)
 
 

@@ -139,3 +139,21 @@ def test_bad_member_requests_are_4xx_problems_and_change_nothing(cloud: Any, tea
     assert answer.status_code == status, answer.text
     assert answer.headers["Content-Type"] == PROBLEM
     assert _role_of(cloud, acme, target) == "member"
+
+
+def test_a_custom_role_is_given_only_by_someone_holding_all_its_permissions(cloud: Any,
+                                                                           team: dict[str, Any]) -> None:
+    acme, target = team["owner"]["tenant_id"], team["member"]["user_id"]
+    keys = _call(cloud, "POST", "/v1/roles", team["owner"], body={"name": "key-keeper",
+                                                                  "permissions": ["api-keys:read"]})
+    assert keys.status_code == 201, keys.text
+    # A manager lacks api-keys:read: it may neither give the role nor change someone who holds it
+    assert _call(cloud, "PATCH", f"/v1/members/{target}", team["manager"], tenant=acme,
+                 body={"role": "key-keeper"}).status_code == 403
+    assert _call(cloud, "PATCH", f"/v1/members/{target}", team["admin"], tenant=acme,
+                 body={"role": "key-keeper"}).status_code == 200
+    assert _call(cloud, "PATCH", f"/v1/members/{target}", team["manager"], tenant=acme,
+                 body={"role": "viewer"}).status_code == 403
+    assert _call(cloud, "DELETE", f"/v1/members/{target}", team["manager"], tenant=acme).status_code == 403
+    assert _role_of(cloud, acme, target) == "key-keeper"
+    assert table(cloud).get(f"TENANT#{acme}", "ROLE#key-keeper")["holders"] == 1

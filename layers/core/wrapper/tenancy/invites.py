@@ -11,7 +11,8 @@ enough). Inviting an email again replaces its pending invite: the old token stop
 Accepting is one transaction: both invite items go, both membership items and the
 ``member.joined`` event are written, and (for a new user) the email reservation and profile;
 it fails as a whole if the invite was used meanwhile, the person is already a member, the
-tenant is not active, or a custom role was deleted. The identity is created before that
+tenant is not active, or a custom role was deleted (the role's ``holders`` count is raised in
+the same transaction, on the condition that the role still exists). The identity is created before that
 transaction; if it then fails or crashes, accepting again with the same password finishes.
 """
 

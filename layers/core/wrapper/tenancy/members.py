@@ -2,7 +2,10 @@
 
 Every change is one transaction: both membership items (``TENANT#<t>/MEMBER#<u>`` and the
 user's own ``PLATFORM#USER#<u>/TENANT#<t>``), a check that every other owner is still an owner
-(so two owners demoting each other at once cannot leave the tenant ownerless), and the event.
+(so two owners demoting each other at once cannot leave the tenant ownerless), the custom
+roles' ``holders`` counts, and the event. Removing a member also takes them out of every
+organization unit; the member item's removal is conditioned on the role and unit count read,
+so a concurrent role change or unit assignment makes it fail rather than leave counts wrong.
 """
 
 from __future__ import annotations
@@ -19,16 +22,18 @@ from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.events.outbox import write_with_outbox
 from wrapper.store.keys import TenantContext, platform_pk
-from wrapper.store.table import Item, Table, check_op, delete_op, put_op
+from wrapper.store.table import Item, Table, check_op, delete_op, put_op, to_dynamo, update_op
+from wrapper.tenancy.organizations import Organizations
 from wrapper.tenancy.permissions import (
+    ROLE_PERMISSIONS,
     BuiltInRole,
     MemberChange,
     Permission,
     ensure_can_assign,
     ensure_can_manage_member,
     ensure_owner_remains,
-    permissions_for,
 )
+from wrapper.tenancy.roles import Roles
 
 MEMBER_PREFIX = "MEMBER#"
 
@@ -49,6 +54,8 @@ class Members:
     def __init__(self, table: Table, *, outbox_ttl_days: int) -> None:
         self.table = table
         self.outbox_ttl_days = outbox_ttl_days
+        self.roles = Roles(table, outbox_ttl_days=outbox_ttl_days)
+        self.organizations = Organizations(table, outbox_ttl_days=outbox_ttl_days)
 
     def page(self, actor: Actor, *, limit: int | None, cursor: str | None) -> Page[Member]:
         actor.require(Permission.MEMBERS_READ)
@@ -57,52 +64,88 @@ class Members:
                                        start_key=decode_cursor(cursor, partition_key=pk))
         return Page[Member](items=[_member(i) for i in items], next_cursor=encode_cursor(last))
 
-    def change_role(self, actor: Actor, user_id: str, change: RoleChange, *, request_id: str | None) -> Member:
+    def change_role(self, actor: Actor, user_id: str, change: RoleChange, *, request_id: str | None,
+                    source_ip: str | None = None) -> Member:
         actor.require(Permission.MEMBERS_WRITE)
+        tenant_id = actor.tenant.tenant_id
         members = self._all(actor.tenant)
         target = members.get(user_id)
         if target is None:
             raise NotFound("No such member in this tenant.")
-        new_permissions = permissions_for(change.role, {})
-        ensure_can_manage_member(actor.permissions, permissions_for(str(target["role"]), {}))
+        old_role = str(target["role"])
+        new_permissions = self.roles.permissions_for(tenant_id, change.role)
+        ensure_can_manage_member(actor.permissions, self._held(tenant_id, old_role))
         ensure_can_assign(actor.permissions, new_permissions)
         roles = {u: str(m["role"]) for u, m in members.items()}
         ensure_owner_remains(roles, MemberChange.set_role(user_id, change.role))
         updated = {**target, "role": change.role}
-        link = self.table.get(platform_pk(f"USER#{user_id}"), f"TENANT#{actor.tenant.tenant_id}") or {}
+        link = self.table.get(platform_pk(f"USER#{user_id}"), f"TENANT#{tenant_id}") or {}
         operations = [
-            put_op(updated, condition="#r = :old", names={"#r": "role"}, values={":old": target["role"]}),
-            put_op({**link, "PK": platform_pk(f"USER#{user_id}"), "SK": f"TENANT#{actor.tenant.tenant_id}",
-                    "tenant_id": actor.tenant.tenant_id, "role": change.role}),
+            # An update, not a put: unit assignments change org_count on this item meanwhile.
+            update_op(actor.tenant.pk, f"{MEMBER_PREFIX}{user_id}", update="SET #r = :new", condition="#r = :old",
+                      names={"#r": "role"}, values={":new": change.role, ":old": old_role}),
+            put_op({**link, "PK": platform_pk(f"USER#{user_id}"), "SK": f"TENANT#{tenant_id}",
+                    "tenant_id": tenant_id, "role": change.role}),
             *self._other_owners_stay(actor.tenant, roles, user_id),
         ]
-        event = new_event(EventType.MEMBER_ROLE_CHANGED, actor.tenant.tenant_id, {
-            "actor": actor.user_id, "target": user_id, "from": target["role"], "to": change.role,
-            "request_id": request_id})
+        if change.role != old_role:
+            operations += [*self._release(tenant_id, old_role), *self.roles.gain_ops(tenant_id, change.role)]
+        event = new_event(EventType.MEMBER_ROLE_CHANGED, tenant_id, {
+            "actor": actor.user_id, "target": user_id, "from": old_role, "to": change.role,
+            "request_id": request_id, "source_ip": source_ip})
         self._write(operations, event)
         return _member(updated)
 
-    def remove(self, actor: Actor, user_id: str, *, request_id: str | None) -> None:
+    def remove(self, actor: Actor, user_id: str, *, request_id: str | None, source_ip: str | None = None) -> None:
         """Remove a member, or leave (a member removing themself needs no permission)."""
         leaving = user_id == actor.user_id
+        tenant_id = actor.tenant.tenant_id
         members = self._all(actor.tenant)
         target = members.get(user_id)
         if not leaving:
             actor.require(Permission.MEMBERS_WRITE)
         if target is None:
             raise NotFound("No such member in this tenant.")
+        role = str(target["role"])
         if not leaving:
-            ensure_can_manage_member(actor.permissions, permissions_for(str(target["role"]), {}))
+            ensure_can_manage_member(actor.permissions, self._held(tenant_id, role))
         roles = {u: str(m["role"]) for u, m in members.items()}
         ensure_owner_remains(roles, MemberChange.leave(user_id) if leaving else MemberChange.remove(user_id))
+        unit_ops, units = self.organizations.removal_ops(actor.tenant, user_id)
+        values: dict[str, Any] = {":role": role}
+        condition = "attribute_exists(PK) AND #r = :role AND "
+        if units:
+            condition += "org_count = :units"
+            values[":units"] = units
+        else:
+            condition += "(attribute_not_exists(org_count) OR org_count = :units)"
+            values[":units"] = 0
+        member_gone = delete_op(actor.tenant.pk, f"{MEMBER_PREFIX}{user_id}", condition=condition)
+        member_gone["Delete"].update(ExpressionAttributeNames={"#r": "role"},
+                                     ExpressionAttributeValues=to_dynamo(values))
         operations = [
-            delete_op(actor.tenant.pk, f"{MEMBER_PREFIX}{user_id}", condition="attribute_exists(PK)"),
-            delete_op(platform_pk(f"USER#{user_id}"), f"TENANT#{actor.tenant.tenant_id}"),
+            member_gone,
+            delete_op(platform_pk(f"USER#{user_id}"), f"TENANT#{tenant_id}"),
             *self._other_owners_stay(actor.tenant, roles, user_id),
+            *self._release(tenant_id, role),
+            *unit_ops,
         ]
-        event = new_event(EventType.MEMBER_REMOVED, actor.tenant.tenant_id, {
-            "actor": actor.user_id, "target": user_id, "left": leaving, "request_id": request_id})
+        event = new_event(EventType.MEMBER_REMOVED, tenant_id, {
+            "actor": actor.user_id, "target": user_id, "left": leaving, "request_id": request_id,
+            "source_ip": source_ip})
         self._write(operations, event)
+
+    def _held(self, tenant_id: str, role: str) -> frozenset[Permission]:
+        """What a member's current role grants; nothing if its custom role is gone."""
+        if role in ROLE_PERMISSIONS:
+            return ROLE_PERMISSIONS[role]
+        return self.roles.permissions_of(tenant_id, role) or frozenset()
+
+    def _release(self, tenant_id: str, role: str) -> list[dict[str, Any]]:
+        # A custom role deleted before holders were counted has no count to lower.
+        if role not in ROLE_PERMISSIONS and self.roles.permissions_of(tenant_id, role) is None:
+            return []
+        return self.roles.loss_ops(tenant_id, role)
 
     def _all(self, tenant: TenantContext) -> dict[str, Item]:
         members: dict[str, Item] = {}
