@@ -53,7 +53,7 @@ def signup(body: Annotated[SignupRequest, Body()]) -> Response[SignupResponse]:
 
 
 @app.post("/v1/auth/login", summary="Sign in with email and password", tags=AUTH,
-          responses={401: {"description": "Wrong email or password"},
+          responses={200: {"description": "Signed in"}, 401: {"description": "Wrong email or password"},
                      429: {"description": "Too many failed sign-ins"}})
 def login(body: Annotated[LoginRequest, Body()]) -> SessionResponse:
     return identity.login(body, request_id=request_id_of(app), source_ip=source_ip_of(app))

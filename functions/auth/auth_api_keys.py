@@ -49,7 +49,8 @@ def create_api_key(body: Annotated[ApiKeyRequest, Body()]) -> Response[CreatedAp
 
 
 @router.get("/v1/api-keys", summary="The tenant's API keys, a page at a time (never the keys themselves)",
-            tags=API_KEYS, middlewares=tenant_request, responses=DENIED)
+            tags=API_KEYS, middlewares=tenant_request,
+            responses={200: {"description": "A page of keys, without secrets"}, **DENIED})
 def list_api_keys(limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
                   cursor: Annotated[str | None, Query(max_length=2048)] = None) -> Page[ApiKey]:
     return api_keys.page(current_actor(router), limit=limit, cursor=cursor)

@@ -26,7 +26,8 @@ InviteToken = Annotated[str, Path(min_length=20, max_length=128, pattern=r"^[A-Z
 
 
 @router.post("/v1/invites/<token>/accept", summary="Accept an invite (signing up if new)", tags=["members"],
-             responses={401: {"description": "The email has an account and the password is wrong"},
+             responses={200: {"description": "Joined; signed in to the tenant"},
+                        401: {"description": "The email has an account and the password is wrong"},
                         404: {"description": "No such invite, or it expired or was used"},
                         409: {"description": "Already a member, or the tenant or role changed"}})
 def accept_invite(token: InviteToken, body: Annotated[AcceptInvite, Body()]) -> SessionResponse:

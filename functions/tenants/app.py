@@ -55,7 +55,7 @@ def _profiles(actor: Actor) -> TenantProfiles:
 
 
 @app.get("/v1/tenant", summary="The tenant the request acts for", tags=TENANT,
-         responses={401: {"description": "Missing or invalid credentials"},
+         responses={200: {"description": "The tenant"}, 401: {"description": "Missing or invalid credentials"},
                     403: {"description": "Not a member of that tenant, or missing permission"}})
 def get_tenant() -> TenantProfile:
     actor = _actor()
@@ -64,7 +64,8 @@ def get_tenant() -> TenantProfile:
 
 
 @app.patch("/v1/tenant", summary="Change the tenant's name, timezone, billing email or settings", tags=TENANT,
-           responses={401: {"description": "Missing or invalid credentials"},
+           responses={200: {"description": "The tenant, changed"},
+                      401: {"description": "Missing or invalid credentials"},
                       403: {"description": "Not a member of that tenant, or missing permission"},
                       409: {"description": "Changed meanwhile; retry"}})
 def patch_tenant(body: Annotated[TenantUpdate, Body()]) -> TenantProfile:
@@ -73,7 +74,8 @@ def patch_tenant(body: Annotated[TenantUpdate, Body()]) -> TenantProfile:
 
 
 @app.delete("/v1/tenant", summary="Delete the tenant (owners only; kept for a grace period)", tags=TENANT,
-            responses={403: {"description": "Only owners delete the tenant"},
+            responses={200: {"description": "Deleted; kept until purge_after"},
+                       403: {"description": "Only owners delete the tenant"},
                        409: {"description": "Changed meanwhile; retry"}})
 def delete_tenant() -> TenantProfile:
     actor = _actor()

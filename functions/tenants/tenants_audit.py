@@ -17,7 +17,8 @@ tenant_tables = scoped_tables_for(Settings())
 
 
 @router.get("/v1/audit-log", summary="The tenant's audit log, newest first", tags=["audit"],
-            responses={403: {"description": "Missing permission audit:read"}})
+            responses={200: {"description": "A page of entries, newest first"},
+                       403: {"description": "Missing permission audit:read"}})
 def list_audit_log(
     limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
