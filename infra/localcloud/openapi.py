@@ -65,13 +65,28 @@ def _load_app(translated: Translated, logical_id: str) -> Any:
     spec = importlib.util.spec_from_file_location(f"openapi_{logical_id}", file)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    # A function's own modules (its routers) may already be loaded by the local runtime, and
+    # include_router rebinds a router to the app that includes it: load fresh copies for this
+    # app and put the runtime's back, so its routers keep answering for the runtime's app.
+    held = _modules_under(code_dir)
+    for name in held:
+        del sys.modules[name]
     sys.modules[spec.name] = module
     sys.path.insert(0, str(code_dir))
     try:
         spec.loader.exec_module(module)
     finally:
         sys.path.remove(str(code_dir))
+        for name in _modules_under(code_dir):
+            del sys.modules[name]
+        sys.modules.update(held)
     return module.app
+
+
+def _modules_under(directory: Path) -> dict[str, Any]:
+    root = str(directory.resolve())
+    return {name: module for name, module in list(sys.modules.items())
+            if str(getattr(module, "__file__", None) or "").startswith(root)}
 
 
 def build_document(template: Path, *, version: str) -> dict[str, Any]:
