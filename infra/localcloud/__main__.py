@@ -52,6 +52,7 @@ Wrapper {__version__} local cloud is up.
   AWS endpoint {cloud.aws_endpoint}     (AWS_ENDPOINT_URL, or localstack-client)
   Table        {outputs["TableName"]}
   Event bus    {outputs["EventBusName"]}
+  Stripe       {cloud.stripe.url}     (local Stripe server; webhooks go to {cloud.api_url}/v1/webhooks/stripe)
 
 Demo credentials (tenant "Demo Company", {demo["tenant_id"]}, role owner):
   email    {demo["email"]}

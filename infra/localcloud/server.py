@@ -40,6 +40,8 @@ class LocalCloudConfig:
     host: str = "127.0.0.1"
     api_port: int = 3000
     aws_port: int = 4566
+    # The local Stripe server (localstripe and our extensions); 0 picks a free port.
+    stripe_port: int = 0
     region: str = "us-east-1"
     stack_name: str = "wrapper"
     parameters: dict[str, str] = field(default_factory=lambda: {"Stage": "local", "DeletionProtection": "false"})
@@ -55,7 +57,8 @@ class LocalCloudConfig:
     def from_environment(cls, environ: dict[str, str] | None = None) -> LocalCloudConfig:
         env = dict(os.environ if environ is None else environ)
         config = cls(api_port=int(env.get("WRAPPER_API_PORT", "3000")),
-                     aws_port=int(env.get("WRAPPER_AWS_PORT", "4566")))
+                     aws_port=int(env.get("WRAPPER_AWS_PORT", "4566")),
+                     stripe_port=int(env.get("WRAPPER_STRIPE_PORT", "8420")))
         if env.get("STRIPE_WEBHOOK_SECRET"):
             config.secrets["StripeWebhookSecretParameter"] = env["STRIPE_WEBHOOK_SECRET"]
         if env.get("STRIPE_SECRET_KEY"):
@@ -90,6 +93,7 @@ class LocalCloud:
         self.pollers: Pollers | None = None
         self.api: ApiFront | None = None
         self._moto: Any = None
+        self.stripe: Any = None
         self.scoped_sessions: dict[str, ScopedSession] = {}
         self._lock = threading.Lock()
 
@@ -124,7 +128,11 @@ class LocalCloud:
         patch_transactions()
         patch_refresh_tokens()
         patch_rule_targets(self.runtime, self.client)
-        self.stack = self.deploy(cfg.template, stack_name=cfg.stack_name, parameters=cfg.parameters)
+        from localcloud.stripe_server import LocalStripe
+
+        self.stripe = LocalStripe(host=cfg.host, port=cfg.stripe_port).start()
+        self.stack = self.deploy(cfg.template, stack_name=cfg.stack_name,
+                                 parameters={**cfg.parameters, "StripeApiBase": self.stripe.url})
         ssm = self.client("ssm")
         for template_parameter, value in cfg.secrets.items():
             ssm.put_parameter(Name=self.stack.parameters[template_parameter], Value=value, Type="SecureString",
@@ -132,6 +140,9 @@ class LocalCloud:
         self.api = ApiFront(RestApi(self.stack), self.runtime, host=cfg.host, port=cfg.api_port,
                             local_pages={"/_local/emails": self.emails})
         self.api.start()
+        # Stripe signs with the first secret; during a rotation the functions accept either.
+        webhook_secret = cfg.secrets["StripeWebhookSecretParameter"].split(",")[0]
+        self.stripe.register_webhook(f"{self.api_url}/v1/webhooks/stripe", webhook_secret)
         return self
 
     def deploy(self, template: Path, *, stack_name: str, parameters: dict[str, str]) -> Stack:
@@ -167,6 +178,8 @@ class LocalCloud:
             self.pollers.stop()
         if self._moto:
             self._moto.stop()
+        if self.stripe:
+            self.stripe.stop()
 
     def function_environment(self) -> dict[str, str]:
         """What every function sees besides its own template environment."""

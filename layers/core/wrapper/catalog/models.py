@@ -1,0 +1,117 @@
+"""The platform catalog: plans (base plans and add-ons) with versioned prices, features and the
+entitlements plans give, coupons and tax rates. The platform operator manages it; tenants read
+the public part. Prices are immutable: changing a price adds a new version and retires the old
+one for new subscriptions, while existing subscriptions keep the price id they were sold.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from wrapper.billing.periods import Interval
+from wrapper.billing.pricing import PriceSpec
+
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,47}$")]
+
+
+class PlanKind(StrEnum):
+    BASE = "base"
+    ADDON = "addon"
+
+
+class FeatureKind(StrEnum):
+    BOOLEAN = "boolean"  # on or off
+    LIMIT = "limit"  # a number the tenant may not exceed (seats, projects)
+    METERED = "metered"  # counted from usage events by a meter (#5); may have a limit per period
+
+
+class Feature(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Code
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    kind: FeatureKind
+    unit: str | None = Field(default=None, max_length=32, description="What a limit counts: seats, calls, GB")
+    meter: Code | None = Field(default=None, description="The meter a metered feature counts (usage, #5)")
+    description: str | None = Field(default=None, max_length=500)
+
+
+class Entitlement(BaseModel):
+    """What a plan gives of one feature. ``enabled`` for boolean features; ``limit`` for limit
+    and metered ones (None: unlimited); ``hard`` refuses usage past the limit, soft only reports."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    feature: Code
+    enabled: bool = True
+    limit: int | None = Field(default=None, ge=0)
+    hard: bool = False
+
+
+class Price(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    plan_id: str
+    version: int = Field(ge=1)
+    interval: Interval
+    spec: PriceSpec
+    active: bool = True
+    created_at: datetime
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    code: Code
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    description: str | None = Field(default=None, max_length=1000)
+    kind: PlanKind = PlanKind.BASE
+    public: bool = True
+    is_default: bool = Field(default=False, description="The plan a new tenant starts on (one base plan)")
+    trial_days: int = Field(default=0, ge=0, le=365)
+    entitlements: list[Entitlement] = Field(default_factory=list)
+    status: Literal["active", "archived"] = "active"
+    version: int = Field(default=1, ge=1, description="Bumped by every change (optimistic concurrency)")
+    created_at: datetime
+    prices: list[Price] = Field(default_factory=list, description="Active prices, when read with them")
+
+
+class CouponDuration(StrEnum):
+    ONCE = "once"
+    REPEATING = "repeating"  # for duration_in_periods billing periods
+    FOREVER = "forever"
+
+
+class Coupon(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,48}$")]
+    name: str | None = Field(default=None, max_length=100)
+    percent_off: Decimal | None = Field(default=None, gt=0, le=100)
+    amount_off: int | None = Field(default=None, gt=0, description="Minor units of currency")
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    duration: CouponDuration
+    duration_in_periods: int | None = Field(default=None, ge=1, le=120)
+    max_redemptions: int | None = Field(default=None, ge=1)
+    times_redeemed: int = 0
+    expires_at: datetime | None = None
+    active: bool = True
+
+
+class TaxRate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    percentage: Decimal = Field(ge=0, le=100)
+    inclusive: bool = False
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    region: str | None = Field(default=None, max_length=64, description="ISO 3166-2 subdivision, e.g. US-CA")
+    active: bool = True

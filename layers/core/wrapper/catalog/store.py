@@ -1,0 +1,143 @@
+"""The catalog's items, all in one platform partition (small, read far more than written).
+
+| item | PK | SK |
+|---|---|---|
+| plan | `PLATFORM#CATALOG` | `PLAN#<plan_id>` |
+| plan code → plan id | `PLATFORM#CATALOG` | `PLANCODE#<code>` |
+| price (immutable; versions) | `PLATFORM#CATALOG` | `PRICE#<plan_id>#<price_id>` |
+| feature | `PLATFORM#CATALOG` | `FEATURE#<code>` |
+| coupon | `PLATFORM#CATALOG` | `COUPON#<code>` |
+| tax rate | `PLATFORM#CATALOG` | `TAXRATE#<id>` |
+
+Models are stored as their JSON form under ``doc`` (plus the keys), so the item is exactly the
+model; ``version`` is kept beside it for conditional writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from wrapper.catalog.models import Coupon, Feature, Plan, Price, TaxRate
+from wrapper.store.keys import platform_pk
+from wrapper.store.table import Item, Table
+
+CATALOG_PK = platform_pk("CATALOG")
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def plan_sk(plan_id: str) -> str:
+    return f"PLAN#{plan_id}"
+
+
+def plan_code_sk(code: str) -> str:
+    return f"PLANCODE#{code}"
+
+
+def price_sk(plan_id: str, price_id: str) -> str:
+    return f"PRICE#{plan_id}#{price_id}"
+
+
+def feature_sk(code: str) -> str:
+    return f"FEATURE#{code}"
+
+
+def coupon_sk(code: str) -> str:
+    return f"COUPON#{code.upper()}"
+
+
+def tax_rate_sk(rate_id: str) -> str:
+    return f"TAXRATE#{rate_id}"
+
+
+def item_of(model: BaseModel, sk: str, record_type: str, **extra: Any) -> Item:
+    """The catalog item that stores ``model`` (its JSON under ``doc``)."""
+    return {"PK": CATALOG_PK, "SK": sk, "record_type": record_type, "doc": model.model_dump_json(), **extra}
+
+
+def model_of(item: Item, kind: type[_M]) -> _M:
+    return kind.model_validate(json.loads(str(item["doc"])))
+
+
+class Catalog:
+    """Reads of the catalog, for the operator API, the public plan list and subscriptions."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def plan(self, plan_id: str, *, with_prices: bool = False) -> Plan | None:
+        item = self.table.get(CATALOG_PK, plan_sk(plan_id))
+        if item is None:
+            return None
+        plan = model_of(item, Plan)
+        if with_prices:
+            plan = plan.model_copy(update={"prices": [p for p in self.prices(plan.id) if p.active]})
+        return plan
+
+    def plan_by_code(self, code: str, *, with_prices: bool = False) -> Plan | None:
+        link = self.table.get(CATALOG_PK, plan_code_sk(code))
+        return self.plan(str(link["plan_id"]), with_prices=with_prices) if link else None
+
+    def plans(self) -> list[Plan]:
+        return [model_of(i, Plan) for i in self._all("PLAN#")]
+
+    def public_plans(self) -> list[Plan]:
+        """Active public plans with their active prices, in code order."""
+        prices: dict[str, list[Price]] = {}
+        for price in (model_of(i, Price) for i in self._all("PRICE#")):
+            if price.active:
+                prices.setdefault(price.plan_id, []).append(price)
+        chosen = [p for p in self.plans() if p.public and p.status == "active"]
+        return sorted((p.model_copy(update={"prices": prices.get(p.id, [])}) for p in chosen), key=lambda p: p.code)
+
+    def default_plan(self) -> Plan | None:
+        return next((p for p in self.plans() if p.is_default and p.status == "active"), None)
+
+    def prices(self, plan_id: str) -> list[Price]:
+        """Every version of every price of a plan, oldest first."""
+        return sorted((model_of(i, Price) for i in self._all(f"PRICE#{plan_id}#")), key=lambda p: p.version)
+
+    def price(self, plan_id: str, price_id: str) -> Price | None:
+        item = self.table.get(CATALOG_PK, price_sk(plan_id, price_id))
+        return model_of(item, Price) if item else None
+
+    def active_price(self, plan_id: str, *, currency: str, interval_unit: str) -> Price | None:
+        return next((p for p in reversed(self.prices(plan_id)) if p.active and p.spec.currency == currency.upper()
+                     and p.interval.unit == interval_unit and p.interval.count == 1), None)
+
+    def feature(self, code: str) -> Feature | None:
+        item = self.table.get(CATALOG_PK, feature_sk(code))
+        return model_of(item, Feature) if item else None
+
+    def features(self) -> list[Feature]:
+        return [model_of(i, Feature) for i in self._all("FEATURE#")]
+
+    def coupon(self, code: str) -> Coupon | None:
+        item = self.table.get(CATALOG_PK, coupon_sk(code))
+        return model_of(item, Coupon) if item else None
+
+    def coupons(self) -> list[Coupon]:
+        return [model_of(i, Coupon) for i in self._all("COUPON#")]
+
+    def tax_rates(self) -> list[TaxRate]:
+        return [model_of(i, TaxRate) for i in self._all("TAXRATE#")]
+
+    def tax_rate_for(self, country: str | None, region: str | None = None) -> TaxRate | None:
+        """The active rate for a tenant's country and region: the region's if there is one, else
+        the country-wide one; None where no rate applies."""
+        if not country:
+            return None
+        rates = [r for r in self.tax_rates() if r.active and r.country == country.upper()]
+        return next((r for r in rates if region and r.region == region), None) or \
+            next((r for r in rates if r.region is None), None)
+
+    def _all(self, prefix: str) -> Iterator[Item]:
+        start: dict[str, Any] | None = None
+        while True:
+            items, start = self.table.query(CATALOG_PK, sk_prefix=prefix, limit=100, start_key=start)
+            yield from items
+            if not start:
+                return
