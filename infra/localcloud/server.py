@@ -18,7 +18,7 @@ from botocore.config import Config
 
 from localcloud.apifront import ApiFront, RestApi
 from localcloud.cognito import patch_refresh_tokens
-from localcloud.dynamodb import patch_transactions
+from localcloud.dynamodb import patch_partition_queries, patch_transactions
 from localcloud.eventbridge import patch_rule_targets
 from localcloud.iam import ScopedSession, enforce_session_policies
 from localcloud.pollers import Pollers, PollerSettings
@@ -126,6 +126,7 @@ class LocalCloud:
         record_actions(self.runtime)
         self.scoped_sessions = enforce_session_policies(cfg.region)
         patch_transactions()
+        patch_partition_queries()
         patch_refresh_tokens()
         patch_rule_targets(self.runtime, self.client)
         from localcloud.stripe_server import LocalStripe

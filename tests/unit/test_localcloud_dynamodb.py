@@ -1,0 +1,80 @@
+"""The local cloud's Query reads one partition: same answers as moto's, at a partition's cost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from localcloud.dynamodb import patch_partition_queries
+from wrapper.store.table import Table
+
+
+@pytest.fixture
+def table() -> Iterator[Table]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"},
+                                       {"AttributeName": "SK", "KeyType": "RANGE"}],
+                            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"},
+                                                  {"AttributeName": "SK", "AttributeType": "S"}])
+        items = Table(client, "t")
+        for tenant in ("a", "b", "c"):
+            for n in range(30):
+                items.put({"PK": f"TENANT#{tenant}", "SK": f"{'MEMBER' if n % 2 else 'INVITE'}#{n:03}", "n": n})
+        yield items
+
+
+def _every_page(table: Table, pk: str, **kwargs: Any) -> list[Any]:
+    found, start = [], None
+    while True:
+        page, start = table.query(pk, limit=7, start_key=start, **kwargs)
+        found += [(i["PK"], i["SK"]) for i in page]
+        if not start:
+            return found
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"sk_prefix": "MEMBER#"}, {"forward": False},
+                                    {"sk_between": ("INVITE#004", "MEMBER#011")}, {"filter_equals": {"n": 5}}],
+                         ids=["all", "prefix", "backwards", "between", "filtered"])
+def test_a_query_answers_exactly_what_moto_answers(table: Table, kwargs: dict[str, Any]) -> None:
+    before = _every_page(table, "TENANT#b", **kwargs)
+
+    patch_partition_queries()
+
+    assert _every_page(table, "TENANT#b", **kwargs) == before
+    assert before and all(pk == "TENANT#b" for pk, _ in before)
+
+
+def test_writes_made_after_a_query_are_seen_by_the_next(table: Table) -> None:
+    patch_partition_queries()
+    table.query("TENANT#a", limit=100)
+
+    table.put({"PK": "TENANT#a", "SK": "MEMBER#999", "n": 999})
+
+    assert ("TENANT#a", "MEMBER#999") in _every_page(table, "TENANT#a")
+    assert _every_page(table, "TENANT#nobody") == []
+
+
+def test_a_query_lists_only_its_partition(table: Table) -> None:
+    from moto.dynamodb.models.table import Table as MotoTable
+
+    patch_partition_queries()
+    listed: list[int] = []
+    original = MotoTable.all_items
+
+    def counting(self: Any) -> Any:
+        answer = original(self)
+        listed.append(len(answer))
+        return answer
+
+    MotoTable.all_items = counting  # type: ignore[method-assign]
+    try:
+        table.query("TENANT#c", limit=100)
+    finally:
+        MotoTable.all_items = original  # type: ignore[method-assign]
+    assert listed == [30]
