@@ -1,6 +1,6 @@
 """Lambda REQUEST authorizer: a Cognito access token, another OIDC provider's token (OIDC_ISSUERS)
 or an API key becomes the caller's context (who they are, and their role or permissions and
-status in each of their tenants)."""
+status in each of their tenants, and whether they are a platform operator)."""
 
 import json
 import time
@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wrapper.identity.apikeys import ApiKeys
-from wrapper.identity.authorizer import authorize
+from wrapper.identity.authorizer import PlatformOperators, authorize
 from wrapper.identity.oidc import OidcLinks
 from wrapper.identity.store import IdentityStore
 from wrapper.identity.tokens import InvalidToken, Issuer, JwksCache, parse_issuers
@@ -36,6 +36,7 @@ KEYS = JwksCache(_fetch_jwks)  # once per cold start: keys are cached across inv
 table = table_for(settings)
 memberships = IdentityStore(table, outbox_ttl_days=settings.outbox_ttl_days)
 api_keys = ApiKeys(table, outbox_ttl_days=settings.outbox_ttl_days)
+operators = PlatformOperators(table)
 external_users = OidcLinks(table, issuers=[i.issuer for i in EXTERNAL_ISSUERS],
                            user_id_by_email=memberships.user_id_by_email)
 
@@ -49,7 +50,7 @@ class UnauthorizedError(Exception):
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         return authorize(event, issuers=ISSUERS, keys=KEYS, memberships=memberships, now=time.time,
-                         api_keys=api_keys, external_users=external_users)
+                         api_keys=api_keys, external_users=external_users, operators=operators)
     except InvalidToken as refused:
         logger.info("credential refused", extra={"reason": refused.reason})
         raise UnauthorizedError() from None

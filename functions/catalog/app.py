@@ -1,15 +1,46 @@
-"""Work in progress (#4): the routes come with the change that builds them."""
+"""The catalog: the public plan list (GET /v1/plans, no credentials) and the platform operator's
+catalog API under /v1/admin/ (plans and prices, features, coupons, tax rates; routers per resource,
+each route admitted by ``operator_middleware``)."""
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+import catalog_coupons
+import catalog_features
+import catalog_plans
+import catalog_tax_rates
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wrapper.api.app import build_app
+from wrapper.api.pagination import Page
+from wrapper.catalog.models import PublicPlan
+from wrapper.catalog.store import Catalog
+from wrapper.settings import Settings
+from wrapper.store.table import table_for
 
+settings = Settings()
 logger = Logger()
-app = build_app(logger)
+tracer = Tracer()
+metrics = Metrics()
+app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
+catalog = Catalog(table_for(settings))
+
+for router in (catalog_plans.router, catalog_features.router, catalog_coupons.router, catalog_tax_rates.router):
+    app.include_router(router)
 
 
+@app.get("/v1/plans", summary="The public catalog: active public plans with their active prices", tags=["catalog"],
+         description="No credentials needed. Each plan carries its `id` and `code`, what it gives "
+                     "(`entitlements`) and its prices per currency and interval. Amounts are minor units; "
+                     "`unit_amount` is a decimal string.",
+         responses={200: {"description": "The plans, in code order"}})
+def list_public_plans() -> Page[PublicPlan]:
+    return Page(items=[PublicPlan.of(plan) for plan in catalog.public_plans()])
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -115,3 +115,30 @@ class TaxRate(BaseModel):
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
     region: str | None = Field(default=None, max_length=64, description="ISO 3166-2 subdivision, e.g. US-CA")
     active: bool = True
+
+
+class PublicPrice(BaseModel):
+    """A price as tenants see it: what they would be charged, nothing of its history."""
+
+    id: str
+    interval: Interval
+    spec: PriceSpec
+
+
+class PublicPlan(BaseModel):
+    """A plan as tenants see it (``GET /v1/plans``): no status, versions or operator fields."""
+
+    id: str
+    code: str
+    name: str
+    description: str | None = None
+    kind: PlanKind
+    trial_days: int
+    entitlements: list[Entitlement]
+    prices: list[PublicPrice]
+
+    @classmethod
+    def of(cls, plan: Plan) -> PublicPlan:
+        return cls(id=plan.id, code=plan.code, name=plan.name, description=plan.description, kind=plan.kind,
+                   trial_days=plan.trial_days, entitlements=plan.entitlements,
+                   prices=[PublicPrice(id=p.id, interval=p.interval, spec=p.spec) for p in plan.prices if p.active])

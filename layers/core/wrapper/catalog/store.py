@@ -8,9 +8,12 @@
 | feature | `PLATFORM#CATALOG` | `FEATURE#<code>` |
 | coupon | `PLATFORM#CATALOG` | `COUPON#<code>` |
 | tax rate | `PLATFORM#CATALOG` | `TAXRATE#<id>` |
+| the default base plan (`plan_id`) | `PLATFORM#CATALOG` | `DEFAULTPLAN` |
+| the active rate of a country or region (`rate_id`) | `PLATFORM#CATALOG` | `ACTIVETAXRATE#<country>#<region or ->` |
 
 Models are stored as their JSON form under ``doc`` (plus the keys), so the item is exactly the
-model; ``version`` is kept beside it for conditional writes.
+model; ``version`` is kept beside it for conditional writes (``wrapper.catalog.admin`` writes),
+with ``updated_by`` / ``updated_at``, a plan's ``price_versions`` counter and a price's ``active``.
 """
 
 from __future__ import annotations
@@ -96,6 +99,10 @@ class Catalog:
     def default_plan(self) -> Plan | None:
         return next((p for p in self.plans() if p.is_default and p.status == "active"), None)
 
+    def all_prices(self) -> list[Price]:
+        """Every price of every plan, in key order."""
+        return [model_of(i, Price) for i in self._all("PRICE#")]
+
     def prices(self, plan_id: str) -> list[Price]:
         """Every version of every price of a plan, oldest first."""
         return sorted((model_of(i, Price) for i in self._all(f"PRICE#{plan_id}#")), key=lambda p: p.version)
@@ -117,10 +124,10 @@ class Catalog:
 
     def coupon(self, code: str) -> Coupon | None:
         item = self.table.get(CATALOG_PK, coupon_sk(code))
-        return model_of(item, Coupon) if item else None
+        return _coupon(item) if item else None
 
     def coupons(self) -> list[Coupon]:
-        return [model_of(i, Coupon) for i in self._all("COUPON#")]
+        return [_coupon(i) for i in self._all("COUPON#")]
 
     def tax_rates(self) -> list[TaxRate]:
         return [model_of(i, TaxRate) for i in self._all("TAXRATE#")]
@@ -141,3 +148,10 @@ class Catalog:
             yield from items
             if not start:
                 return
+
+
+def _coupon(item: Item) -> Coupon:
+    """Redemptions are counted in the item's own ``times_redeemed`` attribute (an atomic ADD when a
+    subscription redeems the coupon), never in its stored document."""
+    coupon = model_of(item, Coupon)
+    return coupon.model_copy(update={"times_redeemed": int(item.get("times_redeemed") or 0)})

@@ -11,6 +11,13 @@ the role and status in each), never on other request headers: an authorizer's an
 cached per token, and a context built from, say, ``X-Tenant-Id`` would then be served to
 requests naming another tenant. The function picks the tenant from the context
 (``wrapper.api.tenant``), where the membership check happens on every request.
+
+A platform operator (``wrapper.api.operator``) is a user with a ``PLATFORM#OPERATOR#<user_id>`` /
+``OPERATOR`` item: their context carries ``platform_operator: "true"``, and they are let through
+even with no tenant (``tenants`` is then ``{}``). The flag is a separate identity, never derived
+from a tenant role, and API keys never carry it. On AWS, grant it with one item:
+``aws dynamodb put-item --table-name <table> --item '{"PK": {"S": "PLATFORM#OPERATOR#<user_id>"},
+"SK": {"S": "OPERATOR"}, "record_type": {"S": "operator"}, "user_id": {"S": "<user_id>"}}'``.
 """
 
 from __future__ import annotations
@@ -30,11 +37,13 @@ from wrapper.identity.apikeys import (
 )
 from wrapper.identity.policy import authorizer_response
 from wrapper.identity.tokens import Claims, InvalidToken, Issuer, JwksCache, verify
-from wrapper.store.table import Item
+from wrapper.store.keys import platform_pk
+from wrapper.store.table import Item, Table
 
 log = logging.getLogger(__name__)
 API_KEY_HEADER = "x-api-key"
 UNKNOWN_TENANT = {"status": "unknown", "tier": "free"}
+OPERATOR_SK = "OPERATOR"
 
 
 class Memberships(Protocol):
@@ -57,6 +66,34 @@ class ExternalUsers(Protocol):
     def handles(self, issuer: str) -> bool: ...
 
     def user_for(self, claims: Claims) -> str | None: ...
+
+
+class OperatorFlags(Protocol):
+    def is_operator(self, user_id: str) -> bool: ...
+
+
+def operator_pk(user_id: str) -> str:
+    return platform_pk(f"OPERATOR#{user_id}")
+
+
+class PlatformOperators:
+    """Who the platform operators are: one item per operator, read with one GetItem."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def is_operator(self, user_id: str) -> bool:
+        return self.table.get(operator_pk(user_id), OPERATOR_SK) is not None
+
+
+def grant_operator(table: Table, user_id: str, *, granted_by: str = "seed") -> None:
+    """Make a user a platform operator (idempotent)."""
+    table.put({"PK": operator_pk(user_id), "SK": OPERATOR_SK, "record_type": "operator", "user_id": user_id,
+               "granted_by": granted_by})
+
+
+def revoke_operator(table: Table, user_id: str) -> None:
+    table.client.delete_item(TableName=table.name, Key={"PK": {"S": operator_pk(user_id)}, "SK": {"S": OPERATOR_SK}})
 
 
 @dataclass(frozen=True)
@@ -92,7 +129,7 @@ def credential_of(headers: Mapping[str, str] | None) -> Credential:
 
 def authorize(event: Mapping[str, Any], *, issuers: Sequence[Issuer], keys: JwksCache, memberships: Memberships,
               now: Callable[[], float], api_keys: ApiKeyLookup | None = None,
-              external_users: ExternalUsers | None = None) -> dict[str, Any]:
+              external_users: ExternalUsers | None = None, operators: OperatorFlags | None = None) -> dict[str, Any]:
     """The authorizer's answer; raises ``InvalidToken`` (a 401) for any credential we refuse."""
     credential = credential_of(event.get("headers"))
     if credential.kind == "api_key":
@@ -102,18 +139,22 @@ def authorize(event: Mapping[str, Any], *, issuers: Sequence[Issuer], keys: Jwks
     claims = verify(credential.value, issuers, keys, now)
     user_id = _user_of(claims, external_users)
     rows = memberships.tenants_of(user_id)
-    if not rows:
+    operator = operators is not None and operators.is_operator(user_id)
+    if not rows and not operator:
         raise InvalidToken("no account")
-    states = memberships.tenant_states([str(r["tenant_id"]) for r in rows])
+    states = memberships.tenant_states([str(r["tenant_id"]) for r in rows]) if rows else {}
     tenants = {str(r["tenant_id"]): {"role": str(r["role"]), **states.get(str(r["tenant_id"]), UNKNOWN_TENANT)}
                for r in rows}
     context: dict[str, str | int | bool] = {
         "user_id": user_id,
         "principal": f"user:{user_id}",
-        "default_tenant_id": str(rows[0]["tenant_id"]),
+        # An operator with no tenant names none: every tenant route then answers 403.
+        "default_tenant_id": str(rows[0]["tenant_id"]) if rows else "",
         "tenants": json.dumps(tenants, separators=(",", ":"), sort_keys=True),
         "token_expires_at": claims.expires_at,
     }
+    if operator:
+        context["platform_operator"] = "true"
     return authorizer_response(f"user:{user_id}", allow=True, method_arn=str(event["methodArn"]), context=context)
 
 

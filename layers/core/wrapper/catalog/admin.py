@@ -1,0 +1,544 @@
+"""The platform operator's changes to the catalog: what a request may ask for, the rules it must
+keep, and the conditional writes that keep them under concurrent requests.
+
+Catalog changes are platform changes, not a tenant's: they write no outbox event (the event
+catalog has no ``catalog.*`` types yet). Each item records who changed it last
+(``updated_by``, ``updated_at``) beside its ``doc``.
+
+Rules held by the writes themselves, not by a read before them:
+- a plan code, feature code or coupon code is taken once (``attribute_not_exists``);
+- at most one default base plan: the ``DEFAULTPLAN`` item names it, and making a plan the
+  default swaps that item and unsets the previous plan in the same transaction;
+- a price's version is one more than its plan's ``price_versions`` counter, bumped in the
+  transaction that writes the price, so two concurrent prices cannot share a version;
+- at most one active tax rate per (country, region): an ``ACTIVETAXRATE#`` item names it;
+- every change is conditioned on the version it read: a concurrent change makes it 409.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from botocore.exceptions import ClientError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from ulid import ULID
+
+from wrapper.billing.money import currency_code
+from wrapper.billing.periods import Interval
+from wrapper.billing.pricing import PriceSpec
+from wrapper.catalog.models import (
+    Code,
+    Coupon,
+    CouponDuration,
+    Entitlement,
+    Feature,
+    FeatureKind,
+    Plan,
+    PlanKind,
+    Price,
+    TaxRate,
+)
+from wrapper.catalog.store import (
+    CATALOG_PK,
+    Catalog,
+    coupon_sk,
+    feature_sk,
+    item_of,
+    model_of,
+    plan_code_sk,
+    plan_sk,
+    price_sk,
+    tax_rate_sk,
+)
+from wrapper.errors import Conflict, InvalidInput, NotFound
+from wrapper.store.table import Item, Table, delete_op, put_op, to_dynamo, update_op
+
+DEFAULT_PLAN_SK = "DEFAULTPLAN"
+CHANGED_MEANWHILE = "The catalog changed meanwhile; read it again and retry."
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def active_tax_rate_sk(country: str, region: str | None) -> str:
+    return f"ACTIVETAXRATE#{country}#{region or '-'}"
+
+
+def _refuse_nulls(data: Any, nullable: frozenset[str] = frozenset()) -> Any:
+    """A PATCH sets what it names: ``null`` clears a field only where clearing means something."""
+    if isinstance(data, dict):
+        nulled = sorted(k for k, v in data.items() if v is None and k not in nullable)
+        if nulled:
+            raise ValueError(f"{', '.join(nulled)} cannot be null")
+    return data
+
+
+def _exact_number(value: Any) -> Any:
+    # A JSON number with a fraction is a binary float: 7.25 may not be 7.25. Decimals come as strings.
+    if isinstance(value, float | bool):
+        raise ValueError("must be a decimal string or an integer, not a float or a boolean")
+    return value
+
+
+# ------------------------------------------------------------------------------------------ requests
+
+class NewFeature(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Code
+    name: Name
+    kind: FeatureKind
+    unit: str | None = Field(default=None, max_length=32)
+    meter: Code | None = Field(default=None, description="Required for a metered feature, refused otherwise")
+    description: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _meter_fits_kind(self) -> NewFeature:
+        if self.kind == FeatureKind.METERED and self.meter is None:
+            raise ValueError("a metered feature needs a meter")
+        if self.kind != FeatureKind.METERED and self.meter is not None:
+            raise ValueError(f"a {self.kind} feature has no meter")
+        return self
+
+
+class FeatureUpdate(BaseModel):
+    """A feature's kind and meter never change: plans and usage rely on them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    unit: str | None = Field(default=None, max_length=32)
+    description: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        return _refuse_nulls(data, frozenset({"unit", "description"}))
+
+
+class NewPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Code = Field(description="Unique and permanent: subscriptions and clients name plans by it")
+    name: Name
+    description: str | None = Field(default=None, max_length=1000)
+    kind: PlanKind = PlanKind.BASE
+    public: bool = True
+    is_default: bool = Field(default=False, description="The base plan new tenants start on; unsets the previous")
+    trial_days: int = Field(default=0, ge=0, le=365)
+    entitlements: list[Entitlement] = Field(default_factory=list, max_length=100)
+
+
+class PlanUpdate(BaseModel):
+    """Optimistic concurrency: send the plan's ``version`` as read, in this field or as the
+    ``If-Match`` header; a plan changed since answers 409."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    description: str | None = Field(default=None, max_length=1000)
+    public: bool | None = None
+    is_default: bool | None = None
+    trial_days: int | None = Field(default=None, ge=0, le=365)
+    entitlements: list[Entitlement] | None = Field(default=None, max_length=100)
+    status: Literal["active", "archived"] | None = None
+    version: int | None = Field(default=None, ge=1, description="The version you read (or send If-Match)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        return _refuse_nulls(data, frozenset({"description"}))
+
+
+class NewPrice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    interval: Interval
+    spec: PriceSpec
+    replaces: str | None = Field(default=None, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$",
+                                 description="A price of this plan that this one supersedes: it is retired")
+
+
+class NewCoupon(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,48}$")] = Field(
+        description="Case-insensitive; stored upper-case")
+    name: str | None = Field(default=None, max_length=100)
+    percent_off: Decimal | None = Field(default=None, gt=0, le=100, decimal_places=4,
+                                        description="An integer or a decimal string (\"12.5\"), never a float")
+    amount_off: int | None = Field(default=None, gt=0, strict=True, description="Minor units of currency")
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    duration: CouponDuration
+    duration_in_periods: int | None = Field(default=None, ge=1, le=120, strict=True)
+    max_redemptions: int | None = Field(default=None, ge=1, strict=True)
+    expires_at: AwareDatetime | None = Field(default=None, description="UTC ISO 8601, with its offset or Z")
+
+    _exact_percent = field_validator("percent_off", mode="before")(_exact_number)
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str | None) -> str | None:
+        return None if value is None else currency_code(value)
+
+    @model_validator(mode="after")
+    def _one_discount(self) -> NewCoupon:
+        if (self.percent_off is None) == (self.amount_off is None):
+            raise ValueError("give exactly one of percent_off and amount_off")
+        if (self.amount_off is None) != (self.currency is None):
+            raise ValueError("amount_off and currency go together")
+        if (self.duration == CouponDuration.REPEATING) != (self.duration_in_periods is not None):
+            raise ValueError("duration_in_periods is required for a repeating coupon, and only for one")
+        return self
+
+
+class CouponUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    active: bool | None = None
+    name: str | None = Field(default=None, max_length=100)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        return _refuse_nulls(data, frozenset({"name"}))
+
+
+class NewTaxRate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    percentage: Decimal = Field(ge=0, le=100, decimal_places=4,
+                                description="An integer or a decimal string (\"7.25\"), never a float")
+    inclusive: bool
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
+    region: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}-[A-Za-z0-9]{1,3}$")] | None = Field(
+        default=None, description="ISO 3166-2 subdivision of the country, e.g. US-CA")
+
+    _exact_percentage = field_validator("percentage", mode="before")(_exact_number)
+
+    @model_validator(mode="after")
+    def _region_in_country(self) -> NewTaxRate:
+        self.country = self.country.upper()
+        if self.region is not None:
+            self.region = self.region.upper()
+            if not self.region.startswith(f"{self.country}-"):
+                raise ValueError(f"region {self.region} is not in country {self.country}")
+        return self
+
+
+class TaxRateUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    active: bool | None = None
+    name: Name | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        return _refuse_nulls(data, frozenset())
+
+
+# ------------------------------------------------------------------------------------------ rules
+
+def check_entitlements(entitlements: Sequence[Entitlement], features: Mapping[str, Feature]) -> None:
+    """Each entitlement names an existing feature once and gives what that feature's kind takes:
+    a boolean feature is on or off (no limit, nothing hard); limit and metered ones take a limit."""
+    errors: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for n, entitlement in enumerate(entitlements):
+        field = f"entitlements.{n}"
+        feature = features.get(entitlement.feature)
+        if entitlement.feature in seen:
+            errors.append({"field": field, "message": f"feature {entitlement.feature} is listed twice"})
+        seen.add(entitlement.feature)
+        if feature is None:
+            errors.append({"field": field, "message": f"no feature {entitlement.feature}"})
+        elif feature.kind == FeatureKind.BOOLEAN and (entitlement.limit is not None or entitlement.hard):
+            errors.append({"field": field, "message": f"{feature.code} is a boolean feature: give enabled only"})
+    if errors:
+        raise InvalidInput("The entitlements do not fit the catalog's features.", errors=errors)
+
+
+def check_plan(plan: Plan) -> None:
+    if plan.is_default and plan.kind != PlanKind.BASE:
+        raise InvalidInput("Only a base plan can be the default.",
+                           errors=[{"field": "is_default", "message": "an add-on is never the default"}])
+    if plan.is_default and plan.status != "active":
+        raise InvalidInput("An archived plan cannot be the default.",
+                           errors=[{"field": "is_default", "message": "archive it after choosing another default"}])
+
+
+def expected_version(if_match: str | None, in_body: int | None) -> int:
+    """The version a PATCH was based on, from ``If-Match`` (``"3"``, ``W/"3"`` or ``3``) or the body."""
+    from_header: int | None = None
+    if if_match is not None:
+        raw = if_match.strip().removeprefix("W/").strip('"')
+        if not raw.isdigit():
+            raise InvalidInput("If-Match must be the plan's version, e.g. \"3\".",
+                               errors=[{"field": "If-Match", "message": "not a version"}])
+        from_header = int(raw)
+    if from_header is not None and in_body is not None and from_header != in_body:
+        raise InvalidInput("If-Match and version disagree.", errors=[{"field": "version", "message": "disagrees"}])
+    version = from_header if from_header is not None else in_body
+    if version is None:
+        raise InvalidInput("Send the version you read, as If-Match or a version field.",
+                           errors=[{"field": "version", "message": "required (or If-Match)"}])
+    return version
+
+
+def _failed(exc: ClientError) -> list[int]:
+    """Which operations of a cancelled transaction failed their condition (none: not a cancellation)."""
+    if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        return [0]
+    if exc.response["Error"]["Code"] != "TransactionCanceledException":
+        return []
+    reasons = exc.response.get("CancellationReasons", [])
+    return [n for n, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"]
+
+
+# ------------------------------------------------------------------------------------------ writes
+
+class CatalogAdmin:
+    """Creates and changes catalog items on the operator's behalf (``by``: their user id)."""
+
+    def __init__(self, table: Table, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 new_id: Callable[[], str] = lambda: str(ULID())) -> None:
+        self.table = table
+        self.catalog = Catalog(table)
+        self.clock = clock
+        self.new_id = new_id
+
+    # -- shared -----------------------------------------------------------------------------
+    def _stamp(self, by: str) -> dict[str, Any]:
+        return {"updated_by": by, "updated_at": self.clock().isoformat()}
+
+    def _new_item(self, model: BaseModel, sk: str, record_type: str, by: str, **extra: Any) -> Item:
+        return item_of(model, sk, record_type, version=1, **self._stamp(by), **extra)
+
+    def _rewrite_op(self, model: BaseModel, item: Item, *, next_version: int, by: str) -> dict[str, Any]:
+        """Replace an item's doc, conditioned on the version it was read at (an item written
+        without one, e.g. by a test fixture, must still have none)."""
+        values: dict[str, Any] = {":doc": model.model_dump_json(), ":next": next_version, ":by": by,
+                                  ":at": self.clock().isoformat()}
+        if item.get("version") is None:
+            condition = "attribute_exists(PK) AND attribute_not_exists(#v)"
+        else:
+            condition = "#v = :read"
+            values[":read"] = int(item["version"])
+        return update_op(CATALOG_PK, str(item["SK"]),
+                         update="SET doc = :doc, #v = :next, updated_by = :by, updated_at = :at",
+                         condition=condition, names={"#v": "version"}, values=values)
+
+    def _write(self, operations: list[dict[str, Any]], conflicts: Mapping[int, str]) -> None:
+        """Run one transaction; a failed condition is the 409 ``conflicts`` names for its index."""
+        try:
+            self.table.transact(operations)
+        except ClientError as exc:
+            failed = _failed(exc)
+            if not failed:
+                raise
+            raise Conflict(next((conflicts[n] for n in failed if n in conflicts), CHANGED_MEANWHILE)) from None
+
+    def _read(self, sk: str, what: str) -> Item:
+        item = self.table.get(CATALOG_PK, sk)
+        if item is None:
+            raise NotFound(f"No such {what}.")
+        return item
+
+    def _features(self) -> dict[str, Feature]:
+        return {f.code: f for f in self.catalog.features()}
+
+    # -- features ---------------------------------------------------------------------------
+    def create_feature(self, body: NewFeature, *, by: str) -> Feature:
+        feature = Feature(**body.model_dump())
+        self._write([put_op(self._new_item(feature, feature_sk(feature.code), "feature", by),
+                            condition="attribute_not_exists(PK)")],
+                    {0: f"A feature with code {feature.code} exists."})
+        return feature
+
+    def update_feature(self, code: str, body: FeatureUpdate, *, by: str) -> Feature:
+        item = self._read(feature_sk(code), "feature")
+        current = model_of(item, Feature)
+        changed = Feature.model_validate({**current.model_dump(), **body.model_dump(exclude_unset=True)})
+        self._write([self._rewrite_op(changed, item, next_version=_next(item), by=by)], {})
+        return changed
+
+    # -- plans ------------------------------------------------------------------------------
+    def plan(self, plan_id: str) -> Plan:
+        """A plan with every version of every price, for the operator."""
+        plan = self.catalog.plan(plan_id)
+        if plan is None:
+            raise NotFound("No such plan.")
+        return plan.model_copy(update={"prices": self.catalog.prices(plan_id)})
+
+    def plans(self) -> list[Plan]:
+        """Every plan, archived ones too, with its active prices, in code order."""
+        active: dict[str, list[Price]] = {}
+        for price in self.catalog.all_prices():
+            if price.active:
+                active.setdefault(price.plan_id, []).append(price)
+        return sorted((p.model_copy(update={"prices": active.get(p.id, [])}) for p in self.catalog.plans()),
+                      key=lambda p: p.code)
+
+    def create_plan(self, body: NewPlan, *, by: str) -> Plan:
+        check_entitlements(body.entitlements, self._features())
+        plan = Plan(id=self.new_id(), created_at=self.clock(), **body.model_dump())
+        check_plan(plan)
+        operations = [
+            put_op({"PK": CATALOG_PK, "SK": plan_code_sk(plan.code), "record_type": "plan_code",
+                    "plan_id": plan.id, **self._stamp(by)}, condition="attribute_not_exists(PK)"),
+            put_op(self._new_item(plan, plan_sk(plan.id), "plan", by), condition="attribute_not_exists(PK)"),
+        ]
+        if plan.is_default:
+            operations += self._become_default_ops(plan.id, by=by)
+        self._write(operations, {0: f"A plan with code {plan.code} exists."})
+        return plan
+
+    def update_plan(self, plan_id: str, body: PlanUpdate, *, if_match: str | None, by: str) -> Plan:
+        read_version = expected_version(if_match, body.version)
+        item = self._read(plan_sk(plan_id), "plan")
+        current = model_of(item, Plan)
+        if current.version != read_version:
+            raise Conflict(f"The plan is at version {current.version}, not {read_version}; read it again.")
+        changes = body.model_dump(exclude_unset=True, exclude={"version"})
+        if "entitlements" in changes:
+            check_entitlements(body.entitlements or [], self._features())
+        changed = Plan.model_validate({**current.model_dump(), **changes, "version": current.version + 1})
+        check_plan(changed)
+        operations = [self._rewrite_op(changed, item, next_version=changed.version, by=by)]
+        if changed.is_default and not current.is_default:
+            operations += self._become_default_ops(plan_id, by=by)
+        elif current.is_default and not changed.is_default:
+            operations.append(_delete_naming_op(DEFAULT_PLAN_SK, "plan_id", plan_id))
+        self._write(operations, {})
+        return changed.model_copy(update={"prices": self.catalog.prices(plan_id)})
+
+    def _become_default_ops(self, plan_id: str, *, by: str) -> list[dict[str, Any]]:
+        """Point DEFAULTPLAN at ``plan_id`` and unset the plan it named, both conditioned on what was read."""
+        pointer = self.table.get(CATALOG_PK, DEFAULT_PLAN_SK)
+        new_pointer = {"PK": CATALOG_PK, "SK": DEFAULT_PLAN_SK, "record_type": "default_plan", "plan_id": plan_id,
+                       **self._stamp(by)}
+        if pointer is None:
+            # A default written without the pointer (by an older seed or a fixture) is still unset.
+            found = self.catalog.default_plan()
+            previous_id = found.id if found is not None and found.id != plan_id else None
+            operations = [put_op(new_pointer, condition="attribute_not_exists(PK)")]
+        else:
+            previous_id = str(pointer["plan_id"])
+            operations = [put_op(new_pointer, condition="plan_id = :previous", values={":previous": previous_id})]
+        if previous_id is None:
+            return operations
+        previous_item = self.table.get(CATALOG_PK, plan_sk(previous_id))
+        if previous_item is not None:
+            previous = model_of(previous_item, Plan)
+            unset = previous.model_copy(update={"is_default": False, "version": previous.version + 1})
+            operations.append(self._rewrite_op(unset, previous_item, next_version=unset.version, by=by))
+        return operations
+
+    # -- prices -----------------------------------------------------------------------------
+    def add_price(self, plan_id: str, body: NewPrice, *, by: str) -> Price:
+        item = self._read(plan_sk(plan_id), "plan")
+        if model_of(item, Plan).status != "active":
+            raise Conflict("The plan is archived: it takes no new prices.")
+        last = int(item.get("price_versions", 0))
+        price = Price(id=self.new_id(), plan_id=plan_id, version=last + 1, interval=body.interval, spec=body.spec,
+                      created_at=self.clock())
+        bump = update_op(CATALOG_PK, plan_sk(plan_id), update="SET price_versions = :next",
+                         condition="attribute_exists(PK) AND (attribute_not_exists(price_versions) "
+                                   "OR price_versions = :last)",
+                         values={":next": last + 1, ":last": last})
+        operations = [bump, put_op(self._new_item(price, price_sk(plan_id, price.id), "price", by, active=True),
+                                   condition="attribute_not_exists(PK)")]
+        conflicts = {0: "Another price was added to the plan meanwhile; retry."}
+        if body.replaces is not None:
+            replaced = self.catalog.price(plan_id, body.replaces)
+            if replaced is None:
+                raise InvalidInput("replaces names no price of this plan.",
+                                   errors=[{"field": "replaces", "message": "no such price in this plan"}])
+            operations.append(self._retire_op(replaced, by=by))
+            conflicts[2] = "The replaced price is already retired."
+        self._write(operations, conflicts)
+        return price
+
+    def retire_price(self, plan_id: str, price_id: str, *, by: str) -> Price:
+        """Retire a price for new subscriptions (idempotent): existing subscriptions keep it."""
+        price = self.catalog.price(plan_id, price_id)
+        if price is None:
+            raise NotFound("No such price in this plan.")
+        if price.active:
+            try:
+                self.table.transact([self._retire_op(price, by=by)])
+            except ClientError as exc:
+                if not _failed(exc):
+                    raise  # a failed condition: retired meanwhile, which is what was asked
+        return price.model_copy(update={"active": False})
+
+    def _retire_op(self, price: Price, *, by: str) -> dict[str, Any]:
+        retired = price.model_copy(update={"active": False})
+        return update_op(CATALOG_PK, price_sk(price.plan_id, price.id),
+                         update="SET doc = :doc, active = :false, updated_by = :by, updated_at = :at",
+                         condition="active = :true",
+                         values={":doc": retired.model_dump_json(), ":false": False, ":true": True, ":by": by,
+                                 ":at": self.clock().isoformat()})
+
+    # -- coupons ----------------------------------------------------------------------------
+    def create_coupon(self, body: NewCoupon, *, by: str) -> Coupon:
+        coupon = Coupon(**{**body.model_dump(), "code": body.code.upper()})
+        self._write([put_op(self._new_item(coupon, coupon_sk(coupon.code), "coupon", by),
+                            condition="attribute_not_exists(PK)")],
+                    {0: f"A coupon with code {coupon.code} exists."})
+        return coupon
+
+    def update_coupon(self, code: str, body: CouponUpdate, *, by: str) -> Coupon:
+        item = self._read(coupon_sk(code), "coupon")
+        current = model_of(item, Coupon)
+        changed = Coupon.model_validate({**current.model_dump(), **body.model_dump(exclude_unset=True)})
+        self._write([self._rewrite_op(changed, item, next_version=_next(item), by=by)], {})
+        return changed
+
+    # -- tax rates --------------------------------------------------------------------------
+    def create_tax_rate(self, body: NewTaxRate, *, by: str) -> TaxRate:
+        rate = TaxRate(id=self.new_id(), **body.model_dump())
+        self._write([self._claim_region_op(rate, by=by),
+                     put_op(self._new_item(rate, tax_rate_sk(rate.id), "tax_rate", by),
+                            condition="attribute_not_exists(PK)")],
+                    {0: _region_taken(rate)})
+        return rate
+
+    def update_tax_rate(self, rate_id: str, body: TaxRateUpdate, *, by: str) -> TaxRate:
+        item = self._read(tax_rate_sk(rate_id), "tax rate")
+        current = model_of(item, TaxRate)
+        changed = current.model_copy(update=body.model_dump(exclude_unset=True))
+        operations = [self._rewrite_op(changed, item, next_version=_next(item), by=by)]
+        conflicts: dict[int, str] = {}
+        if changed.active and not current.active:
+            operations.append(self._claim_region_op(changed, by=by))
+            conflicts[1] = _region_taken(changed)
+        elif current.active and not changed.active:
+            operations.append(_delete_naming_op(active_tax_rate_sk(current.country, current.region), "rate_id",
+                                                current.id))
+        self._write(operations, conflicts)
+        return changed
+
+    def _claim_region_op(self, rate: TaxRate, *, by: str) -> dict[str, Any]:
+        return put_op({"PK": CATALOG_PK, "SK": active_tax_rate_sk(rate.country, rate.region),
+                       "record_type": "active_tax_rate", "rate_id": rate.id, **self._stamp(by)},
+                      condition="attribute_not_exists(PK)")
+
+
+def _next(item: Item) -> int:
+    return int(item.get("version") or 1) + 1
+
+
+def _region_taken(rate: TaxRate) -> str:
+    where = rate.region or f"{rate.country} (country-wide)"
+    return f"{where} already has an active tax rate; deactivate it first."
+
+
+def _delete_naming_op(sk: str, attribute: str, value: str) -> dict[str, Any]:
+    """Delete a pointer item only while it still names ``value`` (or is already gone)."""
+    operation = delete_op(CATALOG_PK, sk, condition=f"attribute_not_exists(PK) OR {attribute} = :named")
+    operation["Delete"]["ExpressionAttributeValues"] = to_dynamo({":named": value})
+    return operation

@@ -1,0 +1,184 @@
+"""The operator's catalog writes against a moto table with DynamoDB's all-or-nothing transactions:
+the default plan swaps in one write, price versions count up per plan, a replaced price retires with
+its successor, one active tax rate per region, stale versions refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from itertools import count
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from localcloud.dynamodb import patch_transactions
+from tests.unit.builders import wrapper_table
+from wrapper.catalog.admin import (
+    CatalogAdmin,
+    NewCoupon,
+    NewFeature,
+    NewPlan,
+    NewPrice,
+    NewTaxRate,
+    PlanUpdate,
+    TaxRateUpdate,
+)
+from wrapper.catalog.models import Plan
+from wrapper.catalog.seed_data import FEATURES, PLANS, seed_catalog
+from wrapper.catalog.store import item_of, plan_sk
+from wrapper.errors import Conflict, InvalidInput, NotFound
+from wrapper.store.table import Table
+
+AT = datetime(2026, 1, 31, 12, tzinfo=UTC)
+MONTHLY_USD = {"interval": {"unit": "month"}, "spec": {"model": "flat", "currency": "USD", "flat_amount": 900}}
+
+
+@pytest.fixture
+def admin() -> Iterator[CatalogAdmin]:
+    patch_transactions()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        wrapper_table(client)
+        ids = count(1)
+        yield CatalogAdmin(Table(client, "wrapper"), clock=lambda: AT, new_id=lambda: f"01J{next(ids):023d}")
+
+
+def test_making_a_plan_the_default_unsets_the_previous_in_the_same_write(admin: CatalogAdmin) -> None:
+    first = admin.create_plan(NewPlan(code="first", name="First", is_default=True), by="op")
+    second = admin.create_plan(NewPlan(code="second", name="Second", is_default=True), by="op")
+
+    assert admin.catalog.default_plan() == second
+    old = admin.catalog.plan(first.id)
+    assert old is not None and not old.is_default and old.version == 2
+    third = admin.create_plan(NewPlan(code="third", name="Third"), by="op")
+    admin.update_plan(third.id, PlanUpdate(is_default=True), if_match='"1"', by="op")
+    assert [p.code for p in admin.catalog.plans() if p.is_default] == ["third"]
+
+
+def test_a_default_written_without_the_pointer_is_still_swapped_out(admin: CatalogAdmin) -> None:
+    # Given a default plan put straight into the table, as a fixture does (no version, no pointer)
+    legacy = Plan(id="plan_legacy", code="legacy", name="Legacy", is_default=True, created_at=AT)
+    admin.table.put(item_of(legacy, plan_sk(legacy.id), "plan"))
+
+    newer = admin.create_plan(NewPlan(code="newer", name="Newer", is_default=True), by="op")
+
+    assert [p.id for p in admin.catalog.plans() if p.is_default] == [newer.id]
+    admin.update_plan(legacy.id, PlanUpdate(name="Legacy, renamed", version=2), if_match=None, by="op")
+    admin.update_plan(newer.id, PlanUpdate(is_default=False, version=1), if_match=None, by="op")
+    assert admin.catalog.default_plan() is None
+
+
+def test_unsetting_the_default_leaves_no_default(admin: CatalogAdmin) -> None:
+    plan = admin.create_plan(NewPlan(code="only", name="Only", is_default=True), by="op")
+    admin.update_plan(plan.id, PlanUpdate(is_default=False, version=1), if_match=None, by="op")
+    assert admin.catalog.default_plan() is None
+    admin.update_plan(plan.id, PlanUpdate(is_default=True, version=2), if_match=None, by="op")
+    assert admin.catalog.default_plan() is not None
+
+
+def test_a_default_chosen_while_another_request_changes_the_old_default_is_refused(
+        admin: CatalogAdmin, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = admin.create_plan(NewPlan(code="first", name="First", is_default=True), by="op")
+    second = admin.create_plan(NewPlan(code="second", name="Second"), by="op")
+    transact = admin.table.transact
+
+    def after_a_racing_rename(operations: Any) -> None:
+        # Another request renames the old default between this one's reads and its write
+        monkeypatch.setattr(admin.table, "transact", transact)
+        admin.update_plan(first.id, PlanUpdate(name="Renamed meanwhile", version=1), if_match=None, by="other")
+        transact(operations)
+
+    monkeypatch.setattr(admin.table, "transact", after_a_racing_rename)
+    with pytest.raises(Conflict):
+        admin.update_plan(second.id, PlanUpdate(is_default=True, version=1), if_match=None, by="op")
+
+    assert admin.catalog.default_plan() == admin.catalog.plan(first.id)
+    still = admin.catalog.plan(second.id)
+    assert still is not None and not still.is_default and still.version == 1
+
+
+def test_price_versions_count_up_per_plan_and_replace_retires(admin: CatalogAdmin) -> None:
+    plan = admin.create_plan(NewPlan(code="pro", name="Pro"), by="op")
+    other = admin.create_plan(NewPlan(code="other", name="Other"), by="op")
+    v1 = admin.add_price(plan.id, NewPrice(**MONTHLY_USD), by="op")
+    assert admin.add_price(other.id, NewPrice(**MONTHLY_USD), by="op").version == 1
+    v2 = admin.add_price(plan.id, NewPrice(**MONTHLY_USD, replaces=v1.id), by="op")
+
+    assert (v1.version, v2.version) == (1, 2)
+    assert [(p.id, p.active) for p in admin.catalog.prices(plan.id)] == [(v1.id, False), (v2.id, True)]
+    with pytest.raises(Conflict):
+        admin.add_price(plan.id, NewPrice(**MONTHLY_USD, replaces=v1.id), by="op")
+    assert len(admin.catalog.prices(plan.id)) == 2
+
+
+def test_retiring_twice_is_one_retirement(admin: CatalogAdmin) -> None:
+    plan = admin.create_plan(NewPlan(code="pro", name="Pro"), by="op")
+    price = admin.add_price(plan.id, NewPrice(**MONTHLY_USD), by="op")
+    assert not admin.retire_price(plan.id, price.id, by="op").active
+    assert not admin.retire_price(plan.id, price.id, by="op").active
+    with pytest.raises(NotFound):
+        admin.retire_price(plan.id, "01J0SAMP1E0000000000000000", by="op")
+
+
+def test_a_stale_version_is_409_and_changes_nothing(admin: CatalogAdmin) -> None:
+    plan = admin.create_plan(NewPlan(code="pro", name="Pro"), by="op")
+    admin.update_plan(plan.id, PlanUpdate(name="Pro 2"), if_match="1", by="op")
+    with pytest.raises(Conflict, match="version 2, not 1"):
+        admin.update_plan(plan.id, PlanUpdate(name="Lost update"), if_match='W/"1"', by="op")
+    current = admin.catalog.plan(plan.id)
+    assert current is not None and current.name == "Pro 2"
+    item = admin.table.get("PLATFORM#CATALOG", f"PLAN#{plan.id}")
+    assert item is not None and item["updated_by"] == "op" and item["version"] == 2
+
+
+def test_entitlements_are_checked_against_the_features(admin: CatalogAdmin) -> None:
+    admin.create_feature(NewFeature(code="sso", name="SSO", kind="boolean"), by="op")
+    with pytest.raises(InvalidInput) as refused:
+        admin.create_plan(NewPlan(code="p", name="P", entitlements=[{"feature": "sso", "limit": 1},
+                                                                    {"feature": "ghost"}]), by="op")
+    assert [e["field"] for e in refused.value.errors or []] == ["entitlements.0", "entitlements.1"]
+    assert admin.catalog.plan_by_code("p") is None
+
+
+def test_one_active_tax_rate_per_country_or_region(admin: CatalogAdmin) -> None:
+    country = admin.create_tax_rate(NewTaxRate(name="US", percentage="0", inclusive=False, country="US"), by="op")
+    region = admin.create_tax_rate(NewTaxRate(name="CA", percentage="7.25", inclusive=False, country="US",
+                                              region="US-CA"), by="op")
+    with pytest.raises(Conflict):
+        admin.create_tax_rate(NewTaxRate(name="CA 2", percentage="8", inclusive=False, country="us",
+                                         region="us-ca"), by="op")
+    assert admin.catalog.tax_rate_for("US", "US-CA") == region
+    assert admin.catalog.tax_rate_for("US", "US-NY") == country
+    admin.update_tax_rate(region.id, TaxRateUpdate(active=False), by="op")
+    assert admin.catalog.tax_rate_for("US", "US-CA") == country.model_copy()
+    replacement = admin.create_tax_rate(NewTaxRate(name="CA 2", percentage="8", inclusive=False, country="US",
+                                                   region="US-CA"), by="op")
+    assert admin.catalog.tax_rate_for("US", "US-CA") == replacement
+
+
+def test_coupon_codes_are_stored_upper_case(admin: CatalogAdmin) -> None:
+    admin.create_coupon(NewCoupon(code="welcome", percent_off="20", duration="once"), by="op")
+    assert admin.catalog.coupon("WELCOME") == admin.catalog.coupon("welcome") is not None
+    with pytest.raises(Conflict):
+        admin.create_coupon(NewCoupon(code="Welcome", percent_off=5, duration="forever"), by="op")
+
+
+def test_the_seed_is_the_issues_catalog_and_idempotent(admin: CatalogAdmin) -> None:
+    seeded = seed_catalog(admin.table)
+
+    assert seed_catalog(admin.table) == seeded
+    assert {f.code for f in admin.catalog.features()} == {f["code"] for f in FEATURES}
+    assert set(seeded) == {p["code"] for p, _ in PLANS}
+    assert seeded["free"].is_default and admin.catalog.default_plan() == admin.catalog.plan(seeded["free"].id)
+    pro = admin.catalog.active_price(seeded["pro"].id, currency="usd", interval_unit="year")
+    assert pro is not None and pro.spec.flat_amount == 29000
+    assert seeded["pro"].trial_days == 14
+    assert {(e.feature, e.limit) for e in seeded["enterprise"].entitlements if e.feature in ("seats", "api_calls")} \
+        == {("seats", None), ("api_calls", None)}
+    assert seeded["extra-seats"].kind == "addon"
+    welcome = admin.catalog.coupon("welcome20")
+    assert welcome is not None and welcome.duration_in_periods == 3
+    assert {(r.country, r.region, str(r.percentage)) for r in admin.catalog.tax_rates()} == {
+        ("DE", None, "19"), ("FR", None, "20"), ("US", "US-CA", "7.25")}
