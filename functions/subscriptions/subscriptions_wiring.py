@@ -1,0 +1,36 @@
+"""What the subscriptions function's routers share, built once per cold start."""
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from pydantic import BaseModel
+
+from wrapper import aws
+from wrapper.api.tenant import Actor
+from wrapper.catalog.store import Catalog
+from wrapper.settings import Settings
+from wrapper.store.table import table_for
+from wrapper.subscriptions.idempotency import IdempotencyRecords
+from wrapper.subscriptions.logic import Subscriptions
+from wrapper.subscriptions.settings import LazyPayments, StripeSettings
+from wrapper.subscriptions.store import SubscriptionStore
+
+M = TypeVar("M", bound=BaseModel)
+
+settings = Settings()
+stripe_settings = StripeSettings()
+table = table_for(settings)
+catalog = Catalog(table)
+subscriptions = Subscriptions(SubscriptionStore(table, outbox_ttl_days=settings.outbox_ttl_days), catalog,
+                              LazyPayments(stripe_settings, aws.client_for(settings, "ssm")),
+                              billing_page=stripe_settings.billing_page)
+idempotency = IdempotencyRecords(table)
+
+
+def once_per_key(router: BaseRouter, actor: Actor, operation: str, body: BaseModel | None,
+                 produce: Callable[[], M], model: type[M]) -> M:
+    """Run ``produce`` once per Idempotency-Key (the same key and body answer the first answer again)."""
+    headers = router.current_event.headers or {}
+    key = next((v for k, v in headers.items() if k.lower() == "idempotency-key"), None)
+    return idempotency.run(actor.tenant, key, operation, body.model_dump_json() if body else "", produce, model)

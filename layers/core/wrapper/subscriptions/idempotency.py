@@ -1,0 +1,94 @@
+"""``Idempotency-Key`` for the POSTs (and the PATCH) that create something or move money.
+
+A record per tenant and key (``TENANT#<t>/IDEMPOTENCY#<sha256(key)>``, kept 24 h) holds a fingerprint
+of the operation and its body, then the first answer. The same key with the same body answers the
+first answer again (a 402 with its Checkout link included); with a different body, 422; while the
+first request is still running, 409. A request that fails otherwise (4xx, 5xx) forgets its record so
+the client can retry with the same key.
+
+Powertools' ``idempotent_function`` was the other option: it keys records on a static or per-function
+partition (not under ``TENANT#``, so not tenant-scoped), stores only what the function returns (the 402
+is an exception here), and answers a payload mismatch with an exception we would map anyway. Forty lines
+of our own keep the records in the tenant's partition and replay the exact answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from wrapper.errors import Conflict, InvalidInput
+from wrapper.store.keys import TenantContext
+from wrapper.store.table import Table, delete_op, put_op
+from wrapper.subscriptions.logic import PaymentRequired
+from wrapper.subscriptions.store import is_conflict
+
+M = TypeVar("M", bound=BaseModel)
+TTL_SECONDS = 24 * 3600
+_KEY_SHAPE = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+class IdempotencyRecords:
+    def __init__(self, table: Table, *, clock: Callable[[], float] = time.time) -> None:
+        self.table = table
+        self.clock = clock
+
+    def run(self, tenant: TenantContext, key: str | None, operation: str, body: str, produce: Callable[[], M],
+            model: type[M]) -> M:
+        if key is None:
+            return produce()
+        if not _KEY_SHAPE.fullmatch(key):
+            raise InvalidInput("Idempotency-Key must be 1 to 255 visible ASCII characters.",
+                               errors=[{"field": "Idempotency-Key", "message": "bad shape"}])
+        sk = "IDEMPOTENCY#" + hashlib.sha256(key.encode()).hexdigest()
+        request_print = hashlib.sha256(f"{operation}\n{body}".encode()).hexdigest()
+        now = self.clock()
+        try:
+            # An expired record may linger until TTL deletes it: it no longer binds the key.
+            self.table.transact([put_op({"PK": tenant.pk, "SK": sk, "record_type": "idempotency",
+                                         "fingerprint": request_print, "state": "in_progress",
+                                         "expires_at": int(now + TTL_SECONDS)},
+                                        condition="attribute_not_exists(PK) OR expires_at < :now",
+                                        values={":now": int(now)})])
+        except ClientError as exc:
+            if not is_conflict(exc):
+                raise
+            return self._replay(tenant, sk, request_print, model)
+        try:
+            answer = produce()
+        except PaymentRequired as needed:
+            self._finish(tenant, sk, {"status": 402, "problem": needed.extensions(), "detail": needed.detail})
+            raise
+        except BaseException:
+            self.table.transact([delete_op(tenant.pk, sk)])
+            raise
+        self._finish(tenant, sk, {"status": 200, "body": answer.model_dump(mode="json")})
+        return answer
+
+    def _finish(self, tenant: TenantContext, sk: str, answer: dict[str, object]) -> None:
+        record = self.table.get(tenant.pk, sk) or {}
+        self.table.put({**record, "PK": tenant.pk, "SK": sk, "state": "done", "answer": json.dumps(answer)})
+
+    def _replay(self, tenant: TenantContext, sk: str, request_print: str, model: type[M]) -> M:
+        record = self.table.get(tenant.pk, sk)
+        if record is None:
+            raise Conflict("The earlier request with this Idempotency-Key just failed; retry.")
+        if record.get("fingerprint") != request_print:
+            raise InvalidInput("This Idempotency-Key was used for a different request.",
+                               errors=[{"field": "Idempotency-Key", "message": "reused with another body"}])
+        if record.get("state") != "done":
+            raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
+        answer = json.loads(str(record["answer"]))
+        if answer["status"] == 402:
+            problem = answer["problem"]
+            raise PaymentRequired(str(answer["detail"]), checkout_url=problem["checkout_url"],
+                                  checkout_session_id=problem["checkout_session_id"],
+                                  amount_due=int(problem["amount_due"]), currency=str(problem["currency"]))
+        return model.model_validate(answer["body"])

@@ -1,0 +1,283 @@
+"""Stripe events → their effects on Wrapper's subscription and billing record.
+
+Contract of :func:`apply_stripe_event` (the webhook queue consumer calls it, one event at a time):
+
+- ``event`` is the Stripe event as JSON (``id``, ``type``, ``created``, ``data.object``, optionally
+  ``data.previous_attributes``), signature already checked. ``payments`` is the Payments port (some
+  effects ask Stripe for the customer's current default card), ``now`` the consumer's clock.
+- Answers a short outcome for the log: ``applied: …``, ``recorded: …``, ``duplicate: …``,
+  ``ignored: …`` or ``refunded: …``. It raises only on infrastructure failures (DynamoDB, Stripe
+  unreachable), so the queue retries those; a malformed or foreign event is ``ignored``, never raised.
+- Idempotent by itself: every write carries a ``STRIPEEVT#<event id>`` marker put in the same
+  transaction (refused when present), pending Checkout changes apply only while ``pending``, and billing
+  record updates from events are conditioned on the event's ``created`` being no older than the last one
+  applied, so a replay or an older event changes nothing.
+- The tenant is the one Wrapper recorded for the object's Stripe customer; the object's
+  ``metadata.tenant_id`` is used only when there is no customer, and a disagreement between the two
+  ignores the event (one tenant's Stripe objects never reach another tenant).
+
+Effects: ``checkout.session.completed`` (setup: store the default card; payment: apply the pending
+change, with ``subscription.created/updated`` + ``payment.succeeded``), ``setup_intent.succeeded`` and
+``customer.updated`` (default card), ``payment_intent.succeeded`` (a Checkout payment: as above; an
+off-session charge was applied with its request: recorded), ``payment_intent.payment_failed`` /
+``requires_action`` (``payment.failed``; a failed renewal, ``metadata.purpose = renewal``, puts an
+active subscription past_due), ``payment_method.attached`` / ``detached`` (keep the default card right),
+``charge.refunded`` and ``charge.dispute.created`` (recorded on the billing record and logged: no event
+type fits them). Anything else: ``ignored``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from wrapper.catalog.store import Catalog
+from wrapper.events.catalog import EventType
+from wrapper.events.envelope import EventEnvelope, new_event
+from wrapper.payments.port import Payments
+from wrapper.store.keys import TenantContext
+from wrapper.store.table import Item, Table
+from wrapper.subscriptions.logic import PURPOSE_CHANGE
+from wrapper.subscriptions.models import Subscription
+from wrapper.subscriptions.store import SubscriptionStore, is_conflict
+
+
+def _id_of(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+class _Applier:
+    def __init__(self, event: dict[str, Any], store: SubscriptionStore, catalog: Catalog, payments: Payments,
+                 now: datetime) -> None:
+        self.event = event
+        self.event_id = str(event.get("id") or "")
+        self.created = int(event.get("created") or 0)
+        data = event.get("data") or {}
+        self.object: dict[str, Any] = data.get("object") or {}
+        self.previous: dict[str, Any] = data.get("previous_attributes") or {}
+        self.store = store
+        self.catalog = catalog
+        self.payments = payments
+        self.now = now
+
+    # -- routing -------------------------------------------------------------------------------------------------
+
+    def apply(self) -> str:
+        kind = str(self.event.get("type") or "")
+        handler = self._handlers().get(kind)
+        if handler is None:
+            return f"ignored: {kind or 'no type'}"
+        if not self.event_id:
+            return "ignored: no event id"
+        tenant = self._tenant()
+        if tenant is None:
+            return "ignored: no tenant for this object"
+        if self.store.event_applied(tenant, self.event_id):
+            return "duplicate: already applied"
+        return handler(tenant)
+
+    def _handlers(self) -> dict[str, Callable[[TenantContext], str]]:
+        return {
+            "checkout.session.completed": self._checkout_completed,
+            "setup_intent.succeeded": lambda t: self._default_card(t, _id_of(self.object.get("payment_method"))),
+            "customer.updated": lambda t: self._default_card(
+                t, _id_of((self.object.get("invoice_settings") or {}).get("default_payment_method"))),
+            "payment_intent.succeeded": self._payment_succeeded,
+            "payment_intent.payment_failed": self._payment_failed,
+            "payment_intent.requires_action": self._payment_failed,
+            "payment_method.attached": self._card_attached,
+            "payment_method.detached": self._card_detached,
+            "charge.refunded": self._refunded,
+            "charge.dispute.created": self._disputed,
+        }
+
+    def _customer(self) -> str | None:
+        if self.object.get("object") == "customer":
+            return _id_of(self.object.get("id"))
+        return _id_of(self.object.get("customer")) or _id_of(self.previous.get("customer"))
+
+    def _tenant(self) -> TenantContext | None:
+        customer = self._customer()
+        recorded = self.store.tenant_of_customer(customer) if customer else None
+        claimed = (self.object.get("metadata") or {}).get("tenant_id")
+        if customer and recorded is None:
+            return None
+        if recorded and claimed and recorded != claimed:
+            return None
+        tenant_id = recorded or claimed
+        try:
+            return TenantContext(str(tenant_id), principal="stripe", role="system") if tenant_id else None
+        except ValueError:
+            return None
+
+    # -- effects -------------------------------------------------------------------------------------------------
+
+    def _checkout_completed(self, tenant: TenantContext) -> str:
+        session = self.object
+        if session.get("mode") == "setup":
+            customer = _id_of(session.get("customer"))
+            return self._default_card(tenant, self.payments.default_payment_method(customer) if customer else None)
+        if session.get("payment_status") != "paid":
+            return "ignored: checkout session not paid"
+        pending = self.store.checkout(tenant, str(session.get("id")))
+        if pending is None:
+            return "ignored: no pending change for this session"
+        return self._apply_pending(tenant, pending, _id_of(session.get("payment_intent")))
+
+    def _payment_succeeded(self, tenant: TenantContext) -> str:
+        metadata = self.object.get("metadata") or {}
+        if metadata.get("purpose") != PURPOSE_CHANGE or not metadata.get("checkout_ref"):
+            return "recorded: payment applied with its request"
+        pending = self.store.checkout_by_ref(tenant, str(metadata["checkout_ref"]))
+        if pending is None:
+            return "ignored: no pending change for this payment"
+        return self._apply_pending(tenant, pending, _id_of(self.object.get("id")))
+
+    def _apply_pending(self, tenant: TenantContext, pending: Item, payment_id: str | None) -> str:
+        session_id = str(pending["session_id"])
+        if pending.get("status") != "pending":
+            return f"duplicate: checkout {session_id} already {pending.get('status')}"
+        target = Subscription.model_validate_json(str(pending["target"]))
+        audit = {"actor": "stripe", "target": target.id, "request_id": self.event_id, "source_ip": None}
+        original = _loads(pending.get("event_data")) or audit
+        operations = [*self.store.save_ops(target, expected_version=int(pending["expected_version"])),
+                      self.store.checkout_done_op(tenant, session_id, "applied"),
+                      self.store.stripe_event_op(tenant, self.event_id, "applied", self.now.timestamp())]
+        if pending.get("ended"):
+            operations += self.store.ended_ops(Subscription.model_validate_json(str(pending["ended"])))
+        if pending.get("coupon"):
+            limit = pending.get("coupon_max")
+            operations += self.store.redeem_coupon_ops(tenant, str(pending["coupon"]),
+                                                       int(limit) if limit is not None else None)
+        events = [
+            new_event(EventType(str(pending.get("event_type") or EventType.SUBSCRIPTION_UPDATED.value)),
+                      tenant.tenant_id, original),
+            new_event(EventType.PAYMENT_SUCCEEDED, tenant.tenant_id, {
+                **audit, "payment_id": payment_id, "amount": int(pending["amount"]),
+                "currency": pending["currency"], "checkout_session_id": session_id}),
+        ]
+        try:
+            self.store.write(operations, events)
+        except ClientError as exc:
+            if not is_conflict(exc):
+                raise
+            return self._pending_lost(tenant, session_id, payment_id)
+        return f"applied: checkout {session_id} ({pending.get('kind')})"
+
+    def _pending_lost(self, tenant: TenantContext, session_id: str, payment_id: str | None) -> str:
+        """The pending change could not apply: already applied (a replay), or the subscription changed
+        since the customer was sent to Checkout (or the coupon ran out). The money then goes back."""
+        again = self.store.checkout(tenant, session_id) or {}
+        if again.get("status") != "pending" or self.store.event_applied(tenant, self.event_id):
+            return f"duplicate: checkout {session_id} already {again.get('status')}"
+        if payment_id:
+            self.payments.refund(payment_id, None, idempotency_key=f"refund:{payment_id}")
+        try:
+            self.store.write([self.store.checkout_done_op(tenant, session_id, "refunded"),
+                              self.store.stripe_event_op(tenant, self.event_id, "refunded", self.now.timestamp())],
+                             [])
+        except ClientError as exc:
+            if not is_conflict(exc):
+                raise
+        return f"refunded: checkout {session_id}, the subscription changed meanwhile"
+
+    def _payment_failed(self, tenant: TenantContext) -> str:
+        intent = self.object
+        metadata = intent.get("metadata") or {}
+        if metadata.get("purpose") not in (PURPOSE_CHANGE, "renewal"):
+            # Our off-session charges report their failure with the request that made them.
+            return "recorded: payment failure reported with its request"
+        error = intent.get("last_payment_error") or {}
+        reason = "requires_action" if self.event.get("type") == "payment_intent.requires_action" else \
+            str(error.get("message") or error.get("code") or "failed")
+        audit = {"actor": "stripe", "target": metadata.get("subscription_id"), "request_id": self.event_id,
+                 "source_ip": None}
+        events: list[EventEnvelope] = [new_event(EventType.PAYMENT_FAILED, tenant.tenant_id, {
+            **audit, "payment_id": intent.get("id"), "amount": intent.get("amount"),
+            "currency": str(intent.get("currency") or "").upper(), "reason": reason})]
+        operations = [self.store.stripe_event_op(tenant, self.event_id, "payment_failed", self.now.timestamp())]
+        current = self.store.current(tenant)
+        overdue = metadata.get("purpose") == "renewal" and current is not None and current.status == "active"
+        if overdue and current is not None:
+            late = current.model_copy(update={"status": "past_due", "updated_at": self.now,
+                                              "version": current.version + 1})
+            operations += self.store.save_ops(late, expected_version=current.version)
+            events.append(new_event(EventType.SUBSCRIPTION_UPDATED, tenant.tenant_id,
+                                    {**audit, "change": "past_due"}))
+        return self._write(operations, events, "applied: payment failed" + (", past_due" if overdue else ""))
+
+    def _default_card(self, tenant: TenantContext, method: str | None) -> str:
+        if method is None:
+            return "ignored: no payment method named"
+        return self._billing(tenant, {"default_payment_method": method}, f"applied: default card {method}")
+
+    def _card_attached(self, tenant: TenantContext) -> str:
+        billing = self.store.billing(tenant) or {}
+        if billing.get("default_payment_method"):
+            return "recorded: a default card is already set"
+        return self._default_card(tenant, _id_of(self.object.get("id")))
+
+    def _card_detached(self, tenant: TenantContext) -> str:
+        billing = self.store.billing(tenant) or {}
+        if billing.get("default_payment_method") != self.object.get("id"):
+            return "recorded: not the default card"
+        customer = self._customer()
+        replacement = self.payments.default_payment_method(customer) if customer else None
+        return self._billing(tenant, {"default_payment_method": replacement or ""},
+                             f"applied: default card now {replacement or 'none'}")
+
+    def _refunded(self, tenant: TenantContext) -> str:
+        charge = self.object
+        return self._billing(tenant, {"last_refund": {
+            "charge": charge.get("id"), "payment_intent": _id_of(charge.get("payment_intent")),
+            "amount_refunded": charge.get("amount_refunded"), "currency": charge.get("currency"),
+            "at": self.created}}, f"recorded: refund of {charge.get('id')}")
+
+    def _disputed(self, tenant: TenantContext) -> str:
+        dispute = self.object
+        return self._billing(tenant, {"last_dispute": {
+            "id": dispute.get("id"), "charge": _id_of(dispute.get("charge")), "amount": dispute.get("amount"),
+            "currency": dispute.get("currency"), "reason": dispute.get("reason"), "status": dispute.get("status"),
+            "at": self.created}}, f"recorded: dispute {dispute.get('id')}")
+
+    # -- writing -------------------------------------------------------------------------------------------------
+
+    def _billing(self, tenant: TenantContext, values: dict[str, Any], outcome: str) -> str:
+        operations = [self.store.billing_update_op(tenant, values=values, event_created=self.created),
+                      self.store.stripe_event_op(tenant, self.event_id, outcome, self.now.timestamp())]
+        return self._write(operations, [], outcome, stale="ignored: an older event than the last applied")
+
+    def _write(self, operations: list[dict[str, Any]], events: list[EventEnvelope], outcome: str, *,
+               stale: str = "ignored: the subscription changed meanwhile") -> str:
+        try:
+            self.store.write(operations, events)
+        except ClientError as exc:
+            if not is_conflict(exc):
+                raise
+            return "duplicate: already applied" if self.store.event_applied(self._tenant_or_fail(), self.event_id) \
+                else stale
+        return outcome
+
+    def _tenant_or_fail(self) -> TenantContext:
+        tenant = self._tenant()
+        if tenant is None:  # pragma: no cover - resolved before any write
+            raise AssertionError("no tenant")
+        return tenant
+
+
+def _loads(value: Any) -> dict[str, Any] | None:
+    return json.loads(str(value)) if value else None
+
+
+def apply_stripe_event(event: dict[str, Any], *, table: Table, catalog: Catalog, payments: Payments,
+                       now: datetime, outbox_ttl_days: int = 7) -> str:
+    """Turn one Stripe event into its effect on the tenant's subscription and billing record (see the module
+    docstring for the contract); answers a short outcome for the log."""
+    return _Applier(event, SubscriptionStore(table, outbox_ttl_days=outbox_ttl_days), catalog, payments,
+                    now).apply()

@@ -1,0 +1,329 @@
+"""/v1/subscriptions over HTTP against the local cloud and the local Stripe server: the default plan
+on first access, subscribe and change through Checkout or the saved card, previews, downgrades at the
+period end, cancel and resume, seats, coupons, roles, other tenants, bad input and Idempotency-Key.
+
+Until functions/webhooks applies Stripe events, :func:`deliver` hands the completed session to
+``apply_stripe_event`` as the queue consumer will; it is idempotent, so a webhook that also arrives
+changes nothing more."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import requests
+
+from tests.support import call, join, signup, table, wait_for
+
+PROBLEM = "application/problem+json"
+SUFFIX = uuid.uuid4().hex[:6]
+PRO, BIZ, TEAM, TRIAL = f"pro-{SUFFIX}", f"biz-{SUFFIX}", f"team-{SUFFIX}", f"trial-{SUFFIX}"
+FEATURE = f"sso-{SUFFIX}"
+
+
+# -- shared with test_billing_checkout ----------------------------------------------------------------------------
+
+def seed_plans(cloud: Any) -> None:
+    """A default plan if the catalog has none, and this run's own paid plans and coupons."""
+    from wrapper.billing.periods import MONTHLY, YEARLY
+    from wrapper.billing.pricing import PriceSpec
+    from wrapper.catalog.models import Coupon, CouponDuration, Entitlement, Plan, Price
+    from wrapper.catalog.store import CATALOG_PK, Catalog, coupon_sk, item_of, plan_code_sk, plan_sk, price_sk
+
+    items = table(cloud)
+    now = datetime.now(UTC)
+
+    def plan(plan_id: str, code: str, prices: list[tuple[PriceSpec, Any]], **fields: Any) -> None:
+        model = Plan(id=plan_id, code=code, name=code.title(), created_at=now, **fields)
+        items.put(item_of(model, plan_sk(plan_id), "plan"))
+        items.put({"PK": CATALOG_PK, "SK": plan_code_sk(code), "plan_id": plan_id})
+        for n, (spec, interval) in enumerate(prices):
+            price = Price(id=f"{plan_id}_p{n}", plan_id=plan_id, version=1, interval=interval, spec=spec,
+                          created_at=now)
+            items.put(item_of(price, price_sk(plan_id, price.id), "price"))
+
+    def flat(amount: int) -> PriceSpec:
+        return PriceSpec(model="flat", currency="USD", flat_amount=amount)
+
+    if Catalog(items).default_plan() is None:
+        plan("plan_default_free", "free", [(flat(0), MONTHLY)], is_default=True)
+    plan(f"plan_{PRO}", PRO, [(flat(3000), MONTHLY), (flat(30000), YEARLY)],
+         entitlements=[Entitlement(feature=FEATURE), Entitlement(feature="projects", limit=50)])
+    plan(f"plan_{BIZ}", BIZ, [(flat(6000), MONTHLY)], entitlements=[Entitlement(feature=FEATURE)])
+    plan(f"plan_{TEAM}", TEAM, [(PriceSpec(model="per_unit", currency="USD", unit_amount=Decimal(1000)), MONTHLY)])
+    plan(f"plan_{TRIAL}", TRIAL, [(flat(2000), MONTHLY)], trial_days=14)
+    items.put(item_of(Coupon(code=f"ONE{SUFFIX}", percent_off=Decimal(50), duration=CouponDuration.ONCE,
+                             max_redemptions=1), coupon_sk(f"ONE{SUFFIX}"), "coupon"))
+
+
+def stripe_get(cloud: Any, path: str) -> dict[str, Any]:
+    answer = requests.get(f"{cloud.stripe.url}{path}", headers={"Authorization": "Bearer sk_test_local"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def complete_checkout(cloud: Any, session_id: str, card: str | None = None) -> requests.Response:
+    """What the customer does on the hosted Checkout page."""
+    return requests.post(f"{cloud.stripe.url}/_local/checkout/sessions/{session_id}/complete",
+                         data={"card": card} if card else {}, timeout=10)
+
+
+def deliver(cloud: Any, session_id: str) -> str:
+    """Apply ``checkout.session.completed`` for a session, as the Stripe events consumer does."""
+    from wrapper.catalog.store import Catalog
+    from wrapper.payments.stripe_adapter import StripePayments
+    from wrapper.subscriptions.stripe_events import apply_stripe_event
+
+    session = stripe_get(cloud, f"/v1/checkout/sessions/{session_id}")
+    event = {"id": f"evt_test_{session_id}", "type": "checkout.session.completed", "created": int(time.time()),
+             "data": {"object": session}}
+    items = table(cloud)
+    return apply_stripe_event(event, table=items, catalog=Catalog(items),
+                              payments=StripePayments.connect("sk_test_local", api_base=cloud.stripe.url),
+                              now=datetime.now(UTC))
+
+
+def save_card(cloud: Any, owner: dict[str, Any]) -> str:
+    """Save a card through a setup Checkout; answers the default payment method recorded."""
+    answer = call(cloud, "POST", "/v1/billing/checkout", owner, body={"mode": "setup"})
+    assert answer.status_code == 201, answer.text
+    assert complete_checkout(cloud, answer.json()["id"]).status_code == 200
+    deliver(cloud, answer.json()["id"])
+    billing = wait_for(lambda: (table(cloud).get(f"TENANT#{owner['tenant_id']}", "BILLING") or {}).get(
+        "default_payment_method"), message="the saved card")
+    return str(billing)
+
+
+def subscription_item(cloud: Any, tenant_id: str) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = table(cloud).get(f"TENANT#{tenant_id}", "SUBSCRIPTION")
+    return item
+
+
+# -- fixtures -----------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module", autouse=True)
+def plans(cloud: Any) -> None:
+    seed_plans(cloud)
+
+
+@pytest.fixture
+def owner(cloud: Any) -> dict[str, Any]:
+    return signup(cloud, "Subscriber")
+
+
+@pytest.fixture
+def paying(cloud: Any) -> dict[str, Any]:
+    """An owner with a saved card."""
+    session = signup(cloud, "Paying")
+    save_card(cloud, session)
+    return session
+
+
+# -- reading ------------------------------------------------------------------------------------------------------
+
+def test_a_new_tenant_is_on_the_default_plan_and_has_a_history(cloud: Any, owner: dict[str, Any]) -> None:
+    current = call(cloud, "GET", "/v1/subscriptions/current", owner)
+    assert current.status_code == 200, current.text
+    body = current.json()
+    assert body["status"] == "active" and body["tenant_id"] == owner["tenant_id"] and body["timezone"] == "UTC"
+    history = call(cloud, "GET", "/v1/subscriptions", owner).json()
+    assert [s["id"] for s in history["items"]] == [body["id"]]
+    item = subscription_item(cloud, owner["tenant_id"])
+    assert item and item["GSI1PK"].startswith("PLATFORM#DUE#") and item["GSI1SK"] == f"TENANT#{owner['tenant_id']}"
+
+
+# -- subscribe and change -----------------------------------------------------------------------------------------
+
+def test_subscribing_without_a_card_answers_402_and_applies_once_checkout_is_paid(
+        cloud: Any, owner: dict[str, Any]) -> None:
+    answer = call(cloud, "POST", "/v1/subscriptions", owner, body={"plan_code": PRO})
+    assert answer.status_code == 402, answer.text
+    assert answer.headers["Content-Type"] == PROBLEM
+    problem = answer.json()
+    assert problem["amount_due"] == 3000 and problem["currency"] == "USD" and problem["checkout_url"]
+    assert call(cloud, "GET", "/v1/subscriptions/current", owner).json()["plan_code"] != PRO
+    assert complete_checkout(cloud, problem["checkout_session_id"]).status_code == 200
+    assert deliver(cloud, problem["checkout_session_id"]).split(":")[0] in ("applied", "duplicate")
+    current = call(cloud, "GET", "/v1/subscriptions/current", owner).json()
+    assert (current["plan_code"], current["status"]) == (PRO, "active")
+    features = {e["feature"]: e for e in call(cloud, "GET", "/v1/entitlements", owner).json()["items"]}
+    assert features[FEATURE]["enabled"] and features[FEATURE]["source"] == "plan"
+
+
+def test_a_declined_card_on_checkout_leaves_the_change_pending(cloud: Any, owner: dict[str, Any]) -> None:
+    problem = call(cloud, "POST", "/v1/subscriptions", owner, body={"plan_code": PRO}).json()
+    assert complete_checkout(cloud, problem["checkout_session_id"], card="4000000000000002").status_code == 402
+    pending = table(cloud).get(f"TENANT#{owner['tenant_id']}", f"CHECKOUT#{problem['checkout_session_id']}")
+    assert pending and pending["status"] == "pending"
+    assert call(cloud, "GET", "/v1/subscriptions/current", owner).json()["plan_code"] != PRO
+
+
+def test_with_a_saved_card_a_mid_period_upgrade_charges_the_proration(cloud: Any, paying: dict[str, Any]) -> None:
+    subscribed = call(cloud, "POST", "/v1/subscriptions", paying, body={"plan_code": PRO})
+    assert subscribed.status_code == 201, subscribed.text
+    assert subscribed.json()["preview"]["amount_due"] == 3000 and subscribed.json()["payment_id"]
+    # Move the anchor ten days back, as if the tenant had subscribed then.
+    items, tenant = table(cloud), paying["tenant_id"]
+    item = subscription_item(cloud, tenant)
+    assert item
+    from wrapper.subscriptions.models import Subscription
+    from wrapper.subscriptions.store import SubscriptionStore
+
+    sub = Subscription.model_validate_json(item["doc"])
+    anchor = datetime.fromtimestamp(time.time() - 10 * 86400, UTC)
+    store = SubscriptionStore(items, outbox_ttl_days=7)
+    moved = sub.model_copy(update={"anchor": anchor, "version": sub.version + 1})
+    store.write(store.save_ops(moved, expected_version=sub.version), [])
+    preview = call(cloud, "POST", "/v1/subscriptions/current/preview", paying, body={"plan_code": BIZ}).json()
+    before = time.time()
+    upgraded = call(cloud, "PATCH", "/v1/subscriptions/current", paying, body={"plan_code": BIZ})
+    after = time.time()
+    assert upgraded.status_code == 200, upgraded.text
+    change = upgraded.json()
+    start = datetime.fromisoformat(change["preview"]["period_start"]).timestamp()
+    end = datetime.fromisoformat(change["preview"]["period_end"]).timestamp()
+    low, high = ((end - t) / (end - start) * 3000 for t in (after, before))
+    assert low - 1 <= change["preview"]["amount_due"] <= high + 1  # 6000·share - 3000·share, each line rounded
+    assert abs(preview["amount_due"] - change["preview"]["amount_due"]) <= 1
+    intent = stripe_get(cloud, f"/v1/payment_intents/{change['payment_id']}")
+    assert intent["amount"] == change["preview"]["amount_due"] and intent["status"] == "succeeded"
+    assert change["subscription"]["plan_code"] == BIZ
+
+
+def test_a_downgrade_waits_for_the_period_end(cloud: Any, paying: dict[str, Any]) -> None:
+    call(cloud, "POST", "/v1/subscriptions", paying, body={"plan_code": BIZ})
+    answer = call(cloud, "PATCH", "/v1/subscriptions/current", paying, body={"plan_code": PRO})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["preview"]["amount_due"] == 0 and body["payment_id"] is None
+    assert body["subscription"]["plan_code"] == BIZ
+    assert body["subscription"]["scheduled_change"]["plan_code"] == PRO
+    assert body["subscription"]["scheduled_change"]["at"] == body["subscription"]["current_period_end"]
+
+
+def test_seats_add_now_and_remove_at_the_period_end(cloud: Any, paying: dict[str, Any]) -> None:
+    started = call(cloud, "POST", "/v1/subscriptions", paying, body={"plan_code": TEAM, "seats": 2}).json()
+    assert started["preview"]["amount_due"] == 2000
+    more = call(cloud, "PATCH", "/v1/subscriptions/current", paying, body={"seats": 4}).json()
+    assert more["subscription"]["seats"] == 4 and 1998 <= more["preview"]["amount_due"] <= 2000
+    fewer = call(cloud, "PATCH", "/v1/subscriptions/current", paying, body={"seats": 1}).json()
+    assert fewer["subscription"]["seats"] == 4 and fewer["subscription"]["scheduled_change"]["seats"] == 1
+
+
+def test_cancel_at_period_end_and_resume(cloud: Any, paying: dict[str, Any]) -> None:
+    call(cloud, "POST", "/v1/subscriptions", paying, body={"plan_code": PRO})
+    canceled = call(cloud, "POST", "/v1/subscriptions/current/cancel", paying, body={"at_period_end": True})
+    assert canceled.status_code == 200 and canceled.json()["cancel_at_period_end"] is True
+    resumed = call(cloud, "POST", "/v1/subscriptions/current/resume", paying)
+    assert resumed.status_code == 200 and resumed.json()["cancel_at_period_end"] is False
+    assert call(cloud, "POST", "/v1/subscriptions/current/resume", paying).status_code == 409
+    now = call(cloud, "POST", "/v1/subscriptions/current/cancel", paying, body={"at_period_end": False}).json()
+    assert now["plan_code"] != PRO
+    statuses = [(s["plan_code"], s["status"]) for s in call(cloud, "GET", "/v1/subscriptions", paying).json()["items"]]
+    assert (PRO, "canceled") in statuses
+
+
+def test_a_trial_starts_without_a_payment(cloud: Any, owner: dict[str, Any]) -> None:
+    answer = call(cloud, "POST", "/v1/subscriptions", owner, body={"plan_code": TRIAL})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["subscription"]["status"] == "trialing" and answer.json()["payment_id"] is None
+
+
+def test_a_coupon_redeems_up_to_its_limit(cloud: Any) -> None:
+    first, second = signup(cloud, "Coupon one"), signup(cloud, "Coupon two")
+    save_card(cloud, first)
+    used = call(cloud, "POST", "/v1/subscriptions", first, body={"plan_code": PRO, "coupon": f"ONE{SUFFIX}"})
+    assert used.status_code == 201, used.text
+    assert (used.json()["preview"]["discount"], used.json()["preview"]["amount_due"]) == (1500, 1500)
+    refused = call(cloud, "POST", "/v1/subscriptions", second, body={"plan_code": PRO, "coupon": f"ONE{SUFFIX}"})
+    assert refused.status_code == 422 and refused.headers["Content-Type"] == PROBLEM
+    assert call(cloud, "GET", "/v1/subscriptions/current", second).json()["plan_code"] != PRO
+
+
+def test_the_same_idempotency_key_subscribes_and_charges_once(cloud: Any, paying: dict[str, Any]) -> None:
+    key = {"Idempotency-Key": f"sub-{uuid.uuid4()}"}
+    first = call(cloud, "POST", "/v1/subscriptions", paying, body={"plan_code": PRO}, headers=key)
+    again = call(cloud, "POST", "/v1/subscriptions", paying, body={"plan_code": PRO}, headers=key)
+    assert first.status_code == again.status_code == 201, again.text
+    assert first.json() == again.json()
+    other = call(cloud, "POST", "/v1/subscriptions", paying, body={"plan_code": BIZ}, headers=key)
+    assert other.status_code == 422 and other.headers["Content-Type"] == PROBLEM
+    charged = [r for r in cloud.stripe.requests_to("POST", "/v1/payment_intents")
+               if r.idempotency_key and first.json()["subscription"]["id"] in r.idempotency_key] or None
+    assert charged is None or len({r.idempotency_key for r in charged}) == 1
+    versions = [s["version"] for s in call(cloud, "GET", "/v1/subscriptions", paying).json()["items"]]
+    assert versions.count(first.json()["subscription"]["version"]) == 1
+
+
+# -- who may, and what is refused ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ["admin", "manager", "member", "viewer"])
+def test_only_billing_write_changes_the_subscription(cloud: Any, owner: dict[str, Any], role: str) -> None:
+    tenant = owner["tenant_id"]
+    other = signup(cloud, f"{role} elsewhere")
+    join(cloud, tenant, other["user_id"], role)
+    before = call(cloud, "GET", "/v1/subscriptions/current", owner).json()
+    for method, path, body in [("POST", "/v1/subscriptions", {"plan_code": PRO}),
+                               ("PATCH", "/v1/subscriptions/current", {"plan_code": PRO}),
+                               ("POST", "/v1/subscriptions/current/cancel", {"at_period_end": True}),
+                               ("POST", "/v1/subscriptions/current/resume", None)]:
+        answer = call(cloud, method, path, other, tenant=tenant, body=body)
+        assert answer.status_code == 403, (method, path, answer.text)
+        assert answer.headers["Content-Type"] == PROBLEM
+    reads = call(cloud, "GET", "/v1/subscriptions/current", other, tenant=tenant).status_code
+    assert reads == (200 if role in ("admin", "manager") else 403)
+    assert call(cloud, "GET", "/v1/entitlements", other, tenant=tenant).status_code == 200
+    assert call(cloud, "GET", "/v1/subscriptions/current", owner).json() == before
+
+
+def test_another_tenant_never_reads_or_changes_this_subscription(cloud: Any, paying: dict[str, Any]) -> None:
+    acme = paying["tenant_id"]
+    call(cloud, "POST", "/v1/subscriptions", paying, body={"plan_code": PRO})
+    before = subscription_item(cloud, acme)
+    stranger = signup(cloud, "Globex")
+    for method, path, body in [("GET", "/v1/subscriptions", None), ("GET", "/v1/subscriptions/current", None),
+                               ("POST", "/v1/subscriptions", {"plan_code": BIZ}),
+                               ("PATCH", "/v1/subscriptions/current", {"plan_code": BIZ}),
+                               ("POST", "/v1/subscriptions/current/preview", {"plan_code": BIZ}),
+                               ("POST", "/v1/subscriptions/current/cancel", {"at_period_end": False}),
+                               ("POST", "/v1/subscriptions/current/resume", None),
+                               ("GET", "/v1/entitlements", None)]:
+        answer = call(cloud, method, path, stranger, tenant=acme, body=body)
+        assert answer.status_code == 403, (method, path, answer.text)
+        assert acme not in answer.text
+    # Acting for itself, the stranger only ever sees its own subscription.
+    own = call(cloud, "GET", "/v1/subscriptions/current", stranger).json()
+    assert own["tenant_id"] == stranger["tenant_id"] and own["id"] != before["subscription_id"]  # type: ignore[index]
+    assert subscription_item(cloud, acme) == before
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("POST", "/v1/subscriptions", {}),
+    ("POST", "/v1/subscriptions", {"plan_code": PRO, "admin": True}),
+    ("POST", "/v1/subscriptions", {"plan_code": PRO, "seats": "many"}),
+    ("POST", "/v1/subscriptions", {"plan_code": PRO, "seats": 0}),
+    ("POST", "/v1/subscriptions", {"plan_code": "no-such-plan"}),
+    ("POST", "/v1/subscriptions", {"plan_code": PRO, "interval": "week"}),
+    ("POST", "/v1/subscriptions", {"plan_code": PRO, "coupon": "NOSUCHCOUPON"}),
+    ("POST", "/v1/subscriptions", "not json"),
+    ("PATCH", "/v1/subscriptions/current", {}),
+    ("PATCH", "/v1/subscriptions/current", {"plan_code": PRO, "status": "active"}),
+    ("PATCH", "/v1/subscriptions/current", {"seats": 2.5}),
+    ("PATCH", "/v1/subscriptions/current", {"plan_code": BIZ, "interval": "year"}),  # no yearly price
+    ("POST", "/v1/subscriptions/current/preview", {"plan_code": 7}),
+    ("POST", "/v1/subscriptions/current/cancel", {"at_period_end": "soon"}),
+    ("POST", "/v1/subscriptions/current/cancel", {"at_period_end": True, "refund": True}),
+])
+def test_bad_input_is_refused_and_nothing_is_written(cloud: Any, owner: dict[str, Any], method: str, path: str,
+                                                     body: Any) -> None:
+    before = call(cloud, "GET", "/v1/subscriptions/current", owner).json()
+    answer = call(cloud, method, path, owner, body=body)
+    assert answer.status_code in (400, 422), answer.text
+    assert answer.headers["Content-Type"] == PROBLEM
+    assert call(cloud, "GET", "/v1/subscriptions/current", owner).json() == before
+    assert table(cloud).get(f"TENANT#{owner['tenant_id']}", "BILLING") is None
