@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import signal
 import sys
@@ -19,12 +20,14 @@ from wrapper import __version__
 
 
 def _up(args: argparse.Namespace) -> int:
-    from localcloud.seed import seed_demo
+    from localcloud.seed import seed_demo, seed_operator
     from localcloud.server import LocalCloud, LocalCloudConfig, PortTaken
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for noisy in ("werkzeug", "botocore", "urllib3", "moto"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # `kill -USR1 <pid>` prints every thread's stack: what a start or a request is waiting on.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     config = LocalCloudConfig.from_environment()
     cloud = LocalCloud(config)
     try:
@@ -41,8 +44,10 @@ def _up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     assert cloud.stack is not None
     outputs, resources = cloud.stack.outputs, cloud.stack.resources
-    demo = seed_demo(cloud.client, table_name=outputs["TableName"], user_pool_id=resources["UserPool"].ref,
-                     client_id=resources["UserPoolClient"].ref)
+    pool = {"table_name": outputs["TableName"], "user_pool_id": resources["UserPool"].ref,
+            "client_id": resources["UserPoolClient"].ref}
+    demo = seed_demo(cloud.client, **pool)
+    operator = seed_operator(cloud.client, **pool)
     api = f"{cloud.api_url}/v1"
     print(f"""
 Wrapper {__version__} local cloud is up.
@@ -60,6 +65,10 @@ Demo credentials (tenant "Demo Company", {demo["tenant_id"]}, role owner):
 
   curl -s -X POST {api}/auth/login -H 'Content-Type: application/json' \\
        -d '{{"email": "{demo["email"]}", "password": "{demo["password"]}"}}'
+
+Platform operator (the catalog under {api}/admin/; plans free, pro, enterprise):
+  email    {operator["email"]}
+  password {operator["password"]}
 
 Ctrl-C stops it.
 """, flush=True)

@@ -123,7 +123,9 @@ def patch_partition_queries() -> None:
     query, all_items = Table.query, Table.all_items
 
     def partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("index_name") or hash_key is None or not self.range_key_attr:
+        # moto passes index_name as the 8th positional argument (after hash_key and six others).
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name or hash_key is None or not self.range_key_attr:
             return query(self, hash_key, *args, **kwargs)
         _QUERYING.scope = (self, hash_key)
         try:

@@ -4,11 +4,12 @@ API URL, answers, and stops cleanly on Ctrl-C; a taken port is reported by its v
 from __future__ import annotations
 
 import os
-import selectors
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import requests
@@ -25,25 +26,36 @@ def _free_port() -> int:
 
 def _start(api_port: int, aws_port: int) -> subprocess.Popen[str]:
     env = {**os.environ, "WRAPPER_API_PORT": str(api_port), "WRAPPER_AWS_PORT": str(aws_port),
+           "WRAPPER_STRIPE_PORT": str(_free_port()),
            "PYTHONPATH": f"{REPO / 'layers/core'}:{REPO / 'infra'}", "STRIPE_WEBHOOK_SECRET": "whsec_from_env"}
     return subprocess.Popen([sys.executable, "-m", "localcloud", "up"], cwd=REPO, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
 def _read_until(process: subprocess.Popen[str], marker: str, timeout: float) -> str:
+    """The output up to the line holding ``marker``. A thread reads the pipe: a select() on the
+    pipe would miss lines already taken into the reader's buffer with an earlier line."""
     assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or []], daemon=True).start()
     seen = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if selector.select(timeout=1):
-            line = process.stdout.readline()
-            if not line and process.poll() is not None:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            if process.poll() is not None:
                 break
-            seen.append(line)
-            if marker in line:
-                return "".join(seen)
+            continue
+        seen.append(line)
+        if marker in line:
+            return "".join(seen)
+    # Where is it stuck? `localcloud up` prints every thread's stack on SIGUSR1.
+    if process.poll() is None:
+        process.send_signal(signal.SIGUSR1)
+        time.sleep(5)
+    while not lines.empty():
+        seen.append(lines.get())
     raise AssertionError(f"no {marker!r} within {timeout}s; output was:\n{''.join(seen)}")
 
 
@@ -60,6 +72,16 @@ def test_up_prints_the_api_url_answers_and_stops_cleanly_on_ctrl_c() -> None:
                               json={"email": "owner@demo.example", "password": "demo-password-123"})
         assert login.status_code == 200
         assert login.json()["tenant_id"] in banner
+        assert "operator@wrapper.localhost" in banner and "operator-password-123" in banner
+        operator = requests.post(f"http://127.0.0.1:{api_port}/v1/auth/login", timeout=10,
+                                 json={"email": "operator@wrapper.localhost", "password": "operator-password-123"})
+        assert operator.status_code == 200
+        plans = requests.get(f"http://127.0.0.1:{api_port}/v1/admin/plans", timeout=10,
+                             headers={"Authorization": f"Bearer {operator.json()['access_token']}"})
+        assert plans.status_code == 200
+        assert {"free", "pro", "enterprise"} <= {p["code"] for p in plans.json()["items"]}
+        public = requests.get(f"http://127.0.0.1:{api_port}/v1/plans", timeout=10).json()["items"]
+        assert {"free", "pro", "enterprise"} <= {p["code"] for p in public}
         import boto3
 
         ssm = boto3.client("ssm", endpoint_url=f"http://127.0.0.1:{aws_port}", region_name="us-east-1",

@@ -116,3 +116,17 @@ def response_headers(response: dict[str, Any]) -> dict[str, str]:
     for name, values in (response.get("multiValueHeaders") or {}).items():
         found[name.lower()] = ", ".join(values)
     return found
+
+
+def wrapper_table(client: Any, name: str = "wrapper") -> Any:
+    """The one table with template.yaml's keys (PK/SK, and GSI1), created in moto; answers a Table."""
+    from wrapper.store.table import Table
+
+    client.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK", "GSI1PK", "GSI1SK")],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[{"IndexName": "GSI1", "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                                               {"AttributeName": "GSI1SK", "KeyType": "RANGE"}]}])
+    return Table(client, name)

@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.unit.builders import wrapper_table
 from wrapper.identity.oidc import OidcLinks
 from wrapper.identity.tokens import Claims
 from wrapper.store.table import Table
@@ -22,12 +23,7 @@ USERS = {"ann@acme.example": "user-ann", "bob@acme.example": "user-bob"}
 def table() -> Iterator[Table]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(TableName="wrapper", BillingMode="PAY_PER_REQUEST",
-                            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"},
-                                       {"AttributeName": "SK", "KeyType": "RANGE"}],
-                            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"},
-                                                  {"AttributeName": "SK", "AttributeType": "S"}])
-        yield Table(client, "wrapper")
+        yield wrapper_table(client)
 
 
 def claims(subject: str = "kp_1", **raw: Any) -> Claims:

@@ -14,6 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.unit.builders import wrapper_table
 from wrapper.errors import LimitExceeded, NotFound, Unauthorized
 from wrapper.identity.cognito import CognitoIdentityProvider
 from wrapper.identity.models import ForgotPasswordRequest, LoginRequest, ResetPasswordRequest
@@ -115,12 +116,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(TableName="wrapper", BillingMode="PAY_PER_REQUEST",
-                            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"},
-                                                  {"AttributeName": "SK", "AttributeType": "S"}],
-                            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"},
-                                       {"AttributeName": "SK", "KeyType": "RANGE"}])
-        table = Table(client, "wrapper")
+        table = wrapper_table(client)
         idp, clock = FakeIdentityProvider(), Clock()
         service = IdentityService(idp=idp, store=IdentityStore(table, outbox_ttl_days=7), clock=clock)
         yield World(service, idp, Mailbox(), clock, table)

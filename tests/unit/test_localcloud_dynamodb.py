@@ -10,6 +10,7 @@ import pytest
 from moto import mock_aws
 
 from localcloud.dynamodb import patch_partition_queries
+from tests.unit.builders import wrapper_table
 from wrapper.store.table import Table
 
 
@@ -17,15 +18,11 @@ from wrapper.store.table import Table
 def table() -> Iterator[Table]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
-                            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"},
-                                       {"AttributeName": "SK", "KeyType": "RANGE"}],
-                            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"},
-                                                  {"AttributeName": "SK", "AttributeType": "S"}])
-        items = Table(client, "t")
+        items = wrapper_table(client, "t")
         for tenant in ("a", "b", "c"):
             for n in range(30):
-                items.put({"PK": f"TENANT#{tenant}", "SK": f"{'MEMBER' if n % 2 else 'INVITE'}#{n:03}", "n": n})
+                items.put({"PK": f"TENANT#{tenant}", "SK": f"{'MEMBER' if n % 2 else 'INVITE'}#{n:03}", "n": n,
+                           "GSI1PK": f"DUE#{n % 3}", "GSI1SK": f"{tenant}#{n:03}"})
         yield items
 
 
@@ -48,6 +45,15 @@ def test_a_query_answers_exactly_what_moto_answers(table: Table, kwargs: dict[st
 
     assert _every_page(table, "TENANT#b", **kwargs) == before
     assert before and all(pk == "TENANT#b" for pk, _ in before)
+
+
+def test_an_index_query_answers_exactly_what_moto_answers(table: Table) -> None:
+    before = _every_page(table, "DUE#1", index="GSI1")
+
+    patch_partition_queries()
+
+    assert _every_page(table, "DUE#1", index="GSI1") == before
+    assert len(before) == 30
 
 
 def test_writes_made_after_a_query_are_seen_by_the_next(table: Table) -> None:
