@@ -84,6 +84,9 @@ def child_environment(code_dir: Path) -> dict[str, str]:
         "AWS_SESSION_TOKEN": "testing",
         "AWS_EC2_METADATA_DISABLED": "true",
         "POWERTOOLS_TRACE_DISABLED": "true",
+        # What template.yaml gives the authorizer; it refuses to start without a user pool client.
+        "USER_POOL_ID": "us-east-1_bench",
+        "USER_POOL_CLIENT_ID": "bench-client",
         # Lambda's /var/task and /opt are read-only: project code is compiled at every cold start
         # (dependencies keep the .pyc files pip wrote into the venv). Also leaves the tree clean.
         "PYTHONDONTWRITEBYTECODE": "1",
