@@ -5,16 +5,28 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from wrapper import aws
 from wrapper.billing import run
 from wrapper.billing.dal import DynamoDueSubscriptions
+from wrapper.catalog.store import Catalog
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
+from wrapper.subscriptions.logic import Subscriptions
+from wrapper.subscriptions.renewal import PeriodEnds
+from wrapper.subscriptions.settings import LazyPayments, StripeSettings
+from wrapper.subscriptions.store import SubscriptionStore
 
 settings = Settings()
+stripe_settings = StripeSettings()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-due = DynamoDueSubscriptions(table_for(settings))
+table = table_for(settings)
+due = DynamoDueSubscriptions(table)
+period_ends = PeriodEnds(Subscriptions(SubscriptionStore(table, outbox_ttl_days=settings.outbox_ttl_days),
+                                       Catalog(table), LazyPayments(stripe_settings, aws.client_for(settings, "ssm")),
+                                       billing_page=stripe_settings.billing_page))
+
 
 @logger.inject_lambda_context
 @metrics.log_metrics
@@ -24,5 +36,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if task == "plan":
         return run.plan(run.RunInput.model_validate(event), due)
     if task == "bill":
-        return run.bill(event.get("subscription", {}))
+        result = run.bill(event.get("subscription", {}), run.RunInput.model_validate(event), period_ends)
+        logger.info("billed", extra=result)
+        return result
     raise ValueError(f"unknown billing task: {task!r}")

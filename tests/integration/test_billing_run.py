@@ -1,4 +1,7 @@
-"""The billing-run state machine, started by its schedule, runs our task Lambda in Step Functions."""
+"""The billing-run state machine, started by its schedule, runs our task Lambda in Step Functions.
+
+What a run does to real subscriptions (renewals, scheduled changes, cancels, trials) is in
+tests/e2e/test_period_end.py; here, the machinery: the plan, the Map over it, one result per item."""
 
 from __future__ import annotations
 
@@ -11,21 +14,30 @@ from tests.support import wait_for
 from wrapper.store.table import Table
 
 
-def _run(cloud: Any, at: datetime) -> dict[str, Any]:
+def start_billing(cloud: Any, at: datetime) -> str:
+    """Fire the daily schedule as Scheduler would at ``at``; answers the execution's ARN."""
     schedule = cloud.stack.resources["BillingRunStateMachineDaily"].ref
-    started = run_schedule(cloud.client, schedule, at=at)
+    arn: str = run_schedule(cloud.client, schedule, at=at)["executionArn"]
+    return arn
+
+
+def finished_billing(cloud: Any, execution_arn: str) -> dict[str, Any]:
     sfn = cloud.client("stepfunctions")
 
     def finished() -> dict[str, Any] | None:
-        execution: dict[str, Any] = sfn.describe_execution(executionArn=started["executionArn"])
+        execution: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
         return execution if execution["status"] != "RUNNING" else None
 
     result: dict[str, Any] = wait_for(finished, timeout=60, interval=0.25, message="the billing run to finish")
     return result
 
 
+def run_billing(cloud: Any, at: datetime) -> dict[str, Any]:
+    return finished_billing(cloud, start_billing(cloud, at))
+
+
 def test_a_scheduled_billing_run_over_a_day_with_nothing_due_succeeds(cloud: Any) -> None:
-    execution = _run(cloud, datetime(2030, 3, 1, 2, 0, tzinfo=UTC))
+    execution = run_billing(cloud, datetime(2030, 3, 1, 2, 0, tzinfo=UTC))
     assert execution["status"] == "SUCCEEDED"
     output = json.loads(execution["output"])
     assert output["run_date"] == "2030-03-01"
@@ -40,9 +52,12 @@ def test_a_billing_run_visits_every_subscription_due_that_day(cloud: Any, table_
                    "GSI1PK": "PLATFORM#DUE#2031-01-15", "GSI1SK": f"{tenant_id}#{subscription_id}",
                    "tenant_id": tenant_id, "subscription_id": subscription_id})
 
-    execution = _run(cloud, datetime(2031, 1, 15, 2, 0, tzinfo=UTC))
+    execution = run_billing(cloud, datetime(2031, 1, 15, 2, 0, tzinfo=UTC))
 
     assert execution["status"] == "SUCCEEDED", execution
     output = json.loads(execution["output"])
     assert output["count"] == 2
     assert sorted(r["subscription_id"] for r in output["results"]) == ["sub_a", "sub_b"]
+    # These index entries are not SUBSCRIPTION items: each is reported as skipped, and the run still succeeds.
+    assert {(r["step"], r["status"]) for r in output["results"]} == {("period_end", "skipped")}
+    assert all(r["reason"] == "the tenant has no subscription" for r in output["results"])

@@ -1,1 +1,2 @@
-"""Billing runs: turning usage into invoices (the engine arrives with the billing-runs issue)."""
+"""Billing: money in minor units, prices, periods and proration, and the daily billing run that closes
+subscription periods (renewals, scheduled changes, cancellations, trial ends); invoices come later."""

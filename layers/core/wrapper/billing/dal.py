@@ -1,7 +1,9 @@
-"""Subscriptions due on a day: GSI1 partition ``PLATFORM#DUE#<yyyy-mm-dd>``."""
+"""The billing run's reads of the due-date index: GSI1 partition ``PLATFORM#DUE#<yyyy-mm-dd>`` holds every
+SUBSCRIPTION item whose current period ends that (UTC) day."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -14,11 +16,18 @@ class DynamoDueSubscriptions:
         self.table = table
 
     def due_on(self, day: date) -> list[dict[str, Any]]:
+        return self._on(day, None)
+
+    def trials_ending_on(self, day: date) -> list[dict[str, Any]]:
+        # A trialing subscription's period ends at its trial end, so its due day is the trial's last.
+        return self._on(day, {"status": "trialing"})
+
+    def _on(self, day: date, filter_equals: Mapping[str, Any] | None) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         start: dict[str, Any] | None = None
         while True:
             items, start = self.table.query(platform_pk(f"DUE#{day.isoformat()}"), index="GSI1", limit=100,
-                                            start_key=start)
+                                            start_key=start, filter_equals=filter_equals)
             found.extend({"tenant_id": i.get("tenant_id"), "subscription_id": i.get("subscription_id")}
                          for i in items)
             if not start:

@@ -1,16 +1,23 @@
 """Tasks of the billing-run state machine.
 
-``plan`` finds the subscriptions whose period ends on the run's day (one Query on the
-``DUE#<date>`` index partition). ``bill`` is where invoicing will go; for now it records
-nothing and says so, so a run over an empty or a populated day completes.
+``plan`` lists the work of the run's day D: the subscriptions whose period ends on D (step
+``period_end``: cancel, apply a scheduled change, renew and charge) and the trials that end on D + 3
+(step ``trial_ending``: warn once). ``bill`` does one item and answers what it did; each step is
+idempotent per period (see ``wrapper.subscriptions.renewal``), so a retried or repeated run changes
+nothing more. Invoices come with a later issue.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, Protocol
+from datetime import date, timedelta
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
+
+from wrapper.store.keys import TenantContext
+from wrapper.subscriptions.renewal import TRIAL_NOTICE_DAYS, PeriodEndResult
+
+Step = Literal["period_end", "trial_ending"]
 
 
 class RunInput(BaseModel):
@@ -18,15 +25,39 @@ class RunInput(BaseModel):
     run_date: date
 
 
+class BillItem(BaseModel):
+    """One item of the plan, as the Map state hands it back."""
+
+    model_config = ConfigDict(extra="ignore")
+    tenant_id: str
+    subscription_id: str
+    step: Step = "period_end"
+
+
 class DueSubscriptions(Protocol):
     def due_on(self, day: date) -> list[dict[str, Any]]: ...
 
+    def trials_ending_on(self, day: date) -> list[dict[str, Any]]: ...
+
+
+class PeriodEndWork(Protocol):
+    def close_period(self, tenant: TenantContext, subscription_id: str, day: date) -> PeriodEndResult: ...
+
+    def warn_trial_ending(self, tenant: TenantContext, subscription_id: str, day: date) -> PeriodEndResult: ...
+
 
 def plan(run: RunInput, due: DueSubscriptions) -> dict[str, Any]:
-    subscriptions = due.due_on(run.run_date)
-    return {"run_date": run.run_date.isoformat(), "subscriptions": subscriptions, "count": len(subscriptions)}
+    items = [{**s, "step": "period_end"} for s in due.due_on(run.run_date)]
+    items += [{**s, "step": "trial_ending"}
+              for s in due.trials_ending_on(run.run_date + timedelta(days=TRIAL_NOTICE_DAYS))]
+    return {"run_date": run.run_date.isoformat(), "subscriptions": items, "count": len(items)}
 
 
-def bill(subscription: dict[str, Any]) -> dict[str, Any]:
-    return {"subscription_id": subscription.get("subscription_id"), "status": "not_billed",
-            "reason": "invoicing is not implemented yet"}
+def bill(subscription: dict[str, Any], run: RunInput, work: PeriodEndWork) -> dict[str, Any]:
+    item = BillItem.model_validate(subscription)
+    tenant = TenantContext(item.tenant_id)
+    if item.step == "trial_ending":
+        result = work.warn_trial_ending(tenant, item.subscription_id, run.run_date)
+    else:
+        result = work.close_period(tenant, item.subscription_id, run.run_date)
+    return {"step": item.step, **result.model_dump(mode="json")}

@@ -11,7 +11,7 @@ Decisions (where the issue is silent):
   subscription ends in the history as ``canceled``.
 - **Trials**: a plan with ``trial_days`` starts ``trialing`` with no charge; the period runs to the trial
   end, which becomes the anchor. Changes during a trial apply at once, unbilled. Charging at the trial end
-  and the ``trial.ending`` event (three days before) belong to the billing run (not built here).
+  and the ``trial.ending`` event (three days before) belong to the billing run (``renewal``).
 - **Changes** follow ``wrapper.billing.proration.preview_change`` on the period the anchor gives *now*:
   a higher per-period amount (plan, more seats of a per-unit price, add-ons included) applies now and
   charges the prorated difference; a lower one (downgrade, fewer seats) is stored as ``scheduled_change``
@@ -31,7 +31,9 @@ Decisions (where the issue is silent):
   subscription: a conditional ADD on the coupon item's top-level ``times_redeemed``. The discount applies
   to every positive amount due while the coupon covers the period (``periods_left`` counts the current
   period: once = 1, repeating = N, forever = null); percent-off is rounded once, half away from zero;
-  amount-off never exceeds the amount. Counting periods down at renewal is the billing run's.
+  amount-off never exceeds the amount. Counting periods down at renewal is the billing run's (``renewal``).
+- **Period ends** (``renewal.PeriodEnds``, called by the billing run): cancel at period end, apply the
+  scheduled change, roll the period forward from the anchor and charge the renewal, once per period.
 - **Cancel** at period end sets ``cancel_at_period_end`` (resume clears it); the billing run ends it.
   Cancel now ends it at once with no refund for unused time, and the tenant returns to the default plan.
   The default plan itself cannot be canceled.

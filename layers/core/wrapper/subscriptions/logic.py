@@ -339,18 +339,30 @@ class Subscriptions:
         change = current.scheduled_change
         if change is None or now < change.at:
             return current
-        anchor = change.at if change.interval != current.interval else current.anchor
-        period = period_containing(Anchor(anchor, current.timezone), Interval(unit=change.interval), now)
-        changed = self._next_version(
-            current, now, plan_id=change.plan_id, plan_code=change.plan_code, price_id=change.price_id,
-            interval=change.interval, seats=change.seats, anchor=anchor, current_period_start=period.start,
-            current_period_end=period.end, scheduled_change=None,
-            addons=self._addons_for(current.addons, current.currency, change.interval))
+        changed = self.with_scheduled_change(current, change, now)
         self._write(self.store.save_ops(changed, expected_version=current.version), [new_event(
             EventType.SUBSCRIPTION_UPDATED, tenant.tenant_id,
             {**audit, "change": "scheduled", "plan_code": change.plan_code, "seats": change.seats,
              "interval": change.interval})])
         return changed
+
+    def end_at_period_end(self, current: Subscription, audit: dict[str, Any]) -> Subscription:
+        """End ``current`` at its period end (the billing run): the default plan's period starts there."""
+        return self._end(current, current.current_period_end, audit)
+
+    def terms(self, subscription: Subscription) -> Terms:
+        """What the subscription costs per period before any coupon: its price and add-ons."""
+        return self._terms(subscription)
+
+    def with_scheduled_change(self, current: Subscription, change: ScheduledChange, now: datetime) -> Subscription:
+        """``current`` on the terms of its scheduled change, in the period containing ``now`` (not written)."""
+        anchor = change.at if change.interval != current.interval else current.anchor
+        period = period_containing(Anchor(anchor, current.timezone), Interval(unit=change.interval), now)
+        return self._next_version(
+            current, now, plan_id=change.plan_id, plan_code=change.plan_code, price_id=change.price_id,
+            interval=change.interval, seats=change.seats, anchor=anchor, current_period_start=period.start,
+            current_period_end=period.end, scheduled_change=None,
+            addons=self._addons_for(current.addons, current.currency, change.interval))
 
     # -- Checkout and the portal -----------------------------------------------------------------------------
 

@@ -10,6 +10,8 @@
 | coupon used by the tenant | `TENANT#<t>` | `COUPONUSE#<CODE>` |
 | Stripe event applied (replay guard) | `TENANT#<t>` | `STRIPEEVT#<evt id>` |
 | Idempotency-Key answer | `TENANT#<t>` | `IDEMPOTENCY#<sha256 of the key>` |
+| renewal charge (until invoices exist) | `TENANT#<t>` | `CHARGE#<period start>` |
+| trial.ending sent (once per trial end) | `TENANT#<t>` | `TRIALNOTICE#<subscription id>#<trial end>` |
 
 The subscription is stored as its JSON (``doc``) with ``version`` beside it for conditional writes.
 The due date on GSI1 is the UTC date of ``current_period_end`` (the billing run's day).
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -35,6 +38,8 @@ HISTORY_PREFIX = "SUBHIST#"
 BILLING_SK = "BILLING"
 CHECKOUT_PREFIX = "CHECKOUT#"
 STRIPE_EVENT_PREFIX = "STRIPEEVT#"
+CHARGE_PREFIX = "CHARGE#"
+TRIAL_NOTICE_PREFIX = "TRIALNOTICE#"
 # Pending Checkout changes and applied-event markers outlive any retry of what wrote them.
 CHECKOUT_TTL_DAYS = 7
 STRIPE_EVENT_TTL_DAYS = 90
@@ -181,6 +186,21 @@ class SubscriptionStore:
             condition += " AND (attribute_not_exists(#seen) OR #seen <= :created)"
         return update_op(tenant.pk, BILLING_SK, update="SET " + ", ".join(sets), condition=condition, names=names,
                          values=bound)
+
+    def charge_op(self, tenant: TenantContext, record: Item) -> dict[str, Any]:
+        """The charge for one period, written once: a second writer for the same period loses."""
+        return put_op({**record, "PK": tenant.pk, "SK": f"{CHARGE_PREFIX}{record['period_start']}",
+                       "record_type": "charge"}, condition="attribute_not_exists(PK)")
+
+    def charges(self, tenant: TenantContext) -> list[Item]:
+        items, _ = self.table.query(tenant.pk, sk_prefix=CHARGE_PREFIX, limit=100, forward=False)
+        return items
+
+    def trial_notice_op(self, subscription: Subscription, trial_end: datetime) -> dict[str, Any]:
+        return put_op({"PK": tenant_pk(subscription.tenant_id),
+                       "SK": f"{TRIAL_NOTICE_PREFIX}{subscription.id}#{trial_end.isoformat()}",
+                       "record_type": "trial_notice", "subscription_id": subscription.id,
+                       "trial_end": trial_end.isoformat()}, condition="attribute_not_exists(PK)")
 
     def write(self, operations: list[dict[str, Any]], events: list[EventEnvelope]) -> None:
         write_with_outbox(self.table, operations, events, ttl_days=self.outbox_ttl_days)

@@ -1,0 +1,228 @@
+"""What the billing run does at a subscription's period end, and three days before a trial ends.
+
+At the period end (``close_period``), in this order:
+
+1. ``cancel_at_period_end``: the subscription ends (``subscription.canceled``) and the tenant is back on
+   the default plan. Nothing is charged.
+2. A scheduled change (downgrade, fewer seats, year → month) takes effect (``subscription.updated``).
+3. The period rolls forward: the next period is computed from the anchor (never from the old end), so the
+   SUBSCRIPTION item's GSI1 due date moves to the new end's day.
+4. The new period is charged when its amount after the coupon is positive: off-session on the saved card,
+   idempotency key ``renewal:<subscription id>:<period start>`` → ``payment.succeeded`` and ``active``; a
+   decline or no card → ``past_due`` and ``payment.failed`` (the plan's entitlements stay while past_due).
+   A trial's end is its first charge. A coupon's ``periods_left`` counts down at each renewal of a paid
+   period (a trial is not one of its periods).
+
+Once per period: the work is keyed on the period end it is for. The run for day D closes a subscription
+only if its current period ends on D or earlier; the write is conditional on the version read, so after
+it the subscription's period ends a period later and a repeated or retried run skips it. The charge comes
+first and outside any transaction; if the write then loses a race, the re-read finds the work done, and a
+retry charges with the same key, which the provider answers with the first payment instead of a new one.
+``CHARGE#<period start>`` records each renewal charge (amount, currency, payment id, status): invoices come
+with a later issue, and this is the history until then.
+
+``trial.ending`` (``warn_trial_ending``): the run for day D warns the trials that end on D + 3, found on
+the same due-date index (a trialing subscription's period ends at its trial end). A ``TRIALNOTICE`` item
+written in the same transaction as the event makes it once per trial end.
+
+Failed renewals are not retried within the period (dunning is not built): the next attempt is the next
+period end. Provider outages leave nothing written, so running the same day again retries them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from wrapper.billing.periods import Anchor, Interval, period_containing
+from wrapper.errors import Conflict
+from wrapper.events.catalog import EventType
+from wrapper.events.envelope import EventEnvelope, new_event
+from wrapper.payments.port import PaymentDeclined, PaymentError
+from wrapper.store.keys import TenantContext
+from wrapper.store.table import Item
+from wrapper.subscriptions.logic import Subscriptions, discount_of
+from wrapper.subscriptions.models import Subscription
+from wrapper.subscriptions.store import is_conflict
+
+logger = logging.getLogger(__name__)
+
+TRIAL_NOTICE_DAYS = 3
+# Not "renewal": the Stripe webhook treats that purpose as an asynchronous outcome to apply, and the run
+# records a card's answer itself (one payment.failed, not two).
+PURPOSE_RENEWAL = "subscription_renewal"
+ACTOR = "billing-run"
+# A write that loses to a concurrent change is re-read and redone; past this, the next run sees it.
+ATTEMPTS = 3
+
+Outcome = Literal["renewed", "applied", "past_due", "canceled", "notified", "skipped", "error"]
+
+
+class PeriodEndResult(BaseModel):
+    """What the run did for one subscription (the state machine's output lists one per subscription)."""
+
+    tenant_id: str
+    subscription_id: str
+    status: Outcome
+    reason: str
+    amount: int | None = None
+    currency: str | None = None
+    payment_id: str | None = None
+    period_end: datetime | None = None
+
+
+class PeriodEnds:
+    def __init__(self, subscriptions: Subscriptions) -> None:
+        self.subscriptions = subscriptions
+        self.store = subscriptions.store
+
+    def close_period(self, tenant: TenantContext, subscription_id: str, day: date) -> PeriodEndResult:
+        """Close the period of ``subscription_id`` if it ends on ``day`` or earlier (see the module docstring)."""
+        for _ in range(ATTEMPTS):
+            try:
+                return self._close(tenant, subscription_id, day)
+            except Conflict:
+                continue  # lost to a concurrent write (the cancel path reports it so): read again
+            except ClientError as exc:
+                if not is_conflict(exc):
+                    raise
+            except PaymentError as exc:
+                logger.warning("renewal charge failed for %s/%s: %s", tenant.tenant_id, subscription_id, exc)
+                return self._result(tenant, subscription_id, "error",
+                                    f"the payment provider failed ({type(exc).__name__}); nothing was written")
+        return self._result(tenant, subscription_id, "skipped", "the subscription kept changing; the next run retries")
+
+    def warn_trial_ending(self, tenant: TenantContext, subscription_id: str, day: date) -> PeriodEndResult:
+        """Emit ``trial.ending`` once for a trial that ends ``TRIAL_NOTICE_DAYS`` after ``day``."""
+        current = self.store.current(tenant)
+        if current is None or current.id != subscription_id:
+            return self._result(tenant, subscription_id, "skipped", "no longer the tenant's subscription")
+        trial_end = current.trial_end
+        if current.status != "trialing" or trial_end is None:
+            return self._result(tenant, subscription_id, "skipped", f"not trialing ({current.status})")
+        if trial_end.date() != day + timedelta(days=TRIAL_NOTICE_DAYS):
+            return self._result(tenant, subscription_id, "skipped", f"the trial ends {trial_end.date()}")
+        event = new_event(EventType.TRIAL_ENDING, tenant.tenant_id, {
+            **self._audit(current), "plan_code": current.plan_code, "trial_end": trial_end.isoformat()})
+        try:
+            self.store.write([self.store.trial_notice_op(current, trial_end)], [event])
+        except ClientError as exc:
+            if not is_conflict(exc):
+                raise
+            return self._result(tenant, subscription_id, "skipped", "trial.ending was already sent",
+                                period_end=trial_end)
+        return self._result(tenant, subscription_id, "notified", "trial.ending sent", period_end=trial_end)
+
+    # -- internals -----------------------------------------------------------------------------------------------
+
+    def _close(self, tenant: TenantContext, subscription_id: str, day: date) -> PeriodEndResult:
+        current = self.store.current(tenant)
+        if current is None:
+            return self._result(tenant, subscription_id, "skipped", "the tenant has no subscription")
+        if current.id != subscription_id:
+            return self._result(tenant, subscription_id, "skipped", f"replaced by {current.id}")
+        end = current.current_period_end
+        if end.date() > day:
+            return self._result(tenant, subscription_id, "skipped", f"not due: the period ends {end.date()}",
+                                period_end=end)
+        if current.status not in ("active", "trialing", "past_due"):
+            return self._result(tenant, subscription_id, "skipped", f"status {current.status}", period_end=end)
+        if current.cancel_at_period_end:
+            fallback = self.subscriptions.end_at_period_end(current, self._audit(current))
+            return self._result(tenant, subscription_id, "canceled", f"canceled at the period end; now on "
+                                f"{fallback.plan_code}", period_end=fallback.current_period_end)
+        return self._renew(tenant, current)
+
+    def _renew(self, tenant: TenantContext, current: Subscription) -> PeriodEndResult:
+        end = current.current_period_end
+        change = current.scheduled_change
+        scheduled = change is not None and change.at <= end
+        if change is not None and scheduled:
+            following = self.subscriptions.with_scheduled_change(current, change, end)
+        else:
+            period = period_containing(Anchor(current.anchor, current.timezone), Interval(unit=current.interval),
+                                       end)
+            following = current.model_copy(update={"current_period_start": period.start,
+                                                   "current_period_end": period.end, "updated_at": end,
+                                                   "version": current.version + 1})
+        coupon = following.coupon
+        if coupon is not None and coupon.periods_left and current.status != "trialing":
+            following = following.model_copy(update={
+                "coupon": coupon.model_copy(update={"periods_left": coupon.periods_left - 1})})
+        terms = self.subscriptions.terms(following)
+        discount = discount_of(following.coupon, terms.amount, following.currency)
+        amount = terms.amount - discount
+        audit = self._audit(current)
+        events: list[EventEnvelope] = []
+        operations: list[dict[str, Any]] = []
+        payment_id: str | None = None
+        status: Outcome = "applied" if scheduled else "renewed"
+        reason = "the scheduled change applied" if scheduled else "renewed"
+        new_status = "active"
+        if amount > 0:
+            payment_id, failure = self._charge(tenant, current, following, amount, terms.description)
+            start = following.current_period_start.isoformat()
+            record: Item = {"subscription_id": current.id, "period_start": start,
+                            "period_end": following.current_period_end.isoformat(), "subtotal": terms.amount,
+                            "discount": discount, "amount": amount, "currency": following.currency,
+                            "payment_id": payment_id, "status": "failed" if failure else "succeeded",
+                            "failure": failure, "created_at": end.isoformat()}
+            operations.append(self.store.charge_op(tenant, {k: v for k, v in record.items() if v is not None}))
+            payment = {**audit, "payment_id": payment_id, "amount": amount, "currency": following.currency,
+                       "period_start": start}
+            if failure is None:
+                events.append(new_event(EventType.PAYMENT_SUCCEEDED, tenant.tenant_id,
+                                        {**payment, "reason": "renewal"}))
+                reason += f"; charged {amount} {following.currency}"
+            else:
+                new_status, status = "past_due", "past_due"
+                events.append(new_event(EventType.PAYMENT_FAILED, tenant.tenant_id, {**payment, "reason": failure}))
+                reason += f"; the charge failed: {failure}"
+        following = following.model_copy(update={"status": new_status})
+        if scheduled and change is not None:
+            events.insert(0, new_event(EventType.SUBSCRIPTION_UPDATED, tenant.tenant_id, {
+                **audit, "change": "scheduled", "plan_code": change.plan_code, "seats": change.seats,
+                "interval": change.interval, "status": new_status}))
+        elif new_status != current.status:
+            events.insert(0, new_event(EventType.SUBSCRIPTION_UPDATED, tenant.tenant_id, {
+                **audit, "change": "trial_ended" if current.status == "trialing" else new_status,
+                "status": new_status}))
+        self.store.write([*self.store.save_ops(following, expected_version=current.version), *operations], events)
+        return self._result(tenant, current.id, status, reason, amount=amount, currency=following.currency,
+                            payment_id=payment_id, period_end=following.current_period_end)
+
+    def _charge(self, tenant: TenantContext, current: Subscription, following: Subscription, amount: int,
+                description: str) -> tuple[str | None, str | None]:
+        """Charge the saved card for the new period: (payment id, why it failed or None)."""
+        billing = self.store.billing(tenant) or {}
+        customer = billing.get("stripe_customer_id")
+        if not customer:
+            return None, "no saved card"
+        payments = self.subscriptions.payments()
+        method = billing.get("default_payment_method") or payments.default_payment_method(str(customer))
+        if not method:
+            return None, "no saved card"
+        start = following.current_period_start.isoformat()
+        try:
+            charge = payments.charge(
+                str(customer), amount, following.currency, payment_method=str(method),
+                description=f"{description}: period from {start}",
+                metadata={"tenant_id": tenant.tenant_id, "purpose": PURPOSE_RENEWAL, "subscription_id": current.id},
+                idempotency_key=f"renewal:{current.id}:{start}")
+        except PaymentDeclined as exc:
+            return exc.payment_id, exc.message
+        if charge.status == "succeeded":
+            return charge.id, None
+        return charge.id, charge.failure_message or charge.status
+
+    def _audit(self, subscription: Subscription) -> dict[str, Any]:
+        return {"actor": ACTOR, "target": subscription.id, "request_id": None, "source_ip": None}
+
+    def _result(self, tenant: TenantContext, subscription_id: str, status: Outcome, reason: str,
+                **details: Any) -> PeriodEndResult:
+        return PeriodEndResult(tenant_id=tenant.tenant_id, subscription_id=subscription_id, status=status,
+                               reason=reason, **details)
