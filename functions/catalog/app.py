@@ -1,11 +1,12 @@
 """The catalog: the public plan list (GET /v1/plans, no credentials) and the platform operator's
-catalog API under /v1/admin/ (plans and prices, features, coupons, tax rates; routers per resource,
+catalog API under /v1/admin/ (plans and prices, features, meters, coupons, tax rates; routers per resource,
 each route admitted by ``operator_middleware``)."""
 
 from typing import Any
 
 import catalog_coupons
 import catalog_features
+import catalog_meters
 import catalog_plans
 import catalog_tax_rates
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -26,7 +27,8 @@ metrics = Metrics()
 app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
 catalog = Catalog(table_for(settings))
 
-for router in (catalog_plans.router, catalog_features.router, catalog_coupons.router, catalog_tax_rates.router):
+for router in (catalog_plans.router, catalog_features.router, catalog_meters.router, catalog_coupons.router,
+               catalog_tax_rates.router):
     app.include_router(router)
 
 

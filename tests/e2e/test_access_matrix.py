@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -32,6 +33,11 @@ PROBLEM = "application/problem+json"
 class Row:
     permission: Permission
     body: dict[str, Any] | None = field(default=None, hash=False)
+    query: dict[str, str] = field(default_factory=dict, hash=False)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _email() -> str:
@@ -71,7 +77,14 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("get", "/v1/entitlements"): Row(P.USAGE_READ),
     ("post", "/v1/billing/checkout"): Row(P.BILLING_WRITE, {"mode": "setup"}),
     ("post", "/v1/billing/portal"): Row(P.BILLING_WRITE),
+    ("post", "/v1/usage/events"): Row(P.USAGE_WRITE, {"events": [
+        {"event_id": "matrix-1", "name": "api_call", "timestamp": _now(), "properties": {}}]}),
+    ("get", "/v1/usage"): Row(P.USAGE_READ, query={"meter": "api_calls"}),
+    ("get", "/v1/usage/summary"): Row(P.USAGE_READ),
+    ("get", "/v1/entitlements/{feature}"): Row(P.USAGE_READ),
 }
+# Path parameters that name something of tenant A's (the others, like a feature code, are platform-wide).
+TENANT_OWNED = ("{user_id}", "{role_name}", "{org_id}", "{key_id}")
 
 READ_SCOPE = frozenset({P.TENANT_READ, P.MEMBERS_READ, P.ROLES_READ, P.ORGANIZATIONS_READ, P.BILLING_READ,
                         P.USAGE_READ})
@@ -120,11 +133,11 @@ def world(cloud: Any) -> dict[str, Any]:
     b_owner = signup(cloud, "Tenant B")
     b_key = _ok(call(cloud, "POST", "/v1/api-keys", b_owner, body={"name": "b read", "scopes": ["read"]}), 201)
     ids = {"user_id": target["user_id"], "role_name": role["name"], "org_id": org["org_id"],
-           "key_id": keys["spare"]["id"]}
+           "key_id": keys["spare"]["id"], "feature": "api_calls"}
     return {
         "a": a, "b": b_owner["tenant_id"], "principals": principals, "keys": keys, "ids": ids,
         "b_owner": b_owner, "b_key": b_key,
-        "a_marks": {a, *ids.values(), *(p["user_id"] for p in principals.values()),
+        "a_marks": {a, *(v for k, v in ids.items() if k != "feature"), *(p["user_id"] for p in principals.values()),
                     *(k["id"] for k in keys.values())},
     }
 
@@ -143,12 +156,14 @@ def _as(principal: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str
 def _fingerprint(cloud: Any, tenant_id: str) -> list[tuple[str, str]]:
     """Tenant A's items, less what changes on its own (rate counters, audit entries fed
     asynchronously, outbox bookkeeping, a key's last-used time)."""
-    items, start, seen = [], None, []
-    while True:
-        page, start = table(cloud).query(f"TENANT#{tenant_id}", limit=100, start_key=start)
-        items.extend(page)
-        if not start:
-            break
+    items, seen = [], []
+    for partition in (f"TENANT#{tenant_id}", f"TENANT#{tenant_id}#USAGE"):
+        start = None
+        while True:
+            page, start = table(cloud).query(partition, limit=100, start_key=start)
+            items.extend(page)
+            if not start:
+                break
     for item in items:
         if str(item["SK"]).startswith(("RATE#", "AUDIT", "OUTBOX#")):
             continue
@@ -175,7 +190,7 @@ def test_a_principal_without_the_permission_gets_403_and_changes_nothing(
     session, headers = _as(principal)
     before = _fingerprint(cloud, world["a"])
     answer = call(cloud, method.upper(), _path(template, world["ids"]), session, tenant=world["a"],
-                  body=MATRIX[route].body, headers=headers)
+                  body=MATRIX[route].body, headers=headers, **MATRIX[route].query)
     assert answer.status_code == 403, (who, route, answer.status_code, answer.text)
     assert answer.headers["Content-Type"].startswith(PROBLEM)
     assert _fingerprint(cloud, world["a"]) == before
@@ -189,12 +204,12 @@ def test_tenant_b_naming_tenant_a_gets_403_on_every_route(cloud: Any, world: dic
     for principal in (world["b_owner"], world["b_key"]):
         session, headers = _as(principal)
         answer = call(cloud, method.upper(), _path(template, world["ids"]), session, tenant=world["a"],
-                      body=MATRIX[route].body, headers=headers)
+                      body=MATRIX[route].body, headers=headers, **MATRIX[route].query)
         assert answer.status_code == 403, (route, answer.status_code, answer.text)
     assert _fingerprint(cloud, world["a"]) == before
 
 
-@pytest.mark.parametrize("route", sorted(r for r in MATRIX if "{" in r[1]), ids=" ".join)
+@pytest.mark.parametrize("route", sorted(r for r in MATRIX if any(p in r[1] for p in TENANT_OWNED)), ids=" ".join)
 def test_tenant_b_acting_on_tenant_a_ids_in_its_own_tenant_is_refused(cloud: Any, world: dict[str, Any],
                                                                       route: tuple[str, str]) -> None:
     method, template = route
@@ -202,7 +217,7 @@ def test_tenant_b_acting_on_tenant_a_ids_in_its_own_tenant_is_refused(cloud: Any
     for principal in (world["b_owner"], world["b_key"]):
         session, headers = _as(principal)
         answer = call(cloud, method.upper(), _path(template, world["ids"]), session, body=MATRIX[route].body,
-                      headers=headers)
+                      headers=headers, **MATRIX[route].query)
         assert answer.status_code in (403, 404), (route, answer.status_code, answer.text)
         assert not any(mark in answer.text for mark in world["a_marks"])
     assert _fingerprint(cloud, world["a"]) == before
@@ -212,7 +227,7 @@ def test_tenant_b_acting_on_tenant_a_ids_in_its_own_tenant_is_refused(cloud: Any
 def test_tenant_b_lists_never_show_tenant_a(cloud: Any, world: dict[str, Any], route: tuple[str, str]) -> None:
     for principal in (world["b_owner"], world["b_key"]):
         session, headers = _as(principal)
-        answer = call(cloud, "GET", route[1], session, headers=headers)
+        answer = call(cloud, "GET", _path(route[1], world["ids"]), session, headers=headers, **MATRIX[route].query)
         assert answer.status_code in (200, 403), (route, answer.status_code, answer.text)
         assert not any(mark in answer.text for mark in world["a_marks"])
 
@@ -226,5 +241,6 @@ def test_every_role_holding_the_permission_is_let_in(cloud: Any, world: dict[str
     holders += [world["keys"][k] for k, held in KEY_PERMISSIONS.items() if permission in held]
     for principal in holders:
         session, headers = _as(principal)
-        answer = call(cloud, "GET", route[1], session, tenant=world["a"], headers=headers)
+        answer = call(cloud, "GET", _path(route[1], world["ids"]), session, tenant=world["a"], headers=headers,
+                      **MATRIX[route].query)
         assert answer.status_code == 200, (route, answer.status_code, answer.text)

@@ -15,6 +15,8 @@ PROBLEM = "application/problem+json"
 SOME_ULID = "01J0SAMP1E0000000000000000"
 # A body each admin write accepts by schema, so a refusal is the operator check, not validation.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("post", "/v1/admin/meters"): {"code": "never_made", "event_name": "x", "aggregation": "count"},
+    ("patch", "/v1/admin/meters/{code}"): {"name": "Renamed"},
     ("post", "/v1/admin/plans"): {"code": "never-made", "name": "Never made"},
     ("patch", "/v1/admin/plans/{plan_id}"): {"name": "Renamed", "version": 1},
     ("post", "/v1/admin/plans/{plan_id}/prices"): {

@@ -36,6 +36,7 @@ from wrapper.catalog.models import (
     Entitlement,
     Feature,
     FeatureKind,
+    Meter,
     Plan,
     PlanKind,
     Price,
@@ -47,6 +48,7 @@ from wrapper.catalog.store import (
     coupon_sk,
     feature_sk,
     item_of,
+    meter_sk,
     model_of,
     plan_code_sk,
     plan_sk,
@@ -115,6 +117,23 @@ class FeatureUpdate(BaseModel):
     @classmethod
     def _no_nulls(cls, data: Any) -> Any:
         return _refuse_nulls(data, frozenset({"unit", "description"}))
+
+
+class NewMeter(Meter):
+    """A meter as the operator creates it. What it counts (event name, aggregation, property,
+    filter) never changes afterwards: aggregates already written were counted by it."""
+
+
+class MeterUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    active: bool | None = Field(default=None, description="An inactive meter counts no new events")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        return _refuse_nulls(data, frozenset({"name"}))
 
 
 class NewPlan(BaseModel):
@@ -362,6 +381,21 @@ class CatalogAdmin:
         item = self._read(feature_sk(code), "feature")
         current = model_of(item, Feature)
         changed = Feature.model_validate({**current.model_dump(), **body.model_dump(exclude_unset=True)})
+        self._write([self._rewrite_op(changed, item, next_version=_next(item), by=by)], {})
+        return changed
+
+    # -- meters -----------------------------------------------------------------------------
+    def create_meter(self, body: NewMeter, *, by: str) -> Meter:
+        meter = Meter(**body.model_dump())
+        self._write([put_op(self._new_item(meter, meter_sk(meter.code), "meter", by),
+                            condition="attribute_not_exists(PK)")],
+                    {0: f"A meter with code {meter.code} exists."})
+        return meter
+
+    def update_meter(self, code: str, body: MeterUpdate, *, by: str) -> Meter:
+        item = self._read(meter_sk(code), "meter")
+        current = model_of(item, Meter)
+        changed = Meter.model_validate({**current.model_dump(), **body.model_dump(exclude_unset=True)})
         self._write([self._rewrite_op(changed, item, next_version=_next(item), by=by)], {})
         return changed
 

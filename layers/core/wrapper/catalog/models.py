@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from wrapper.billing.periods import Interval
 from wrapper.billing.pricing import PriceSpec
@@ -39,6 +39,41 @@ class Feature(BaseModel):
     unit: str | None = Field(default=None, max_length=32, description="What a limit counts: seats, calls, GB")
     meter: Code | None = Field(default=None, description="The meter a metered feature counts (usage, #5)")
     description: str | None = Field(default=None, max_length=500)
+
+
+class Aggregation(StrEnum):
+    COUNT = "count"  # events
+    SUM = "sum"  # of a numeric property
+    MAX = "max"  # of a numeric property
+    UNIQUE_COUNT = "unique_count"  # distinct values of a property
+    LATEST = "latest"  # the numeric property of the period's latest event (by timestamp, then event id)
+
+
+PropertyName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")]
+FilterValue = Annotated[str, StringConstraints(max_length=256)] | int | bool
+
+
+class Meter(BaseModel):
+    """How usage events become a number per period: events named ``event_name`` whose properties
+    equal every ``filter`` entry, aggregated over ``property`` (none for ``count``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: Code
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    event_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+    aggregation: Aggregation
+    property: PropertyName | None = None
+    filter: dict[PropertyName, FilterValue] = Field(default_factory=dict, max_length=10)
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _property_fits_aggregation(self) -> Meter:
+        if self.aggregation == Aggregation.COUNT and self.property is not None:
+            raise ValueError("a count meter aggregates no property")
+        if self.aggregation != Aggregation.COUNT and self.property is None:
+            raise ValueError(f"a {self.aggregation} meter needs a property")
+        return self
 
 
 class Entitlement(BaseModel):

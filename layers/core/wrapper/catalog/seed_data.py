@@ -1,6 +1,6 @@
 """The small catalog ``make dev`` starts with, written through ``CatalogAdmin`` like any operator change.
 
-Plans ``free`` (the default), ``pro`` and ``enterprise``, the add-on ``extra-seats``, six features,
+Plans ``free`` (the default), ``pro`` and ``enterprise``, the add-on ``extra-seats``, six features, five meters,
 the coupon ``WELCOME20`` and three tax rates. ``seed_catalog`` is idempotent: what exists (by code,
 or by country and region for tax rates) is left as it is, and a plan's prices are added only
 when it has none, so a second run, or one racing another, changes nothing.
@@ -11,12 +11,23 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import Any
 
-from wrapper.catalog.admin import CatalogAdmin, NewCoupon, NewFeature, NewPlan, NewPrice, NewTaxRate
+from wrapper.catalog.admin import CatalogAdmin, NewCoupon, NewFeature, NewMeter, NewPlan, NewPrice, NewTaxRate
 from wrapper.catalog.models import Plan
 from wrapper.errors import Conflict
 from wrapper.store.table import Table
 
 SEEDED_BY = "seed"
+
+METERS: list[dict[str, Any]] = [
+    {"code": "api_calls", "name": "API calls", "event_name": "api_call", "aggregation": "count"},
+    {"code": "tokens", "name": "Tokens", "event_name": "completion", "aggregation": "sum", "property": "tokens"},
+    {"code": "peak_seats", "name": "Peak seats", "event_name": "seats_snapshot", "aggregation": "max",
+     "property": "seats"},
+    {"code": "active_users", "name": "Active users", "event_name": "api_call", "aggregation": "unique_count",
+     "property": "user_id"},
+    {"code": "storage_gb", "name": "Storage", "event_name": "storage_snapshot", "aggregation": "latest",
+     "property": "gb"},
+]
 
 FEATURES: list[dict[str, Any]] = [
     {"code": "seats", "name": "Seats", "kind": "limit", "unit": "seats"},
@@ -70,6 +81,10 @@ def seed_catalog(table: Table, *, by: str = SEEDED_BY) -> dict[str, Plan]:
     A Conflict means another seed run got there first: what it wrote is the same seed."""
     admin = CatalogAdmin(table)
     catalog = admin.catalog
+    for meter in METERS:
+        if catalog.meter(meter["code"]) is None:
+            with suppress(Conflict):
+                admin.create_meter(NewMeter(**meter), by=by)
     for feature in FEATURES:
         if catalog.feature(feature["code"]) is None:
             with suppress(Conflict):

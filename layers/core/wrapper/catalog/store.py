@@ -8,6 +8,7 @@
 | feature | `PLATFORM#CATALOG` | `FEATURE#<code>` |
 | coupon | `PLATFORM#CATALOG` | `COUPON#<code>` |
 | tax rate | `PLATFORM#CATALOG` | `TAXRATE#<id>` |
+| meter | `PLATFORM#CATALOG` | `METER#<code>` |
 | the default base plan (`plan_id`) | `PLATFORM#CATALOG` | `DEFAULTPLAN` |
 | the active rate of a country or region (`rate_id`) | `PLATFORM#CATALOG` | `ACTIVETAXRATE#<country>#<region or ->` |
 
@@ -24,7 +25,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from wrapper.catalog.models import Coupon, Feature, Plan, Price, TaxRate
+from wrapper.catalog.models import Coupon, Feature, Meter, Plan, Price, TaxRate
 from wrapper.store.keys import platform_pk
 from wrapper.store.table import Item, Table
 
@@ -46,6 +47,10 @@ def price_sk(plan_id: str, price_id: str) -> str:
 
 def feature_sk(code: str) -> str:
     return f"FEATURE#{code}"
+
+
+def meter_sk(code: str) -> str:
+    return f"METER#{code}"
 
 
 def coupon_sk(code: str) -> str:
@@ -121,6 +126,13 @@ class Catalog:
 
     def features(self) -> list[Feature]:
         return [model_of(i, Feature) for i in self._all("FEATURE#")]
+
+    def meter(self, code: str) -> Meter | None:
+        item = self.table.get(CATALOG_PK, meter_sk(code))
+        return model_of(item, Meter) if item else None
+
+    def meters(self) -> list[Meter]:
+        return [model_of(i, Meter) for i in self._all("METER#")]
 
     def coupon(self, code: str) -> Coupon | None:
         item = self.table.get(CATALOG_PK, coupon_sk(code))

@@ -1,0 +1,86 @@
+"""What the usage API takes and answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_EVENTS = 100
+MAX_BODY_BYTES = 256 * 1024
+MAX_PROPERTIES = 50
+MAX_PROPERTIES_BYTES = 4096
+
+Status = Literal["accepted", "duplicate", "rejected", "late"]
+Number = int | float
+
+
+class EventBatch(BaseModel):
+    """The envelope is validated as a whole; each event on its own (a bad one is rejected, not the batch)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[Any] = Field(min_length=1, max_length=MAX_EVENTS, description=(
+        "1 to 100 events, each {event_id (1..128 chars), name, timestamp (ISO 8601 with zone), "
+        "properties (object, up to 50 keys and 4 KB)}"))
+
+
+class EventResult(BaseModel):
+    event_id: str | None
+    status: Status
+    reason: str | None = None
+
+
+class IngestResult(BaseModel):
+    results: list[EventResult]
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    event_id: str
+    name: str
+    timestamp: datetime  # UTC
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+class DailyValue(BaseModel):
+    date: date
+    value: Number
+
+
+class DailyUsage(BaseModel):
+    meter: str
+    items: list[DailyValue]
+
+
+class SummaryItem(BaseModel):
+    meter: str
+    feature: str | None
+    value: Number
+    limit: int | None
+    share: float | None = Field(description="value / limit (None when unlimited)")
+    period_start: datetime
+    period_end: datetime
+
+
+class UsageSummary(BaseModel):
+    items: list[SummaryItem]
+
+
+class EntitlementCheck(BaseModel):
+    feature: str
+    allowed: bool
+    limit: int | None
+    used: Number | None
+    remaining: Number | None
+    hard: bool
+
+
+def as_number(value: Decimal | int) -> Number:
+    """A JSON number for an exact stored value (integral values stay integers)."""
+    if isinstance(value, int):
+        return value
+    return int(value) if value == value.to_integral_value() else float(value)

@@ -1,0 +1,294 @@
+"""What the usage API does: ingest a batch, read usage by day and for the period, check an
+entitlement; plus ``recompute`` / ``verify`` for operators and tests. Plain logic over the store,
+a catalog snapshot and the tenant's subscription."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from wrapper.api.tenant import Actor
+from wrapper.catalog.models import Aggregation, Feature, FeatureKind, Meter, Plan
+from wrapper.catalog.store import Catalog
+from wrapper.errors import InvalidInput, NotFound, PermissionDenied
+from wrapper.store.keys import TenantContext
+from wrapper.subscriptions.logic import resolve_entitlements
+from wrapper.subscriptions.models import ENTITLED, EntitlementView, Subscription
+from wrapper.tenancy.permissions import Permission
+from wrapper.usage.logic import (
+    Rejected,
+    combine,
+    day_of,
+    event_id_of,
+    fold,
+    latest_key,
+    matching,
+    measure,
+    parse_event,
+    period_for,
+    stamp,
+)
+from wrapper.usage.models import (
+    DailyUsage,
+    DailyValue,
+    EntitlementCheck,
+    EventResult,
+    IngestResult,
+    SummaryItem,
+    UsageEvent,
+    UsageSummary,
+    as_number,
+)
+from wrapper.usage.store import UsageStore, retryable
+
+LIMIT_REACHED = "limit_reached"
+MAX_DAYS = 366
+Clock = Callable[[], datetime]
+Period = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    meters: dict[str, Meter]
+    features: dict[str, Feature]
+    plans: dict[str, Plan]
+    taken: float
+
+    def default_plan(self) -> Plan | None:
+        return next((p for p in self.plans.values() if p.is_default and p.status == "active"), None)
+
+
+@dataclass
+class CatalogView:
+    """The catalog's meters, features and plans, read once per cold start and again after
+    ``max_age`` seconds: entitlement checks then cost no catalog read."""
+
+    catalog: Catalog
+    max_age: float = 60.0
+    clock: Callable[[], float] = time.monotonic
+    _snapshot: Snapshot | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def snapshot(self, *, older_than: float | None = None) -> Snapshot:
+        """The cached snapshot, or a new one when it is older than ``older_than`` (default max_age)."""
+        limit = self.max_age if older_than is None else older_than
+        with self._lock:
+            if self._snapshot is None or self.clock() - self._snapshot.taken > limit:
+                self._snapshot = Snapshot(meters={m.code: m for m in self.catalog.meters()},
+                                          features={f.code: f for f in self.catalog.features()},
+                                          plans={p.id: p for p in self.catalog.plans()}, taken=self.clock())
+            return self._snapshot
+
+
+@dataclass
+class HardLimit:
+    limit: int
+    used: Decimal
+
+
+class Usage:
+    def __init__(self, store: UsageStore, catalog: CatalogView,
+                 subscription_of: Callable[[TenantContext], Subscription], *, clock: Clock | None = None) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.subscription_of = subscription_of
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    # -- ingestion ---------------------------------------------------------------------------------------
+    def ingest(self, actor: Actor, events: list[Any]) -> IngestResult:
+        """Each event on its own: accepted, duplicate or rejected with a reason, in the order sent.
+        Refusing the batch as a whole (403) happens only when every event hit a hard limit: then
+        the caller learns it from the status, as from any hard limit; otherwise the good events count."""
+        actor.require(Permission.USAGE_WRITE)
+        now = self.clock()
+        subscription = self.subscription_of(actor.tenant)
+        snapshot = self.catalog.snapshot()
+        current = self._period(subscription, now)
+        limits = self._hard_limits(actor.tenant, subscription, snapshot, current)
+        results: list[EventResult] = []
+        for raw in events:
+            event_id = event_id_of(raw)
+            try:
+                event = parse_event(raw, now)
+                meters = matching(snapshot.meters.values(), event)
+                if not meters:
+                    # A meter created since the snapshot was taken must not wait for it to expire.
+                    snapshot = self.catalog.snapshot(older_than=1.0)
+                    meters = matching(snapshot.meters.values(), event)
+                if not meters:
+                    raise Rejected(f"unknown name: no meter counts events named {event.name!r}")
+                measured = [(m, v) for m in meters if (v := measure(m, event)) is not None]
+                if not measured:
+                    raise Rejected("properties: lacks " + ", ".join(sorted({str(m.property) for m in meters})))
+                period = self._period(subscription, event.timestamp)
+                if period == current and any(
+                        m.code in limits and limits[m.code].used >= limits[m.code].limit for m, _ in measured):
+                    raise Rejected(LIMIT_REACHED)
+                recorded = self.store.record(actor.tenant, event, measured, period[0], time.time(),
+                                             snapshot.meters)
+            except Rejected as refused:
+                results.append(EventResult(event_id=event_id, status="rejected", reason=refused.reason))
+                continue
+            except ClientError as exc:
+                if not retryable(exc):
+                    raise
+                # Nothing was written: the caller sends it again (same event_id, so never twice).
+                results.append(EventResult(event_id=event_id, status="rejected",
+                                           reason="temporarily unavailable: send it again"))
+                continue
+            if recorded and period == current:
+                _count_in(limits, measured)
+            results.append(EventResult(event_id=event.event_id, status="accepted" if recorded else "duplicate"))
+        if all(r.reason == LIMIT_REACHED for r in results):
+            raise PermissionDenied("A hard usage limit of your plan is reached: no event of the batch was counted.",
+                                   errors=[{"field": f"events.{n}", "message": LIMIT_REACHED}
+                                           for n in range(len(results))])
+        return IngestResult(results=results)
+
+    def _hard_limits(self, tenant: TenantContext, subscription: Subscription, snapshot: Snapshot,
+                     period: Period) -> dict[str, HardLimit]:
+        limits: dict[str, HardLimit] = {}
+        for view in self._entitlements(subscription, snapshot):
+            feature = snapshot.features.get(view.feature)
+            if view.hard and view.limit is not None and feature is not None and feature.meter:
+                meter = snapshot.meters.get(feature.meter)
+                if meter is not None:
+                    limits[meter.code] = HardLimit(view.limit, self._value(tenant, meter, period[0]))
+        return limits
+
+    # -- reads -------------------------------------------------------------------------------------------
+    def daily(self, actor: Actor, meter_code: str, first: date | None, last: date | None) -> DailyUsage:
+        actor.require(Permission.USAGE_READ)
+        meter = self._meter(meter_code)
+        today = day_of(self.clock())
+        last = last or today
+        first = first or last - timedelta(days=29)
+        if first > last:
+            raise InvalidInput("from is after to.", errors=[{"field": "from", "message": "after to"}])
+        if (last - first).days >= MAX_DAYS:
+            raise InvalidInput(f"At most {MAX_DAYS} days at once.", errors=[{"field": "from", "message": "too early"}])
+        by_day: dict[date, list[dict[str, Any]]] = {}
+        for item in self.store.day_shards(actor.tenant, meter.code, first, last):
+            by_day.setdefault(date.fromisoformat(str(item["SK"]).split("#")[2]), []).append(item)
+        return DailyUsage(meter=meter.code, items=[DailyValue(date=day, value=as_number(combine(meter, shards)))
+                                                   for day, shards in sorted(by_day.items())])
+
+    def summary(self, actor: Actor) -> UsageSummary:
+        actor.require(Permission.USAGE_READ)
+        subscription = self.subscription_of(actor.tenant)
+        snapshot = self.catalog.snapshot()
+        start, end = self._period(subscription, self.clock())
+        granted = {v.feature: v for v in self._entitlements(subscription, snapshot)}
+        # Several features may count one meter: the one the tenant's plan grants speaks for it.
+        metered = sorted((f for f in snapshot.features.values() if f.kind == FeatureKind.METERED and f.meter),
+                         key=lambda f: (f.code not in granted, f.code != f.meter, f.code))
+        feature_of: dict[str, Feature] = {}
+        for candidate in metered:
+            feature_of.setdefault(str(candidate.meter), candidate)
+        items = []
+        for meter in sorted(snapshot.meters.values(), key=lambda m: m.code):
+            value = self._value(actor.tenant, meter, start)
+            feature = feature_of.get(meter.code)
+            view = granted.get(feature.code) if feature else None
+            limit = view.limit if view else None
+            items.append(SummaryItem(meter=meter.code, feature=feature.code if feature else None,
+                                     value=as_number(value), limit=limit,
+                                     share=float(value / limit) if limit else None,
+                                     period_start=start, period_end=end))
+        return UsageSummary(items=items)
+
+    def check(self, actor: Actor, feature_code: str) -> EntitlementCheck:
+        """Two reads at most: the subscription (one GetItem) and the meter's shards (one Query)."""
+        actor.require(Permission.USAGE_READ)
+        snapshot = self.catalog.snapshot()
+        feature = snapshot.features.get(feature_code) or self.catalog.snapshot(older_than=1.0).features.get(
+            feature_code)
+        if feature is None:
+            raise NotFound("No such feature.")
+        subscription = self.subscription_of(actor.tenant)
+        view = next((v for v in self._entitlements(subscription, snapshot) if v.feature == feature.code), None)
+        if view is None:
+            return EntitlementCheck(feature=feature.code, allowed=False, limit=0, used=None, remaining=0, hard=False)
+        if feature.kind != FeatureKind.METERED or not feature.meter or feature.meter not in snapshot.meters:
+            return EntitlementCheck(feature=feature.code, allowed=view.enabled, limit=view.limit, used=None,
+                                    remaining=None if view.limit is None else view.limit, hard=view.hard)
+        used = self._value(actor.tenant, snapshot.meters[feature.meter], self._period(subscription, self.clock())[0])
+        remaining = None if view.limit is None else max(Decimal(0), view.limit - used)
+        allowed = view.enabled and (view.limit is None or used < view.limit)
+        return EntitlementCheck(feature=feature.code, allowed=allowed, limit=view.limit, used=as_number(used),
+                                remaining=None if remaining is None else as_number(remaining), hard=view.hard)
+
+    # -- recomputation -----------------------------------------------------------------------------------
+    def recompute(self, tenant: TenantContext, meter: Meter, period_start: datetime) -> Decimal:
+        """The meter's value for a period, folded again from the raw events (which know their period)."""
+        measured: list[tuple[str, Decimal | str]] = []
+        for item in self.store.events(tenant):
+            if item.get("period") != stamp(period_start) or meter.code not in (item.get("meters") or []):
+                continue
+            event = _event_of(item)
+            value = measure(meter, event)
+            if value is not None:
+                measured.append((latest_key(event.timestamp, event.event_id), value))
+        return fold(meter, measured)
+
+    def verify(self, tenant: TenantContext, meter: Meter, period_start: datetime) -> tuple[Decimal, Decimal]:
+        """(aggregate, recomputed): equal when counting was exact."""
+        return self._value(tenant, meter, period_start), self.recompute(tenant, meter, period_start)
+
+    def current_period(self, tenant: TenantContext) -> Period:
+        return self._period(self.subscription_of(tenant), self.clock())
+
+    # -- internals ---------------------------------------------------------------------------------------
+    def _value(self, tenant: TenantContext, meter: Meter, period_start: datetime) -> Decimal:
+        return combine(meter, self.store.period_shards(tenant, meter.code, period_start))
+
+    def _meter(self, code: str) -> Meter:
+        meter = self.catalog.snapshot().meters.get(code) or self.catalog.snapshot(older_than=1.0).meters.get(code)
+        if meter is None:
+            raise InvalidInput("No such meter.", errors=[{"field": "meter", "message": f"no meter {code}"}])
+        return meter
+
+    @staticmethod
+    def _period(subscription: Subscription, at: datetime) -> Period:
+        return period_for(subscription.anchor, subscription.timezone, subscription.interval,
+                          (subscription.current_period_start, subscription.current_period_end), at)
+
+    @staticmethod
+    def _entitlements(subscription: Subscription, snapshot: Snapshot) -> list[EntitlementView]:
+        entitled = subscription.status in ENTITLED
+        plan = (snapshot.plans.get(subscription.plan_id) if entitled else None) or snapshot.default_plan()
+        if plan is None:
+            return []
+        addons = [(p, a.quantity) for a in subscription.addons
+                  if entitled and (p := snapshot.plans.get(a.plan_id)) is not None]
+        return resolve_entitlements(plan, addons, snapshot.features)
+
+
+def _count_in(limits: dict[str, HardLimit], measured: list[tuple[Meter, Decimal | str]]) -> None:
+    """What an accepted event adds to the batch's view of its hard-limited meters."""
+    for meter, value in measured:
+        limit = limits.get(meter.code)
+        if limit is None:
+            continue
+        if meter.aggregation in (Aggregation.COUNT, Aggregation.SUM):
+            limit.used += Decimal(value)
+        elif meter.aggregation == Aggregation.MAX:
+            limit.used = max(limit.used, Decimal(value))
+        elif meter.aggregation == Aggregation.LATEST:
+            limit.used = Decimal(value)
+        # unique_count: whether the value is new is known to the store only; the next batch reads it.
+
+
+def _event_of(item: dict[str, Any]) -> UsageEvent:
+    import json
+
+    return UsageEvent(event_id=str(item["event_id"]), name=str(item["name"]),
+                      timestamp=datetime.fromisoformat(str(item["ts"]).replace("Z", "+00:00")),
+                      properties=json.loads(str(item["properties"]), parse_float=Decimal))
