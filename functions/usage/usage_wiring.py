@@ -33,4 +33,4 @@ def subscription_of(tenant: TenantContext) -> Subscription:
     return _subscriptions._current(tenant, _subscriptions.clock())
 
 
-usage = Usage(UsageStore(table), CatalogView(catalog), subscription_of)
+usage = Usage(UsageStore(table, outbox_ttl_days=settings.outbox_ttl_days), CatalogView(catalog), subscription_of)

@@ -10,6 +10,7 @@ partition, so millions of events never crowd its members, roles and audit record
 | period aggregate, one of 8 shards | `AGG#<meter>#<period start>#<shard>` | ADD / conditional SET |
 | daily aggregate (UTC day), one of 8 shards | `DAY#<meter>#<yyyy-mm-dd>#<shard>` | ADD / conditional SET |
 | unique value seen in a period or a day | `UNIQ#<meter>#<period start or D<day>>#<sha256(value)>` | put if absent |
+| threshold published (80%, 100%) | `THRESHOLD#<meter>#<period start>#<percent>` | put if absent, with its event |
 
 How each aggregation stays exact under retries, duplicates and crashes:
 - **count, sum**: the raw event's conditional put and the ``ADD`` to its shard (period and day)
@@ -31,4 +32,9 @@ ones counted back from its anchor by whole intervals). An event counts in the pe
 timestamp falls in, so a late event for an earlier, still-open period counts there. No period is
 invoiced yet (#6): when one is, its late events will be kept and answered ``late``.
 ``recompute`` folds a period's raw events again and ``verify`` compares it with the aggregate.
+
+Thresholds: after a batch's writes, each limited meter it touched is read once; every default
+threshold (80%, 100%; per-plan thresholds need a catalog field, a follow-up) the value has reached
+gets its marker and its ``usage.threshold_reached`` event in one transaction, the marker put only
+if absent: one event per (tenant, meter, period, threshold) under retries and concurrent batches.
 """

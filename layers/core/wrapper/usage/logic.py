@@ -190,3 +190,24 @@ def combine(meter: Meter, shards: Sequence[dict[str, Any]]) -> Decimal:
     if meter.aggregation == Aggregation.LATEST:
         return Decimal(max(values, key=lambda s: str(s.get("at", "")))["v"])
     return sum((Decimal(s["v"]) for s in values), Decimal(0))
+
+
+# Per-plan thresholds need a field on the catalog's Entitlement (a follow-up); until then every
+# limited metered feature warns at these shares of its limit.
+DEFAULT_THRESHOLDS = (80, 100)
+
+
+def thresholds_reached(limit: int | Decimal | None, value: Decimal,
+                       percents: Sequence[int] = DEFAULT_THRESHOLDS) -> list[int]:
+    """The percents of ``limit`` that ``value`` has reached (``t <= value``), smallest first.
+    No limit (or a zero one, of which no share is meaningful) has no thresholds."""
+    if limit is None or limit <= 0:
+        return []
+    return [p for p in sorted(set(percents)) if value * 100 >= Decimal(limit) * p]
+
+
+def thresholds_crossed(limit: int | Decimal | None, before: Decimal, after: Decimal,
+                       percents: Sequence[int] = DEFAULT_THRESHOLDS) -> list[int]:
+    """The percents crossed going from ``before`` to ``after`` (``before < t <= after``)."""
+    earlier = set(thresholds_reached(limit, before, percents))
+    return [p for p in thresholds_reached(limit, after, percents) if p not in earlier]

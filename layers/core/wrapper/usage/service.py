@@ -18,11 +18,14 @@ from wrapper.api.tenant import Actor
 from wrapper.catalog.models import Aggregation, Feature, FeatureKind, Meter, Plan
 from wrapper.catalog.store import Catalog
 from wrapper.errors import InvalidInput, NotFound, PermissionDenied
+from wrapper.events.catalog import EventType
+from wrapper.events.envelope import new_event
 from wrapper.store.keys import TenantContext
 from wrapper.subscriptions.logic import resolve_entitlements
 from wrapper.subscriptions.models import ENTITLED, EntitlementView, Subscription
 from wrapper.tenancy.permissions import Permission
 from wrapper.usage.logic import (
+    DEFAULT_THRESHOLDS,
     Rejected,
     combine,
     day_of,
@@ -34,6 +37,7 @@ from wrapper.usage.logic import (
     parse_event,
     period_for,
     stamp,
+    thresholds_reached,
 )
 from wrapper.usage.models import (
     DailyUsage,
@@ -49,6 +53,7 @@ from wrapper.usage.models import (
 from wrapper.usage.store import UsageStore, retryable
 
 LIMIT_REACHED = "limit_reached"
+KNOWN_MARKERS = 10_000  # thresholds this container knows are published; forgotten (and re-checked) past it
 MAX_DAYS = 366
 Clock = Callable[[], datetime]
 Period = tuple[datetime, datetime]
@@ -100,9 +105,13 @@ class Usage:
         self.catalog = catalog
         self.subscription_of = subscription_of
         self.clock = clock or (lambda: datetime.now(UTC))
+        # Markers this container put or found: a tenant past a threshold does not pay a cancelled
+        # transaction for it on every batch, only once per cold start.
+        self._published: set[tuple[str, str, str, int]] = set()
 
     # -- ingestion ---------------------------------------------------------------------------------------
-    def ingest(self, actor: Actor, events: list[Any]) -> IngestResult:
+    def ingest(self, actor: Actor, events: list[Any], *, request_id: str | None = None,
+               source_ip: str | None = None) -> IngestResult:
         """Each event on its own: accepted, duplicate or rejected with a reason, in the order sent.
         Refusing the batch as a whole (403) happens only when every event hit a hard limit: then
         the caller learns it from the status, as from any hard limit; otherwise the good events count."""
@@ -113,6 +122,7 @@ class Usage:
         current = self._period(subscription, now)
         limits = self._hard_limits(actor.tenant, subscription, snapshot, current)
         results: list[EventResult] = []
+        touched: dict[tuple[str, datetime], tuple[Meter, Period]] = {}
         for raw in events:
             event_id = event_id_of(raw)
             try:
@@ -145,12 +155,63 @@ class Usage:
                 continue
             if recorded and period == current:
                 _count_in(limits, measured)
+            # A duplicate too: it may be the retry of a request that failed before its thresholds.
+            for meter, _ in measured:
+                touched.setdefault((meter.code, period[0]), (meter, period))
             results.append(EventResult(event_id=event.event_id, status="accepted" if recorded else "duplicate"))
         if all(r.reason == LIMIT_REACHED for r in results):
             raise PermissionDenied("A hard usage limit of your plan is reached: no event of the batch was counted.",
                                    errors=[{"field": f"events.{n}", "message": LIMIT_REACHED}
                                            for n in range(len(results))])
+        self._publish_thresholds(actor, subscription, snapshot, list(touched.values()), request_id, source_ip)
         return IngestResult(results=results)
+
+    def _publish_thresholds(self, actor: Actor, subscription: Subscription, snapshot: Snapshot,
+                            touched: list[tuple[Meter, Period]], request_id: str | None,
+                            source_ip: str | None) -> None:
+        """``usage.threshold_reached`` once per (tenant, meter, period, threshold), read after the
+        aggregate writes: every threshold the period's value has reached and whose marker is absent
+        (not just those this batch crossed, so two concurrent batches that each see the crossing,
+        or a retry after a crash here, still publish it once: the marker's condition decides)."""
+        limited = self._limited_features(subscription, snapshot)
+        for meter, (start, end) in touched:
+            if meter.code not in limited:
+                continue
+            feature, limit = limited[meter.code]
+            tenant_id = actor.tenant.tenant_id
+            unknown = [p for p in DEFAULT_THRESHOLDS if (tenant_id, meter.code, stamp(start), p) not in self._published]
+            if not unknown:
+                continue
+            value = self._value(actor.tenant, meter, start)
+            for percent in thresholds_reached(limit, value, unknown):
+                key = (tenant_id, meter.code, stamp(start), percent)
+                event = new_event(EventType.USAGE_THRESHOLD_REACHED, tenant_id, {
+                    "meter": meter.code, "feature": feature, "threshold_percent": percent, "limit": limit,
+                    "value": as_number(value), "period_start": _iso(start), "period_end": _iso(end),
+                    "actor": actor.user_id, "target": meter.code, "request_id": request_id,
+                    "source_ip": source_ip})
+                try:
+                    self.store.mark_threshold(actor.tenant, meter.code, start, percent, event)
+                except ClientError as exc:
+                    if not retryable(exc):
+                        raise
+                    continue  # the events are counted; the next batch of this meter publishes it
+                if len(self._published) >= KNOWN_MARKERS:
+                    self._published.clear()
+                self._published.add(key)
+
+    def _limited_features(self, subscription: Subscription, snapshot: Snapshot) -> dict[str, tuple[str, int]]:
+        """Per meter, the granted feature that limits it and its limit; the feature named as the
+        meter speaks for a meter several limited features count (one marker per meter)."""
+        found: dict[str, tuple[str, int]] = {}
+        views = sorted(self._entitlements(subscription, snapshot), key=lambda v: v.feature)
+        for view in views:
+            feature = snapshot.features.get(view.feature)
+            if view.limit is None or feature is None or feature.kind != FeatureKind.METERED or not feature.meter:
+                continue
+            if feature.meter not in found or feature.code == feature.meter:
+                found[feature.meter] = (feature.code, view.limit)
+        return found
 
     def _hard_limits(self, tenant: TenantContext, subscription: Subscription, snapshot: Snapshot,
                      period: Period) -> dict[str, HardLimit]:
@@ -292,3 +353,7 @@ def _event_of(item: dict[str, Any]) -> UsageEvent:
     return UsageEvent(event_id=str(item["event_id"]), name=str(item["name"]),
                       timestamp=datetime.fromisoformat(str(item["ts"]).replace("Z", "+00:00")),
                       properties=json.loads(str(item["properties"]), parse_float=Decimal))
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")

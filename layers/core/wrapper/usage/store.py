@@ -12,6 +12,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from wrapper.catalog.models import Aggregation, Meter
+from wrapper.events.envelope import EventEnvelope
+from wrapper.events.outbox import write_with_outbox
 from wrapper.store.keys import TenantContext
 from wrapper.store.table import Item, Table, put_op, to_dynamo, update_op
 from wrapper.usage.logic import canonical, day_of, iso_utc, latest_key, measure, shard_of, stamp, value_digest
@@ -38,6 +40,10 @@ def period_prefix(meter: str, period_start: datetime) -> str:
 
 def day_prefix(meter: str, day: date) -> str:
     return f"DAY#{meter}#{day.isoformat()}#"
+
+
+def threshold_sk(meter: str, period_start: datetime, percent: int) -> str:
+    return f"THRESHOLD#{meter}#{stamp(period_start)}#{percent}"
 
 
 def unique_sk(meter: str, scope: str, value: str) -> str:
@@ -68,8 +74,10 @@ def retryable(exc: ClientError) -> bool:
 
 
 class UsageStore:
-    def __init__(self, table: Table, *, faults: Faults | None = None, attempts: int = 5) -> None:
+    def __init__(self, table: Table, *, faults: Faults | None = None, attempts: int = 5,
+                 outbox_ttl_days: int = 7) -> None:
         self.table = table
+        self.outbox_ttl_days = outbox_ttl_days
         self.faults = faults or (lambda point: None)
         self.attempts = attempts
 
@@ -153,6 +161,23 @@ class UsageStore:
                                    values={":x": value, ":k": latest_key(event.timestamp, event.event_id),
                                            ":t": "usage_aggregate"})
             self._conditional([change])
+
+    def mark_threshold(self, tenant: TenantContext, meter: str, period_start: datetime, percent: int,
+                       event: EventEnvelope) -> bool:
+        """Put the threshold's marker and its event in one transaction, so the event exists iff the
+        marker does: False when the marker was there already (someone else published it)."""
+        marker = {"PK": usage_pk(tenant), "SK": threshold_sk(meter, period_start, percent),
+                  "record_type": "usage_threshold", "event_id": event.id,
+                  "expires_at": int(time.time() + MARKER_TTL_DAYS * 86400)}
+        try:
+            self._retrying(lambda: write_with_outbox(
+                self.table, [put_op(marker, condition="attribute_not_exists(PK)")], [event],
+                ttl_days=self.outbox_ttl_days))
+        except ClientError as exc:
+            if not _cancelled_by_condition(exc, 0):
+                raise
+            return False
+        return True
 
     def _conditional(self, operations: list[dict[str, Any]]) -> None:
         """A write whose failed condition means it is already done (a larger max, a later latest, a seen value)."""
