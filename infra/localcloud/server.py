@@ -18,10 +18,12 @@ from botocore.config import Config
 
 from localcloud.apifront import ApiFront, RestApi
 from localcloud.cognito import patch_refresh_tokens
+from localcloud.dispatch import patch_dispatch
 from localcloud.dynamodb import patch_partition_queries, patch_transactions
 from localcloud.eventbridge import patch_rule_targets
 from localcloud.iam import ScopedSession, enforce_session_policies
-from localcloud.pollers import Pollers, PollerSettings
+from localcloud.inprocess import serve_in_process, stop_serving
+from localcloud.pollers import Pollers, PollerSettings, patch_wakeups
 from localcloud.provision import Provisioner, Stack
 from localcloud.runtime import FunctionRuntime, patch_moto_lambda, record_actions
 from localcloud.template import translate
@@ -119,14 +121,18 @@ class LocalCloud:
         self._configure_process()
         from moto.server import ThreadedMotoServer
 
+        patch_dispatch()
+
         self._moto = ThreadedMotoServer(ip_address=cfg.host, port=cfg.aws_port, verbose=False)
         self._moto.start()
+        serve_in_process(f"{cfg.host}:{cfg.aws_port}", self._moto._server.app)
         self.runtime = FunctionRuntime(self.function_environment())
         patch_moto_lambda(self.runtime)
         record_actions(self.runtime)
         self.scoped_sessions = enforce_session_policies(cfg.region)
         patch_transactions()
         patch_partition_queries()
+        patch_wakeups()
         patch_refresh_tokens()
         patch_rule_targets(self.runtime, self.client)
         from localcloud.stripe_server import LocalStripe
@@ -178,6 +184,7 @@ class LocalCloud:
         if self.pollers:
             self.pollers.stop()
         if self._moto:
+            stop_serving(f"{self.config.host}:{self.config.aws_port}")
             self._moto.stop()
         if self.stripe:
             self.stripe.stop()
