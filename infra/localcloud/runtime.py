@@ -17,7 +17,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
@@ -65,6 +65,9 @@ class FunctionRuntime:
         self.invocations: dict[str, int] = {}
         # IAM actions each function's own code called (by logical id), to hold against its role.
         self.actions: dict[str, set[str]] = {}
+        # Tests make a function fail half way: called with the operation name after each AWS call
+        # the function's own code makes (by logical id); raising there loses the call's answer.
+        self.faults: dict[str, Callable[[str], None]] = {}
         self._running: tuple[FunctionSpec, int] | None = None
 
     def register(self, spec: FunctionSpec) -> None:
@@ -176,6 +179,11 @@ def record_actions(runtime: FunctionRuntime) -> None:
             else:
                 names = {operation_name}
             runtime.actions.setdefault(running[0].logical_id, set()).update(f"{prefix}:{n}" for n in names)
+            answer = original(self, operation_name, api_params)
+            fault = runtime.faults.get(running[0].logical_id)
+            if fault is not None:
+                fault(operation_name)
+            return answer
         return original(self, operation_name, api_params)
 
     _make_api_call._wrapper_patched = True  # type: ignore[attr-defined]

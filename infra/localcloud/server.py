@@ -23,7 +23,7 @@ from localcloud.dynamodb import patch_partition_queries, patch_transactions
 from localcloud.eventbridge import patch_rule_targets
 from localcloud.iam import ScopedSession, enforce_session_policies
 from localcloud.inprocess import serve_in_process, stop_serving
-from localcloud.pollers import Pollers, PollerSettings, patch_wakeups
+from localcloud.pollers import InProcessStreams, Pollers, PollerSettings, patch_wakeups
 from localcloud.provision import Provisioner, Stack
 from localcloud.runtime import FunctionRuntime, patch_moto_lambda, record_actions
 from localcloud.template import translate
@@ -164,7 +164,9 @@ class LocalCloud:
                     for r in stack.of_type("AWS::Lambda::EventSourceMapping")]
         _detach_moto_delivery(mappings, self.config.region)
         if self.pollers is None:
-            self.pollers = Pollers(self.runtime, self.client, self.config.pollers)
+            streams = InProcessStreams(self.config.region)
+            self.pollers = Pollers(self.runtime, lambda service: streams if service == "dynamodbstreams"
+                                   else self.client(service), self.config.pollers)
         self.pollers.start(mappings)
         return stack
 
