@@ -130,3 +130,12 @@ def wrapper_table(client: Any, name: str = "wrapper") -> Any:
                                  "KeySchema": [{"AttributeName": "GSI1PK", "KeyType": "HASH"},
                                                {"AttributeName": "GSI1SK", "KeyType": "RANGE"}]}])
     return Table(client, name)
+
+
+def fake_aws_environment(monkeypatch: Any, **extra: str) -> None:
+    """What moto needs in the environment (fake credentials, the region), without the local
+    cloud's endpoint override, plus ``extra`` variables (TABLE_NAME=..., for a handler)."""
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1", **extra}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.unit.builders import wrapper_table
+from tests.unit.builders import fake_aws_environment, wrapper_table
 from wrapper.errors import LimitExceeded, NotFound, Unauthorized
 from wrapper.identity.cognito import CognitoIdentityProvider
 from wrapper.identity.models import ForgotPasswordRequest, LoginRequest, ResetPasswordRequest
@@ -110,10 +110,7 @@ class World:
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    fake_aws_environment(monkeypatch)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         table = wrapper_table(client)
@@ -345,10 +342,7 @@ def test_a_successful_sign_in_records_nothing(world: World) -> None:
 # ---------------------------------------------------------------------------------------- Cognito adapter
 def test_cognito_sets_a_permanent_password_and_global_sign_out_ends_refresh_tokens(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    fake_aws_environment(monkeypatch)
     with mock_aws():
         client = boto3.client("cognito-idp", region_name="us-east-1")
         policy = {"MinimumLength": 12, "RequireLowercase": False, "RequireUppercase": False,

@@ -24,7 +24,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.unit.builders import wrapper_table
+from tests.unit.builders import fake_aws_environment, wrapper_table
 from wrapper.api.tenant import Actor
 from wrapper.billing.periods import MONTHLY, YEARLY, Interval
 from wrapper.billing.pricing import PriceSpec
@@ -154,10 +154,7 @@ def seed(table: Table) -> None:
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    fake_aws_environment(monkeypatch)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         table = wrapper_table(client)

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.unit.builders import lambda_context, wrapper_table
+from tests.unit.builders import fake_aws_environment, lambda_context, wrapper_table
 from wrapper import aws
 from wrapper.payments.webhooks import sign
 from wrapper.store.table import Table
@@ -78,11 +78,8 @@ def _create_table(client: Any) -> Table:
 
 
 def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "TABLE_NAME": "wrapper",
-                        "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Wrapper"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    fake_aws_environment(monkeypatch, AWS_REGION="us-east-1", TABLE_NAME="wrapper",
+                         POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_METRICS_NAMESPACE="Wrapper")
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.unit.builders import api_event, lambda_context, wrapper_table
+from tests.unit.builders import api_event, fake_aws_environment, lambda_context, wrapper_table
 from wrapper import aws
 from wrapper.payments.webhooks import sign
 from wrapper.store.table import Table
@@ -101,10 +101,7 @@ class World:
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    fake_aws_environment(monkeypatch)
     with mock_aws():
         table = _create_table(boto3.client("dynamodb", region_name="us-east-1"))
         store = ParameterStore(SECRET)
@@ -303,12 +300,9 @@ class Function:
 
 @pytest.fixture
 def function(monkeypatch: pytest.MonkeyPatch) -> Iterator[Function]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "TABLE_NAME": "wrapper",
-                        "STRIPE_WEBHOOK_SECRET_PARAMETER": "/wrapper/stripe/webhook-secret",
-                        "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Wrapper"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    fake_aws_environment(monkeypatch, AWS_REGION="us-east-1", TABLE_NAME="wrapper",
+                         STRIPE_WEBHOOK_SECRET_PARAMETER="/wrapper/stripe/webhook-secret",
+                         POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_METRICS_NAMESPACE="Wrapper")
     with mock_aws():
         aws.client.cache_clear()
         table = _create_table(boto3.client("dynamodb", region_name="us-east-1"))

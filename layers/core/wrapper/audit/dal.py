@@ -8,7 +8,7 @@ can be short or empty while ``next_cursor`` still says there is more.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,6 +20,7 @@ from wrapper.errors import InvalidInput
 from wrapper.store.keys import tenant_pk
 from wrapper.store.table import Item, Table, put_op
 from wrapper.tenancy.permissions import Permission
+from wrapper.timestamps import iso_z
 
 AUDIT_SK_PREFIX = "AUDIT#"
 AUDIT_MARKER_PREFIX = "AUDITEVT#"
@@ -39,8 +40,7 @@ class AuditEntry(BaseModel):
 
 def _iso(moment: datetime) -> str:
     """The envelope's own timestamp format (UTC, milliseconds, ``Z``), so key ranges line up."""
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_z(moment, timespec="milliseconds")
 
 
 class DynamoAuditLog:

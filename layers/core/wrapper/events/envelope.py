@@ -9,12 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from ulid import ULID
 
 from wrapper.events.catalog import EventType
+from wrapper.timestamps import iso_z
 
 ENVELOPE_VERSION = "1"
 
 
 def utc_now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_z(datetime.now(UTC), timespec="milliseconds")
 
 
 class EventEnvelope(BaseModel):

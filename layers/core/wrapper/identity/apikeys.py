@@ -34,7 +34,6 @@ request.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import time
@@ -53,7 +52,7 @@ from wrapper.errors import InvalidInput, NotFound
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.events.outbox import write_with_outbox
-from wrapper.store.keys import platform_pk, tenant_pk
+from wrapper.store.keys import digest, platform_pk, tenant_pk
 from wrapper.store.table import Item, Table, delete_op, put_op, to_dynamo
 from wrapper.tenancy.permissions import Permission, ensure_can_assign
 
@@ -99,7 +98,7 @@ def permissions_of_scopes(scopes: Iterable[str]) -> frozenset[Permission]:
 
 
 def key_digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+    return digest(key)
 
 
 def mint_key() -> tuple[str, str]:

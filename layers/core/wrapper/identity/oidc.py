@@ -15,7 +15,6 @@ Wrapper user by renaming its email.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
@@ -23,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from wrapper.identity.models import normalize_email
 from wrapper.identity.tokens import Claims
-from wrapper.store.keys import platform_pk
+from wrapper.store.keys import digest, platform_pk
 from wrapper.store.table import Table, to_dynamo
 
 
@@ -67,7 +66,7 @@ class OidcLinks:
 
 
 def _key(issuer: str, subject: str) -> dict[str, str]:
-    return {"PK": platform_pk(f"OIDC#{hashlib.sha256(issuer.encode()).hexdigest()}"), "SK": f"SUB#{subject}"}
+    return {"PK": platform_pk(f"OIDC#{digest(issuer)}"), "SK": f"SUB#{subject}"}
 
 
 def _verified_email(claims: Claims) -> str | None:

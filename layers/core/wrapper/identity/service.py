@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 from collections.abc import Callable
@@ -29,6 +28,8 @@ from wrapper.identity.models import (
 from wrapper.identity.ports import IdentityProvider, InvalidCredentials, UserExists
 from wrapper.identity.store import EmailTaken, IdentityStore
 from wrapper.notifications import Email, Notifier
+from wrapper.store.keys import digest
+from wrapper.timestamps import iso_z
 
 WRONG_CREDENTIALS = "Email or password is wrong."
 INVALID_RESET_TOKEN = "This reset token is invalid, expired or already used; ask for a new one."  # noqa: S105
@@ -147,7 +148,7 @@ class IdentityService:
                                               expires_at=expires_at, created_at=self._now().isoformat()):
             return  # a concurrent request's token became the live one, and its email says so
         # After the commit, never inside it: if sending fails, asking again sends a fresh token.
-        expires = datetime.fromtimestamp(expires_at, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        expires = iso_z(expires_at)
         notifier.send(Email(
             to=request.email, subject="Reset your password",
             text=(f"Someone asked to reset the password of this account. If it was not you, ignore this email.\n\n"
@@ -200,4 +201,4 @@ class IdentityService:
 
 def _token_digest(token: str) -> str:
     # The token carries 256 random bits: a fast hash is enough, no salt or stretching needed.
-    return hashlib.sha256(token.encode()).hexdigest()
+    return digest(token)

@@ -19,7 +19,6 @@ request swaps both in one transaction, deleting the old token. Only digests are 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -28,7 +27,7 @@ from botocore.exceptions import ClientError
 
 from wrapper.events.envelope import EventEnvelope
 from wrapper.events.outbox import write_with_outbox
-from wrapper.store.keys import platform_pk, tenant_pk
+from wrapper.store.keys import digest, platform_pk, tenant_pk
 from wrapper.store.table import Item, Table, delete_op, put_op, to_dynamo, update_op
 
 RESET_POINTER_SK = "PWRESET"
@@ -36,10 +35,6 @@ RESET_POINTER_SK = "PWRESET"
 
 class EmailTaken(Exception):
     pass
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _cancelled_by_condition(exc: ClientError, index: int) -> bool:
@@ -109,15 +104,15 @@ class IdentityStore:
 
     # ------------------------------------------------------------------ refresh-token revocation
     def revoke_refresh_token(self, refresh_token: str, *, expires_at: int) -> None:
-        self.table.put({"PK": platform_pk(f"REVOKED#{_digest(refresh_token)}"), "SK": "TOKEN",
+        self.table.put({"PK": platform_pk(f"REVOKED#{digest(refresh_token)}"), "SK": "TOKEN",
                         "record_type": "revoked_token", "expires_at": expires_at})
 
     def is_revoked(self, refresh_token: str) -> bool:
-        return self.table.get(platform_pk(f"REVOKED#{_digest(refresh_token)}"), "TOKEN") is not None
+        return self.table.get(platform_pk(f"REVOKED#{digest(refresh_token)}"), "TOKEN") is not None
 
     # ------------------------------------------------------------------ sign-in failures
     def _failure_key(self, email: str, window_start: int) -> dict[str, str]:
-        return {"PK": platform_pk(f"LOGINFAIL#{_digest(email)}"), "SK": f"WINDOW#{window_start}"}
+        return {"PK": platform_pk(f"LOGINFAIL#{digest(email)}"), "SK": f"WINDOW#{window_start}"}
 
     def try_attempt(self, email: str, window_start: int, *, max_failures: int, expires_at: int) -> bool:
         """Count one sign-in attempt, atomically, unless the window already holds ``max_failures``
@@ -155,7 +150,7 @@ class IdentityStore:
     # ------------------------------------------------------------------ password reset
     def count_reset_request(self, email: str, window_start: int, *, max_requests: int, expires_at: int) -> bool:
         """Count one reset request for the email, unless the window already holds ``max_requests``."""
-        counted = self.table.increment(platform_pk(f"PWRESETRATE#{_digest(email)}"), f"WINDOW#{window_start}",
+        counted = self.table.increment(platform_pk(f"PWRESETRATE#{digest(email)}"), f"WINDOW#{window_start}",
                                        "requests", expires_at=expires_at, record_type="reset_requests",
                                        below=max_requests)
         return counted is not None

@@ -4,6 +4,7 @@ platform-owned ones with ``PLATFORM#``. Keys come from a context, never from req
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -38,3 +39,9 @@ def tenant_pk(tenant_id: str) -> str:
 
 def platform_pk(kind: str) -> str:
     return f"{PLATFORM_PREFIX}{kind}"
+
+
+def digest(value: str) -> str:
+    """The SHA-256 of a secret or a caller's value, in hex: what keys hold instead of the value.
+    A token or key carrying 128+ random bits needs no salt or stretching."""
+    return hashlib.sha256(value.encode()).hexdigest()

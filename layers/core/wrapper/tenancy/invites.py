@@ -18,12 +18,10 @@ transaction; if it then fails or crashes, accepting again with the same password
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from botocore.exceptions import ClientError
@@ -41,20 +39,21 @@ from wrapper.identity.ports import IdentityProvider, InvalidCredentials, UserExi
 from wrapper.identity.store import IdentityStore
 from wrapper.notifications import Email as EmailMessage
 from wrapper.notifications import Notifier
-from wrapper.store.keys import platform_pk, tenant_pk
+from wrapper.store.keys import digest, platform_pk, tenant_pk
 from wrapper.store.table import Item, Table, check_op, delete_op, put_op
 from wrapper.tenancy.permissions import (
     ROLE_PERMISSIONS,
     Permission,
     ensure_can_assign,
 )
+from wrapper.timestamps import iso_z
 
 INVITE_PREFIX = "INVITE#"
 _PASSWORD = TypeAdapter(Password)
 
 
 def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return digest(token)
 
 
 class InviteRequest(BaseModel):
@@ -218,7 +217,7 @@ def _role_permissions(tenant_id: str, role: str, custom_roles: CustomRoles) -> f
 
 
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_z(epoch)
 
 
 def _invite(item: Item, now: float) -> Invite:

@@ -39,6 +39,7 @@ from wrapper.events.outbox import write_with_outbox
 from wrapper.store.keys import TenantContext
 from wrapper.store.table import Item, Table, delete_op, put_op, to_dynamo, update_op
 from wrapper.tenancy.permissions import Permission
+from wrapper.timestamps import iso_z
 
 ORG_PREFIX = "ORG#"
 ORG_TREE_SK = "ORGTREE"
@@ -360,4 +361,4 @@ def _assignment(item: Item) -> OrganizationMember:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_z(datetime.now(UTC))

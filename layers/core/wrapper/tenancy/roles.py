@@ -39,6 +39,7 @@ from wrapper.tenancy.permissions import (
     ensure_can_assign,
     validate_custom_role,
 )
+from wrapper.timestamps import iso_z
 
 ROLE_PREFIX = "ROLE#"
 ROLE_COUNT_SK = "ROLECOUNT"
@@ -265,4 +266,4 @@ def _still_held(item: Item) -> str:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_z(datetime.now(UTC))

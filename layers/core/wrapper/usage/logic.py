@@ -12,6 +12,7 @@ from typing import Any
 
 from wrapper.billing.periods import Anchor, Interval, Period, period_containing
 from wrapper.catalog.models import Aggregation, Meter
+from wrapper.store.keys import digest
 from wrapper.usage.models import MAX_PROPERTIES, MAX_PROPERTIES_BYTES, UsageEvent
 
 SHARDS = 8
@@ -130,7 +131,7 @@ def shard_of(event_id: str) -> int:
 
 
 def value_digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()[:32]
+    return digest(value)[:32]
 
 
 def latest_key(at: datetime, event_id: str) -> str:

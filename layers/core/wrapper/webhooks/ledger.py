@@ -12,7 +12,6 @@ An event's ``status`` goes ``queued`` → ``applied`` | ``stale`` | ``ignored``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -20,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from wrapper.store.keys import platform_pk
 from wrapper.store.table import Table, to_dynamo
+from wrapper.timestamps import iso_z
 from wrapper.webhooks.models import StripeEventFacts
 
 RETENTION_DAYS = 35
@@ -48,7 +48,7 @@ def object_pk(object_id: str) -> str:
 
 
 def _iso(now: float) -> str:
-    return datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_z(now, timespec="milliseconds")
 
 
 def _expires_at(now: float) -> int:
