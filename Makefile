@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export PYTHONPATH := layers/core:infra
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: dev test install lint typecheck unit integration e2e openapi validate bench clean
+.PHONY: dev test install lint typecheck unit integration e2e volume openapi validate bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ integration: install
 
 e2e: install
 	$(BIN)/pytest tests/e2e
+
+## The usage issue's full figure over HTTP: 10,000 events, 10% duplicates, crashes (about 4 minutes).
+volume: install
+	USAGE_HTTP_EVENTS=10000 $(BIN)/pytest tests/e2e/test_usage.py -k volume_of_events
 
 ## Regenerate layers/core/wrapper/openapi.json from the routes and models.
 openapi: install

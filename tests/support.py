@@ -89,3 +89,21 @@ def token_in(mail: dict[str, Any], label: str) -> str:
         if line.startswith(f"{label}: "):
             return line.removeprefix(f"{label}: ").strip()
     raise AssertionError(f"no {label!r} line in {mail['text']!r}")
+
+
+PROBLEM = "application/problem+json"
+
+
+def answered(answer: Any, *expected: int) -> Any:
+    """The JSON body of an answer whose status is one of ``expected`` (by default 200)."""
+    assert answer.status_code in (expected or (200,)), (answer.status_code, answer.text)
+    return answer.json() if answer.content else None
+
+
+def refused(answer: Any, *statuses: int | tuple[int, ...]) -> dict[str, Any]:
+    """The problem+json body of a refusal whose status is one of ``statuses``."""
+    wanted = [code for status in statuses for code in (status if isinstance(status, tuple) else (status,))]
+    assert answer.status_code in wanted, (answer.status_code, answer.text)
+    assert answer.headers["Content-Type"] == PROBLEM
+    problem: dict[str, Any] = answer.json()
+    return problem

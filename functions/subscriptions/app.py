@@ -5,6 +5,7 @@ import json
 from typing import Annotated, Any
 
 import subscriptions_billing
+import subscriptions_credits
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
@@ -40,6 +41,7 @@ PAYMENT_REQUIRED: OpenAPIResponse = {
 app.use(middlewares=[tenant_middleware(logger, DynamoRequestCounter(table),
                                        custom_roles=Roles(table, outbox_ttl_days=settings.outbox_ttl_days))])
 app.include_router(subscriptions_billing.router)
+app.include_router(subscriptions_credits.router)
 
 
 @app.exception_handler(PaymentRequired)

@@ -7,8 +7,12 @@ from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from pydantic import BaseModel
 
 from wrapper import aws
+from wrapper.api.app import idempotency_key_of
 from wrapper.api.tenant import Actor
 from wrapper.catalog.store import Catalog
+from wrapper.credits.service import Credits
+from wrapper.credits.store import WalletStore
+from wrapper.credits.topups import TopUps
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
 from wrapper.subscriptions.idempotency import IdempotencyRecords
@@ -26,11 +30,12 @@ subscriptions = Subscriptions(SubscriptionStore(table, outbox_ttl_days=settings.
                               LazyPayments(stripe_settings, aws.client_for(settings, "ssm")),
                               billing_page=stripe_settings.billing_page)
 idempotency = IdempotencyRecords(table)
+top_ups = TopUps(subscriptions, Credits(WalletStore(table), outbox_ttl_days=settings.outbox_ttl_days),
+                 unit_amount=stripe_settings.credit_unit_amount, currency=stripe_settings.credit_currency)
 
 
 def once_per_key(router: BaseRouter, actor: Actor, operation: str, body: BaseModel | None,
                  produce: Callable[[], M], model: type[M]) -> M:
     """Run ``produce`` once per Idempotency-Key (the same key and body answer the first answer again)."""
-    headers = router.current_event.headers or {}
-    key = next((v for k, v in headers.items() if k.lower() == "idempotency-key"), None)
-    return idempotency.run(actor.tenant, key, operation, body.model_dump_json() if body else "", produce, model)
+    return idempotency.run(actor.tenant, idempotency_key_of(router), operation,
+                           body.model_dump_json() if body else "", produce, model)

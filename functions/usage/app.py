@@ -1,8 +1,10 @@
 """Usage: events in (POST /v1/usage/events), usage out (GET /v1/usage, /v1/usage/summary) and
-entitlement checks (GET /v1/entitlements/{feature}). Every route acts for the caller's tenant."""
+entitlement checks (GET /v1/entitlements/{feature}), and the credit wallet (GET /v1/credits and
+/v1/credits/ledger). Every route acts for the caller's tenant."""
 
 from typing import Any
 
+import usage_credits
 import usage_events
 import usage_reads
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -23,6 +25,7 @@ app.use(middlewares=[tenant_middleware(logger, DynamoRequestCounter(table),
                                        custom_roles=Roles(table, outbox_ttl_days=settings.outbox_ttl_days))])
 app.include_router(usage_events.router)
 app.include_router(usage_reads.router)
+app.include_router(usage_credits.router)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

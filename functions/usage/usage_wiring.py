@@ -1,13 +1,16 @@
 """What the usage function's routers share, built once per cold start."""
 
+from decimal import Decimal
+
 from wrapper.catalog.store import Catalog
+from wrapper.credits.service import Credits
+from wrapper.credits.store import WalletStore
 from wrapper.errors import Unavailable
 from wrapper.payments.port import Payments
 from wrapper.settings import Settings
 from wrapper.store.keys import TenantContext
 from wrapper.store.table import table_for
 from wrapper.subscriptions.logic import Subscriptions
-from wrapper.subscriptions.models import Subscription
 from wrapper.subscriptions.store import SubscriptionStore
 from wrapper.usage.service import CatalogView, Usage
 from wrapper.usage.store import UsageStore
@@ -26,11 +29,10 @@ _subscriptions = Subscriptions(SubscriptionStore(table, outbox_ttl_days=settings
                                _no_payments, billing_page="")
 
 
-def subscription_of(tenant: TenantContext) -> Subscription:
-    """The tenant's current subscription, put on the default plan on first access."""
-    # Subscriptions.current() asks for billing:read, which a usage:write API key lacks; the
-    # tenant's own period is not billing data it is refused.
-    return _subscriptions._current(tenant, _subscriptions.clock())
+def overdraft(tenant: TenantContext) -> Decimal:
+    return usage.overdraft(tenant)
 
 
-usage = Usage(UsageStore(table, outbox_ttl_days=settings.outbox_ttl_days), CatalogView(catalog), subscription_of)
+credits = Credits(WalletStore(table), overdraft_of=overdraft, outbox_ttl_days=settings.outbox_ttl_days)
+usage: Usage = Usage(UsageStore(table, outbox_ttl_days=settings.outbox_ttl_days), CatalogView(catalog),
+                     _subscriptions.current_of, credits=credits)

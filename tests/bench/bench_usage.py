@@ -1,6 +1,7 @@
 """Usage ingestion through the handler in-process against a local cloud: events/s, AWS calls and
 DynamoDB write units per event (TransactWriteItems parts counted one by one), for batches of 1, 10
-and 100. Prints JSON. Run: PYTHONPATH=layers/core:infra:. .venv/bin/python tests/bench/bench_usage.py"""
+and 100, on the free plan and on payg (where every event spends credits from the wallet).
+Prints JSON. Run: PYTHONPATH=layers/core:infra:. .venv/bin/python tests/bench/bench_usage.py"""
 
 from __future__ import annotations
 
@@ -78,6 +79,8 @@ def run() -> list[dict[str, Any]]:
         from wrapper.api.tenant import Actor
         from wrapper.catalog.seed_data import seed_catalog
         from wrapper.catalog.store import Catalog
+        from wrapper.credits.service import Credits
+        from wrapper.credits.store import WalletStore
         from wrapper.store.keys import TenantContext
         from wrapper.store.table import Table
         from wrapper.subscriptions.logic import Subscriptions
@@ -88,29 +91,40 @@ def run() -> list[dict[str, Any]]:
 
         name = cloud.stack.outputs["TableName"]
         seed_catalog(Table(cloud.client("dynamodb"), name))
+        payg = Catalog(Table(cloud.client("dynamodb"), name)).plan_by_code("payg")
+        assert payg is not None
         figures = []
         for size in (1, 10, 100):
-            client = Counting(cloud.client("dynamodb"))
-            table = Table(client, name)
-            subscriptions = Subscriptions(SubscriptionStore(table, outbox_ttl_days=7), Catalog(table),
-                                          lambda: None, billing_page="")  # type: ignore[arg-type,return-value]
-            usage = Usage(UsageStore(table), CatalogView(Catalog(table)),
-                          lambda t, s=subscriptions: s._current(t, s.clock()))
-            actor = Actor(tenant=TenantContext(tenant_id=f"bench{size}x{uuid.uuid4().hex[:6]}"), user_id="bench",
-                          permissions=frozenset({Permission.USAGE_WRITE}))
-            usage.ingest(actor, _events(1, 0))  # warm: subscription and catalog snapshot
-            client.calls.clear()
-            client.write_units = 0
-            batches = [_events(size, n) for n in range(0, EVENTS_PER_SIZE, size)]
-            started = time.perf_counter()
-            for batch in batches:
-                usage.ingest(actor, batch)
-            elapsed = time.perf_counter() - started
-            events = size * len(batches)
-            figures.append({"batch_size": size, "events": events, "events_per_s": round(events / elapsed, 1),
-                            "aws_calls_per_event": round(sum(client.calls.values()) / events, 2),
-                            "write_units_per_event": round(client.write_units / events, 2),
-                            "calls": dict(client.calls)})
+            for plan in ("free", "payg"):
+                client = Counting(cloud.client("dynamodb"))
+                table = Table(client, name)
+                subscriptions = Subscriptions(SubscriptionStore(table, outbox_ttl_days=7), Catalog(table),
+                                              lambda: None, billing_page="")  # type: ignore[arg-type,return-value]
+                tenant = TenantContext(tenant_id=f"bench{size}{plan}{uuid.uuid4().hex[:6]}")
+                credits = Credits(WalletStore(table))
+                subscription_of = subscriptions.current_of
+                if plan == "payg":
+                    # On payg every API call and token spends credits: the wallet is written with each event.
+                    on_payg = subscriptions.current_of(tenant).model_copy(update={"plan_id": payg.id,
+                                                                                  "plan_code": payg.code})
+                    subscription_of = lambda t, s=on_payg: s  # noqa: E731
+                    credits.grant(tenant, 1_000_000, source="operator", reference=None, by="bench")
+                usage = Usage(UsageStore(table), CatalogView(Catalog(table)), subscription_of, credits=credits)
+                actor = Actor(tenant=tenant, user_id="bench", permissions=frozenset({Permission.USAGE_WRITE}))
+                usage.ingest(actor, _events(1, 0))  # warm: subscription and catalog snapshot
+                client.calls.clear()
+                client.write_units = 0
+                batches = [_events(size, n) for n in range(0, EVENTS_PER_SIZE, size)]
+                started = time.perf_counter()
+                for batch in batches:
+                    usage.ingest(actor, batch)
+                elapsed = time.perf_counter() - started
+                events = size * len(batches)
+                figures.append({"batch_size": size, "plan": plan, "events": events,
+                                "events_per_s": round(events / elapsed, 1),
+                                "aws_calls_per_event": round(sum(client.calls.values()) / events, 2),
+                                "write_units_per_event": round(client.write_units / events, 2),
+                                "calls": dict(client.calls)})
         return figures
     finally:
         cloud.stop()

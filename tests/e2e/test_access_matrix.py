@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import REPO, call, join, signup, table
+from tests.support import REPO, answered, call, join, signup, table
 from wrapper.catalog.seed_data import seed_catalog
 from wrapper.tenancy.permissions import ROLE_PERMISSIONS, Permission
 
@@ -82,6 +82,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("get", "/v1/usage"): Row(P.USAGE_READ, query={"meter": "api_calls"}),
     ("get", "/v1/usage/summary"): Row(P.USAGE_READ),
     ("get", "/v1/entitlements/{feature}"): Row(P.USAGE_READ),
+    ("get", "/v1/credits"): Row(P.BILLING_READ),
+    ("get", "/v1/credits/ledger"): Row(P.BILLING_READ),
+    ("post", "/v1/credits/top-ups"): Row(P.BILLING_WRITE, {"credits": 100}),
 }
 # Path parameters that name something of tenant A's (the others, like a feature code, are platform-wide).
 TENANT_OWNED = ("{user_id}", "{role_name}", "{org_id}", "{key_id}")
@@ -103,11 +106,6 @@ def _secured_routes() -> set[tuple[str, str]]:
             if secured and not path.startswith("/v1/admin/")}
 
 
-def _ok(answer: Any, *expected: int) -> Any:
-    assert answer.status_code in expected, (answer.status_code, answer.text)
-    return answer.json() if answer.content else None
-
-
 @pytest.fixture(scope="module")
 def world(cloud: Any) -> dict[str, Any]:
     """Tenant A with one principal per role, one API key per scope and one thing of each kind;
@@ -121,17 +119,17 @@ def world(cloud: Any) -> dict[str, Any]:
         join(cloud, a, principals[role]["user_id"], role)
     target = signup(cloud, "target elsewhere")
     join(cloud, a, target["user_id"], "viewer")
-    role = _ok(call(cloud, "POST", "/v1/roles", a_owner, tenant=a,
+    role = answered(call(cloud, "POST", "/v1/roles", a_owner, tenant=a,
                     body={"name": f"auditor-{uuid.uuid4().hex[:6]}", "permissions": ["audit:read"]}), 201)
-    org = _ok(call(cloud, "POST", "/v1/organizations", a_owner, tenant=a, body={"name": "A's unit"}), 201)
-    _ok(call(cloud, "PUT", f"/v1/organizations/{org['org_id']}/members/{target['user_id']}", a_owner, tenant=a),
+    org = answered(call(cloud, "POST", "/v1/organizations", a_owner, tenant=a, body={"name": "A's unit"}), 201)
+    answered(call(cloud, "PUT", f"/v1/organizations/{org['org_id']}/members/{target['user_id']}", a_owner, tenant=a),
         200, 204)
     keys = {}
     for name, scopes in (("read-key", ["read"]), ("usage-key", ["usage:write"]), ("spare", ["read"])):
-        keys[name] = _ok(call(cloud, "POST", "/v1/api-keys", a_owner, tenant=a,
+        keys[name] = answered(call(cloud, "POST", "/v1/api-keys", a_owner, tenant=a,
                               body={"name": name, "scopes": scopes}), 201)
     b_owner = signup(cloud, "Tenant B")
-    b_key = _ok(call(cloud, "POST", "/v1/api-keys", b_owner, body={"name": "b read", "scopes": ["read"]}), 201)
+    b_key = answered(call(cloud, "POST", "/v1/api-keys", b_owner, body={"name": "b read", "scopes": ["read"]}), 201)
     ids = {"user_id": target["user_id"], "role_name": role["name"], "org_id": org["org_id"],
            "key_id": keys["spare"]["id"], "feature": "api_calls"}
     return {

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support import call, signup, table
+from tests.support import answered, call, refused, signup, table
 from wrapper.catalog.seed_data import seed_catalog
 from wrapper.identity.authorizer import grant_operator
 
@@ -27,19 +27,6 @@ USD_MONTH = {"interval": {"unit": "month"}, "spec": {"model": "flat", "currency"
 
 def _code(prefix: str = "t") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
-
-
-def _ok(answer: requests.Response, *expected: int) -> Any:
-    assert answer.status_code in expected, (answer.status_code, answer.text)
-    return answer.json() if answer.content else None
-
-
-def _refused(answer: requests.Response, status: int | tuple[int, ...]) -> dict[str, Any]:
-    wanted = status if isinstance(status, tuple) else (status,)
-    assert answer.status_code in wanted, (answer.status_code, answer.text)
-    assert answer.headers["Content-Type"] == PROBLEM
-    problem: dict[str, Any] = answer.json()
-    return problem
 
 
 def _catalog(cloud: Any) -> list[str]:
@@ -64,20 +51,20 @@ def features(cloud: Any, op: dict[str, Any]) -> dict[str, str]:
     made = {}
     for kind, extra in (("boolean", {}), ("limit", {"unit": "seats"}), ("metered", {"meter": "api_calls"})):
         code = _code("f")
-        _ok(call(cloud, "POST", "/v1/admin/features", op, body={"code": code, "name": kind.title(), "kind": kind,
+        answered(call(cloud, "POST", "/v1/admin/features", op, body={"code": code, "name": kind.title(), "kind": kind,
                                                                  **extra}), 201)
         made[kind] = code
     return made
 
 
 def _plan(cloud: Any, op: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    created: dict[str, Any] = _ok(call(cloud, "POST", "/v1/admin/plans", op,
+    created: dict[str, Any] = answered(call(cloud, "POST", "/v1/admin/plans", op,
                                        body={"code": _code(), "name": "A plan", **fields}), 201)
     return created
 
 
 def _public(cloud: Any) -> dict[str, dict[str, Any]]:
-    return {p["code"]: p for p in _ok(call(cloud, "GET", "/v1/plans", None), 200)["items"]}
+    return {p["code"]: p for p in answered(call(cloud, "GET", "/v1/plans", None), 200)["items"]}
 
 
 # --- plans, prices and the public catalog ----------------------------------------------------------
@@ -90,8 +77,8 @@ def test_the_operator_builds_a_plan_and_tenants_see_it_in_the_public_catalog(
                     {"feature": features["metered"], "limit": 5000}]
     plan = _plan(cloud, op, description="For tests", trial_days=7, entitlements=entitlements)
     assert plan["version"] == 1 and plan["status"] == "active" and plan["prices"] == []
-    flat = _ok(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body=USD_MONTH), 201)
-    per_call = _ok(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body={
+    flat = answered(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body=USD_MONTH), 201)
+    per_call = answered(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body={
         "interval": {"unit": "year"}, "spec": {"model": "per_unit", "currency": "eur", "unit_amount": "0.0125"}}), 201)
     assert (flat["version"], per_call["version"]) == (1, 2)
     assert per_call["spec"]["currency"] == "EUR" and per_call["spec"]["unit_amount"] == "0.0125"
@@ -108,64 +95,65 @@ def test_the_operator_builds_a_plan_and_tenants_see_it_in_the_public_catalog(
 
     # And the operator's view has the same plan, with its version and prices
     read = call(cloud, "GET", f"/v1/admin/plans/{plan['id']}", op)
-    assert _ok(read, 200)["prices"] == [flat, per_call]
+    assert answered(read, 200)["prices"] == [flat, per_call]
     assert read.headers["ETag"] == '"1"'
-    listed = {p["id"]: p for p in _ok(call(cloud, "GET", "/v1/admin/plans", op), 200)["items"]}
+    listed = {p["id"]: p for p in answered(call(cloud, "GET", "/v1/admin/plans", op), 200)["items"]}
     assert len(listed[plan["id"]]["prices"]) == 2
 
 
 def test_a_new_price_version_retires_the_one_it_replaces_which_stays_readable(
         cloud: Any, op: dict[str, Any]) -> None:
     plan = _plan(cloud, op)
-    old = _ok(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body=USD_MONTH), 201)
+    old = answered(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body=USD_MONTH), 201)
 
-    new = _ok(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body={
+    new = answered(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body={
         **USD_MONTH, "spec": {**USD_MONTH["spec"], "flat_amount": 1900}, "replaces": old["id"]}), 201)
 
     assert new["version"] == old["version"] + 1 and new["active"]
-    versions = _ok(call(cloud, "GET", f"/v1/admin/plans/{plan['id']}", op), 200)["prices"]
+    versions = answered(call(cloud, "GET", f"/v1/admin/plans/{plan['id']}", op), 200)["prices"]
     assert [(p["id"], p["active"]) for p in versions] == [(old["id"], False), (new["id"], True)]
     assert versions[0]["spec"]["flat_amount"] == 1500  # the old price is never edited
     assert [p["id"] for p in _public(cloud)[plan["code"]]["prices"]] == [new["id"]]
     # Replacing a retired price again is refused, and writes nothing
     before = _catalog(cloud)
-    _refused(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op,
+    refused(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op,
                   body={**USD_MONTH, "replaces": old["id"]}), 409)
     assert _catalog(cloud) == before
 
 
 def test_retiring_a_price_is_idempotent_and_hides_it_from_the_public(cloud: Any, op: dict[str, Any]) -> None:
     plan = _plan(cloud, op)
-    price = _ok(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body=USD_MONTH), 201)
+    price = answered(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body=USD_MONTH), 201)
     path = f"/v1/admin/plans/{plan['id']}/prices/{price['id']}"
 
     first, again = call(cloud, "DELETE", path, op), call(cloud, "DELETE", path, op)
 
-    assert _ok(first, 200)["active"] is False and _ok(again, 200) == first.json()
+    assert answered(first, 200)["active"] is False and answered(again, 200) == first.json()
     assert _public(cloud)[plan["code"]]["prices"] == []
-    assert _ok(call(cloud, "GET", f"/v1/admin/plans/{plan['id']}", op), 200)["prices"][0]["id"] == price["id"]
+    assert answered(call(cloud, "GET", f"/v1/admin/plans/{plan['id']}", op), 200)["prices"][0]["id"] == price["id"]
 
 
 def test_a_price_is_found_only_under_its_own_plan(cloud: Any, op: dict[str, Any]) -> None:
     plan, other = _plan(cloud, op), _plan(cloud, op)
-    price = _ok(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body=USD_MONTH), 201)
-    _refused(call(cloud, "DELETE", f"/v1/admin/plans/{other['id']}/prices/{price['id']}", op), 404)
-    _refused(call(cloud, "POST", f"/v1/admin/plans/{other['id']}/prices", op,
+    price = answered(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body=USD_MONTH), 201)
+    refused(call(cloud, "DELETE", f"/v1/admin/plans/{other['id']}/prices/{price['id']}", op), 404)
+    refused(call(cloud, "POST", f"/v1/admin/plans/{other['id']}/prices", op,
                   body={**USD_MONTH, "replaces": price["id"]}), 422)
-    assert _ok(call(cloud, "GET", f"/v1/admin/plans/{plan['id']}", op), 200)["prices"][0]["active"] is True
+    assert answered(call(cloud, "GET", f"/v1/admin/plans/{plan['id']}", op), 200)["prices"][0]["active"] is True
 
 
 def test_private_and_archived_plans_are_listed_for_the_operator_only(cloud: Any, op: dict[str, Any]) -> None:
     private = _plan(cloud, op, public=False)
     archived = _plan(cloud, op)
-    _ok(call(cloud, "PATCH", f"/v1/admin/plans/{archived['id']}", op, body={"status": "archived", "version": 1}), 200)
+    answered(call(cloud, "PATCH", f"/v1/admin/plans/{archived['id']}", op,
+                  body={"status": "archived", "version": 1}), 200)
 
     public = _public(cloud)
     assert private["code"] not in public and archived["code"] not in public
-    listed = {p["id"]: p["status"] for p in _ok(call(cloud, "GET", "/v1/admin/plans", op), 200)["items"]}
+    listed = {p["id"]: p["status"] for p in answered(call(cloud, "GET", "/v1/admin/plans", op), 200)["items"]}
     assert listed[private["id"]] == "active" and listed[archived["id"]] == "archived"
     # An archived plan takes no new price
-    _refused(call(cloud, "POST", f"/v1/admin/plans/{archived['id']}/prices", op, body=USD_MONTH), 409)
+    refused(call(cloud, "POST", f"/v1/admin/plans/{archived['id']}/prices", op, body=USD_MONTH), 409)
 
 
 def test_the_seeded_catalog_has_free_as_default_and_the_default_cannot_be_archived(
@@ -177,7 +165,7 @@ def test_the_seeded_catalog_has_free_as_default_and_the_default_cannot_be_archiv
     assert {(p["spec"]["currency"], p["interval"]["unit"]) for p in public["pro"]["prices"]} == {
         ("USD", "month"), ("USD", "year"), ("EUR", "month")}
     before = _catalog(cloud)
-    _refused(call(cloud, "PATCH", f"/v1/admin/plans/{seeded['free'].id}", op,
+    refused(call(cloud, "PATCH", f"/v1/admin/plans/{seeded['free'].id}", op,
                   body={"status": "archived", "version": seeded["free"].version}), 422)
     assert _catalog(cloud) == before
     assert seed_catalog(table(cloud)) == seed_catalog(table(cloud))  # idempotent
@@ -185,7 +173,7 @@ def test_the_seeded_catalog_has_free_as_default_and_the_default_cannot_be_archiv
 
 def test_an_add_on_is_never_the_default(cloud: Any, op: dict[str, Any]) -> None:
     before = _catalog(cloud)
-    _refused(call(cloud, "POST", "/v1/admin/plans", op,
+    refused(call(cloud, "POST", "/v1/admin/plans", op,
                   body={"code": _code(), "name": "Add-on", "kind": "addon", "is_default": True}), 422)
     assert _catalog(cloud) == before
 
@@ -197,19 +185,19 @@ def test_a_patch_needs_the_current_version_in_the_body_or_if_match(cloud: Any, o
     path = f"/v1/admin/plans/{plan['id']}"
 
     renamed = call(cloud, "PATCH", path, op, body={"name": "Renamed", "version": 1})
-    assert _ok(renamed, 200)["version"] == 2 and renamed.headers["ETag"] == '"2"'
-    assert _ok(call(cloud, "PATCH", path, op, body={"trial_days": 30}, headers={"If-Match": '"2"'}),
+    assert answered(renamed, 200)["version"] == 2 and renamed.headers["ETag"] == '"2"'
+    assert answered(call(cloud, "PATCH", path, op, body={"trial_days": 30}, headers={"If-Match": '"2"'}),
                200)["version"] == 3
 
     before = _catalog(cloud)
-    assert "version 3" in _refused(call(cloud, "PATCH", path, op, body={"name": "Stale", "version": 1}),
+    assert "version 3" in refused(call(cloud, "PATCH", path, op, body={"name": "Stale", "version": 1}),
                                    409)["detail"]
-    _refused(call(cloud, "PATCH", path, op, body={"name": "No version"}), 422)
-    _refused(call(cloud, "PATCH", path, op, body={"name": "Disagree", "version": 3}, headers={"If-Match": '"2"'}),
+    refused(call(cloud, "PATCH", path, op, body={"name": "No version"}), 422)
+    refused(call(cloud, "PATCH", path, op, body={"name": "Disagree", "version": 3}, headers={"If-Match": '"2"'}),
              422)
-    _refused(call(cloud, "PATCH", path, op, body={"code": "renamed", "version": 3}), 422)  # the code never changes
+    refused(call(cloud, "PATCH", path, op, body={"code": "renamed", "version": 3}), 422)  # the code never changes
     assert _catalog(cloud) == before
-    assert _ok(call(cloud, "GET", path, op), 200)["name"] == "Renamed"
+    assert answered(call(cloud, "GET", path, op), 200)["name"] == "Renamed"
 
 
 def test_concurrent_patches_from_the_same_version_one_wins(cloud: Any, op: dict[str, Any]) -> None:
@@ -229,7 +217,7 @@ def test_concurrent_patches_from_the_same_version_one_wins(cloud: Any, op: dict[
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [200, 409, 409, 409, 409], [a.text for a in answers]
     winner = next(a.json() for a in answers if a.status_code == 200)
-    assert _ok(call(cloud, "GET", f"/v1/admin/plans/{plan['id']}", op), 200)["name"] == winner["name"]
+    assert answered(call(cloud, "GET", f"/v1/admin/plans/{plan['id']}", op), 200)["name"] == winner["name"]
 
 
 def test_concurrent_prices_never_share_a_version(cloud: Any, op: dict[str, Any]) -> None:
@@ -245,7 +233,7 @@ def test_concurrent_prices_never_share_a_version(cloud: Any, op: dict[str, Any])
     assert {a.status_code for a in answers} <= {201, 409}
     made = [a.json()["version"] for a in answers if a.status_code == 201]
     assert made and len(made) == len(set(made))
-    stored = _ok(call(cloud, "GET", f"/v1/admin/plans/{plan['id']}", op), 200)["prices"]
+    stored = answered(call(cloud, "GET", f"/v1/admin/plans/{plan['id']}", op), 200)["prices"]
     assert sorted(p["version"] for p in stored) == sorted(made)
 
 
@@ -271,7 +259,7 @@ def test_a_bad_price_is_a_problem_and_writes_nothing(cloud: Any, op: dict[str, A
                                                      status: int) -> None:
     plan = _plan(cloud, op)
     before = _catalog(cloud)
-    _refused(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body=body), status)
+    refused(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body=body), status)
     assert _catalog(cloud) == before
 
 
@@ -289,13 +277,13 @@ def test_a_bad_plan_is_a_problem_and_writes_nothing(cloud: Any, op: dict[str, An
     if isinstance(body, dict) and body.get("code") == "ok":
         body = {**body, "code": _code()}
     before = _catalog(cloud)
-    _refused(call(cloud, "POST", "/v1/admin/plans", op, body=body), status)
+    refused(call(cloud, "POST", "/v1/admin/plans", op, body=body), status)
     assert _catalog(cloud) == before
 
 
 def test_entitlements_must_fit_the_features_kind(cloud: Any, op: dict[str, Any], features: dict[str, str]) -> None:
     before = _catalog(cloud)
-    problem = _refused(call(cloud, "POST", "/v1/admin/plans", op, body={
+    problem = refused(call(cloud, "POST", "/v1/admin/plans", op, body={
         "code": _code(), "name": "Misfit", "entitlements": [{"feature": features["boolean"], "limit": 3},
                                                             {"feature": features["limit"]},
                                                             {"feature": features["limit"], "limit": 2}]}), 422)
@@ -306,19 +294,19 @@ def test_entitlements_must_fit_the_features_kind(cloud: Any, op: dict[str, Any],
 def test_a_duplicate_plan_code_is_409_and_writes_nothing(cloud: Any, op: dict[str, Any]) -> None:
     plan = _plan(cloud, op)
     before = _catalog(cloud)
-    _refused(call(cloud, "POST", "/v1/admin/plans", op, body={"code": plan["code"], "name": "Again"}), 409)
+    refused(call(cloud, "POST", "/v1/admin/plans", op, body={"code": plan["code"], "name": "Again"}), 409)
     assert _catalog(cloud) == before
 
 
 def test_unknown_ids_are_404_and_malformed_ones_422(cloud: Any, op: dict[str, Any]) -> None:
     missing = "01J0SAMP1E0000000000000000"
-    _refused(call(cloud, "GET", f"/v1/admin/plans/{missing}", op), 404)
-    _refused(call(cloud, "PATCH", f"/v1/admin/plans/{missing}", op, body={"name": "x", "version": 1}), 404)
-    _refused(call(cloud, "POST", f"/v1/admin/plans/{missing}/prices", op, body=USD_MONTH), 404)
-    _refused(call(cloud, "GET", "/v1/admin/plans/not-an-id", op), 422)
-    _refused(call(cloud, "PATCH", f"/v1/admin/features/{_code()}", op, body={"name": "x"}), 404)
-    _refused(call(cloud, "PATCH", "/v1/admin/coupons/NOPE-NONE", op, body={"active": False}), 404)
-    _refused(call(cloud, "PATCH", f"/v1/admin/tax-rates/{missing}", op, body={"active": False}), 404)
+    refused(call(cloud, "GET", f"/v1/admin/plans/{missing}", op), 404)
+    refused(call(cloud, "PATCH", f"/v1/admin/plans/{missing}", op, body={"name": "x", "version": 1}), 404)
+    refused(call(cloud, "POST", f"/v1/admin/plans/{missing}/prices", op, body=USD_MONTH), 404)
+    refused(call(cloud, "GET", "/v1/admin/plans/not-an-id", op), 422)
+    refused(call(cloud, "PATCH", f"/v1/admin/features/{_code()}", op, body={"name": "x"}), 404)
+    refused(call(cloud, "PATCH", "/v1/admin/coupons/NOPE-NONE", op, body={"active": False}), 404)
+    refused(call(cloud, "PATCH", f"/v1/admin/tax-rates/{missing}", op, body={"active": False}), 404)
 
 
 # --- features --------------------------------------------------------------------------------------
@@ -326,13 +314,13 @@ def test_unknown_ids_are_404_and_malformed_ones_422(cloud: Any, op: dict[str, An
 def test_a_feature_is_renamed_but_its_kind_never_changes(cloud: Any, op: dict[str, Any],
                                                          features: dict[str, str]) -> None:
     path = f"/v1/admin/features/{features['limit']}"
-    changed = _ok(call(cloud, "PATCH", path, op, body={"name": "Team seats", "description": "People"}), 200)
+    changed = answered(call(cloud, "PATCH", path, op, body={"name": "Team seats", "description": "People"}), 200)
     assert changed["name"] == "Team seats" and changed["kind"] == "limit" and changed["unit"] == "seats"
     before = _catalog(cloud)
-    _refused(call(cloud, "PATCH", path, op, body={"kind": "boolean"}), 422)
-    _refused(call(cloud, "PATCH", path, op, body={"name": None}), 422)
+    refused(call(cloud, "PATCH", path, op, body={"kind": "boolean"}), 422)
+    refused(call(cloud, "PATCH", path, op, body={"name": None}), 422)
     assert _catalog(cloud) == before
-    listed = {f["code"]: f for f in _ok(call(cloud, "GET", "/v1/admin/features", op), 200)["items"]}
+    listed = {f["code"]: f for f in answered(call(cloud, "GET", "/v1/admin/features", op), 200)["items"]}
     assert listed[features["limit"]]["name"] == "Team seats"
 
 
@@ -344,13 +332,13 @@ def test_a_feature_is_renamed_but_its_kind_never_changes(cloud: Any, op: dict[st
 ], ids=["metered-without-meter", "meter-on-boolean", "kind", "extra"])
 def test_a_bad_feature_is_422_and_writes_nothing(cloud: Any, op: dict[str, Any], body: dict[str, Any]) -> None:
     before = _catalog(cloud)
-    _refused(call(cloud, "POST", "/v1/admin/features", op, body={"code": _code("f"), **body}), 422)
+    refused(call(cloud, "POST", "/v1/admin/features", op, body={"code": _code("f"), **body}), 422)
     assert _catalog(cloud) == before
 
 
 def test_a_duplicate_feature_code_is_409(cloud: Any, op: dict[str, Any], features: dict[str, str]) -> None:
     before = _catalog(cloud)
-    _refused(call(cloud, "POST", "/v1/admin/features", op,
+    refused(call(cloud, "POST", "/v1/admin/features", op,
                   body={"code": features["boolean"], "name": "Again", "kind": "boolean"}), 409)
     assert _catalog(cloud) == before
 
@@ -359,20 +347,20 @@ def test_a_duplicate_feature_code_is_409(cloud: Any, op: dict[str, Any], feature
 
 def test_coupon_codes_are_case_insensitive(cloud: Any, op: dict[str, Any]) -> None:
     code = _code("c")
-    coupon = _ok(call(cloud, "POST", "/v1/admin/coupons", op, body={
+    coupon = answered(call(cloud, "POST", "/v1/admin/coupons", op, body={
         "code": code, "percent_off": "12.5", "duration": "repeating", "duration_in_periods": 3}), 201)
     assert coupon["code"] == code.upper() and coupon["percent_off"] == "12.5"
 
-    _refused(call(cloud, "POST", "/v1/admin/coupons", op, body={"code": code.upper(), "amount_off": 500,
+    refused(call(cloud, "POST", "/v1/admin/coupons", op, body={"code": code.upper(), "amount_off": 500,
                                                                  "currency": "USD", "duration": "once"}), 409)
-    off = _ok(call(cloud, "PATCH", f"/v1/admin/coupons/{code}", op, body={"active": False, "name": "Gone"}), 200)
+    off = answered(call(cloud, "PATCH", f"/v1/admin/coupons/{code}", op, body={"active": False, "name": "Gone"}), 200)
     assert off["active"] is False and off["name"] == "Gone"
-    listed = {c["code"]: c for c in _ok(call(cloud, "GET", "/v1/admin/coupons", op), 200)["items"]}
+    listed = {c["code"]: c for c in answered(call(cloud, "GET", "/v1/admin/coupons", op), 200)["items"]}
     assert listed[code.upper()]["active"] is False
 
 
 def test_an_amount_off_coupon_carries_its_currency(cloud: Any, op: dict[str, Any]) -> None:
-    coupon = _ok(call(cloud, "POST", "/v1/admin/coupons", op, body={
+    coupon = answered(call(cloud, "POST", "/v1/admin/coupons", op, body={
         "code": _code("c"), "amount_off": 500, "currency": "eur", "duration": "forever", "max_redemptions": 10,
         "expires_at": "2030-01-01T00:00:00Z"}), 201)
     assert (coupon["amount_off"], coupon["currency"], coupon["max_redemptions"]) == (500, "EUR", 10)
@@ -393,7 +381,7 @@ def test_an_amount_off_coupon_carries_its_currency(cloud: Any, op: dict[str, Any
         "naive-expiry", "extra"])
 def test_a_bad_coupon_is_422_and_writes_nothing(cloud: Any, op: dict[str, Any], body: dict[str, Any]) -> None:
     before = _catalog(cloud)
-    _refused(call(cloud, "POST", "/v1/admin/coupons", op, body={"code": _code("c"), **body}), 422)
+    refused(call(cloud, "POST", "/v1/admin/coupons", op, body={"code": _code("c"), **body}), 422)
     assert _catalog(cloud) == before
 
 
@@ -406,17 +394,17 @@ def _region() -> str:
 def test_one_active_tax_rate_per_region(cloud: Any, op: dict[str, Any]) -> None:
     region = _region()
     body = {"name": "Sales tax", "percentage": "7.25", "inclusive": False, "country": "us", "region": region.lower()}
-    first = _ok(call(cloud, "POST", "/v1/admin/tax-rates", op, body=body), 201)
+    first = answered(call(cloud, "POST", "/v1/admin/tax-rates", op, body=body), 201)
     assert (first["country"], first["region"], first["percentage"]) == ("US", region, "7.25")
 
     before = _catalog(cloud)
-    _refused(call(cloud, "POST", "/v1/admin/tax-rates", op, body=body), 409)
+    refused(call(cloud, "POST", "/v1/admin/tax-rates", op, body=body), 409)
     assert _catalog(cloud) == before
 
-    _ok(call(cloud, "PATCH", f"/v1/admin/tax-rates/{first['id']}", op, body={"active": False}), 200)
-    second = _ok(call(cloud, "POST", "/v1/admin/tax-rates", op, body={**body, "percentage": "8"}), 201)
-    _refused(call(cloud, "PATCH", f"/v1/admin/tax-rates/{first['id']}", op, body={"active": True}), 409)
-    listed = {r["id"]: r["active"] for r in _ok(call(cloud, "GET", "/v1/admin/tax-rates", op), 200)["items"]}
+    answered(call(cloud, "PATCH", f"/v1/admin/tax-rates/{first['id']}", op, body={"active": False}), 200)
+    second = answered(call(cloud, "POST", "/v1/admin/tax-rates", op, body={**body, "percentage": "8"}), 201)
+    refused(call(cloud, "PATCH", f"/v1/admin/tax-rates/{first['id']}", op, body={"active": True}), 409)
+    listed = {r["id"]: r["active"] for r in answered(call(cloud, "GET", "/v1/admin/tax-rates", op), 200)["items"]}
     assert listed[first["id"]] is False and listed[second["id"]] is True
 
 
@@ -429,13 +417,13 @@ def test_one_active_tax_rate_per_region(cloud: Any, op: dict[str, Any]) -> None:
 ], ids=["float", "region-elsewhere", "no-country", "over-100", "extra"])
 def test_a_bad_tax_rate_is_422_and_writes_nothing(cloud: Any, op: dict[str, Any], body: dict[str, Any]) -> None:
     before = _catalog(cloud)
-    _refused(call(cloud, "POST", "/v1/admin/tax-rates", op, body=body), 422)
+    refused(call(cloud, "POST", "/v1/admin/tax-rates", op, body=body), 422)
     assert _catalog(cloud) == before
 
 
 def test_a_non_json_body_is_400_on_every_admin_write(cloud: Any, op: dict[str, Any]) -> None:
     before = _catalog(cloud)
     for path in ("/v1/admin/features", "/v1/admin/coupons", "/v1/admin/tax-rates"):
-        problem = _refused(call(cloud, "POST", path, op, body="{"), 400)
+        problem = refused(call(cloud, "POST", path, op, body="{"), 400)
         assert json.dumps(problem)  # a problem document, not a stack trace
     assert _catalog(cloud) == before

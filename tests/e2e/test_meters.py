@@ -8,9 +8,8 @@ import uuid
 from typing import Any
 
 import pytest
-import requests
 
-from tests.support import call, join, signup, table
+from tests.support import call, join, refused, signup, table
 from wrapper.identity.authorizer import grant_operator
 
 PROBLEM = "application/problem+json"
@@ -25,13 +24,6 @@ def op(cloud: Any) -> dict[str, Any]:
 
 def _code() -> str:
     return f"m{uuid.uuid4().hex[:10]}"
-
-
-def _refused(answer: requests.Response, status: int) -> dict[str, Any]:
-    assert answer.status_code == status, (answer.status_code, answer.text)
-    assert answer.headers["Content-Type"] == PROBLEM
-    problem: dict[str, Any] = answer.json()
-    return problem
 
 
 def _stored(cloud: Any, code: str) -> Any:
@@ -81,7 +73,7 @@ def test_a_bad_meter_is_422_and_writes_nothing(cloud: Any, op: dict[str, Any], b
     code = _code()
     if "code" in body and body["code"] == "ok":
         body = {**body, "code": code}
-    _refused(call(cloud, "POST", "/v1/admin/meters", op, body=body), 422)
+    refused(call(cloud, "POST", "/v1/admin/meters", op, body=body), 422)
     assert _stored(cloud, code) is None
 
 
@@ -91,12 +83,12 @@ def test_what_a_meter_counts_never_changes(cloud: Any, op: dict[str, Any], body:
     assert call(cloud, "POST", "/v1/admin/meters", op,
                 body={"code": code, "event_name": "x", "aggregation": "count"}).status_code == 201
     before = _stored(cloud, code)
-    _refused(call(cloud, "PATCH", f"/v1/admin/meters/{code}", op, body=body), 422)
+    refused(call(cloud, "PATCH", f"/v1/admin/meters/{code}", op, body=body), 422)
     assert _stored(cloud, code) == before
 
 
 def test_an_unknown_meter_is_404(cloud: Any, op: dict[str, Any]) -> None:
-    _refused(call(cloud, "PATCH", f"/v1/admin/meters/{_code()}", op, body={"name": "x"}), 404)
+    refused(call(cloud, "PATCH", f"/v1/admin/meters/{_code()}", op, body={"name": "x"}), 404)
 
 
 def test_tenant_owners_members_and_anonymous_callers_are_refused(cloud: Any, op: dict[str, Any]) -> None:
@@ -106,8 +98,8 @@ def test_tenant_owners_members_and_anonymous_callers_are_refused(cloud: Any, op:
     code = _code()
     body = {"code": code, "event_name": "x", "aggregation": "count"}
     for session in (owner, member):
-        _refused(call(cloud, "POST", "/v1/admin/meters", session, body=body), 403)
-        _refused(call(cloud, "GET", "/v1/admin/meters", session), 403)
-        _refused(call(cloud, "PATCH", "/v1/admin/meters/api_calls", session, body={"name": "x"}), 403)
+        refused(call(cloud, "POST", "/v1/admin/meters", session, body=body), 403)
+        refused(call(cloud, "GET", "/v1/admin/meters", session), 403)
+        refused(call(cloud, "PATCH", "/v1/admin/meters/api_calls", session, body={"name": "x"}), 403)
     assert call(cloud, "GET", "/v1/admin/meters", None).status_code == 401
     assert _stored(cloud, code) is None

@@ -27,8 +27,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("patch", "/v1/admin/coupons/{code}"): {"active": False},
     ("post", "/v1/admin/tax-rates"): {"name": "Never", "percentage": "5", "inclusive": False, "country": "NL"},
     ("patch", "/v1/admin/tax-rates/{rate_id}"): {"active": False},
+    ("post", "/v1/admin/tenants/{tenant_id}/credits/grants"): {"credits": 10},
 }
-PATH_IDS = {"plan_id": SOME_ULID, "price_id": SOME_ULID, "rate_id": SOME_ULID, "code": "seats"}
+PATH_IDS = {"plan_id": SOME_ULID, "price_id": SOME_ULID, "rate_id": SOME_ULID, "code": "seats",
+            "tenant_id": SOME_ULID}
 
 
 def _admin_routes() -> list[tuple[str, str]]:

@@ -33,6 +33,12 @@ def request_id_of(app: BaseRouter) -> str:
     return str(event.request_context.request_id or "")
 
 
+def idempotency_key_of(app: BaseRouter) -> str | None:
+    """The caller's Idempotency-Key header, if sent (its shape is checked where it is used)."""
+    headers = app.current_event.headers or {}
+    return next((v for k, v in headers.items() if k.lower() == "idempotency-key"), None)
+
+
 def source_ip_of(app: BaseRouter) -> str | None:
     ip: str | None = cast(APIGatewayProxyEvent, app.current_event).request_context.identity.source_ip
     return ip

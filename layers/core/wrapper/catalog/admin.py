@@ -30,6 +30,7 @@ from wrapper.billing.money import currency_code
 from wrapper.billing.periods import Interval
 from wrapper.billing.pricing import PriceSpec
 from wrapper.catalog.models import (
+    Aggregation,
     Code,
     Coupon,
     CouponDuration,
@@ -147,6 +148,8 @@ class NewPlan(BaseModel):
     is_default: bool = Field(default=False, description="The base plan new tenants start on; unsets the previous")
     trial_days: int = Field(default=0, ge=0, le=365)
     entitlements: list[Entitlement] = Field(default_factory=list, max_length=100)
+    credit_overdraft: Decimal = Field(default=Decimal(0), ge=0, le=1_000_000_000, decimal_places=6,
+                                      description="Credits a tenant's wallet may go below zero")
 
 
 class PlanUpdate(BaseModel):
@@ -161,6 +164,7 @@ class PlanUpdate(BaseModel):
     is_default: bool | None = None
     trial_days: int | None = Field(default=None, ge=0, le=365)
     entitlements: list[Entitlement] | None = Field(default=None, max_length=100)
+    credit_overdraft: Decimal | None = Field(default=None, ge=0, le=1_000_000_000, decimal_places=6)
     status: Literal["active", "archived"] | None = None
     version: int | None = Field(default=None, ge=1, description="The version you read (or send If-Match)")
 
@@ -261,7 +265,8 @@ class TaxRateUpdate(BaseModel):
 
 # ------------------------------------------------------------------------------------------ rules
 
-def check_entitlements(entitlements: Sequence[Entitlement], features: Mapping[str, Feature]) -> None:
+def check_entitlements(entitlements: Sequence[Entitlement], features: Mapping[str, Feature],
+                       meters: Mapping[str, Meter] | None = None) -> None:
     """Each entitlement names an existing feature once and gives what that feature's kind takes:
     a boolean feature is on or off (no limit, nothing hard); limit and metered ones take a limit."""
     errors: list[dict[str, Any]] = []
@@ -276,6 +281,13 @@ def check_entitlements(entitlements: Sequence[Entitlement], features: Mapping[st
             errors.append({"field": field, "message": f"no feature {entitlement.feature}"})
         elif feature.kind == FeatureKind.BOOLEAN and (entitlement.limit is not None or entitlement.hard):
             errors.append({"field": field, "message": f"{feature.code} is a boolean feature: give enabled only"})
+        elif feature.kind != FeatureKind.METERED and (entitlement.thresholds or entitlement.credit_rate):
+            errors.append({"field": field,
+                           "message": f"{feature.code} is not metered: thresholds and credit_rate need usage"})
+        elif entitlement.credit_rate and meters is not None and feature.meter and feature.meter in meters \
+                and meters[feature.meter].aggregation not in (Aggregation.COUNT, Aggregation.SUM):
+            errors.append({"field": field, "message": f"credits are spent per unit of a count or sum meter; "
+                                                      f"{feature.meter} is {meters[feature.meter].aggregation}"})
     if errors:
         raise InvalidInput("The entitlements do not fit the catalog's features.", errors=errors)
 
@@ -369,6 +381,9 @@ class CatalogAdmin:
     def _features(self) -> dict[str, Feature]:
         return {f.code: f for f in self.catalog.features()}
 
+    def _meters(self) -> dict[str, Meter]:
+        return {m.code: m for m in self.catalog.meters()}
+
     # -- features ---------------------------------------------------------------------------
     def create_feature(self, body: NewFeature, *, by: str) -> Feature:
         feature = Feature(**body.model_dump())
@@ -417,7 +432,7 @@ class CatalogAdmin:
                       key=lambda p: p.code)
 
     def create_plan(self, body: NewPlan, *, by: str) -> Plan:
-        check_entitlements(body.entitlements, self._features())
+        check_entitlements(body.entitlements, self._features(), self._meters())
         plan = Plan(id=self.new_id(), created_at=self.clock(), **body.model_dump())
         check_plan(plan)
         operations = [
@@ -438,7 +453,7 @@ class CatalogAdmin:
             raise Conflict(f"The plan is at version {current.version}, not {read_version}; read it again.")
         changes = body.model_dump(exclude_unset=True, exclude={"version"})
         if "entitlements" in changes:
-            check_entitlements(body.entitlements or [], self._features())
+            check_entitlements(body.entitlements or [], self._features(), self._meters())
         changed = Plan.model_validate({**current.model_dump(), **changes, "version": current.version + 1})
         check_plan(changed)
         operations = [self._rewrite_op(changed, item, next_version=changed.version, by=by)]

@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from wrapper.billing.periods import Interval
 from wrapper.billing.pricing import PriceSpec
@@ -78,7 +78,10 @@ class Meter(BaseModel):
 
 class Entitlement(BaseModel):
     """What a plan gives of one feature. ``enabled`` for boolean features; ``limit`` for limit
-    and metered ones (None: unlimited); ``hard`` refuses usage past the limit, soft only reports."""
+    and metered ones (None: unlimited); ``hard`` refuses usage past the limit, soft only reports.
+    For a metered feature, ``thresholds`` are the shares of the limit that publish
+    ``usage.threshold_reached`` (default 80 and 100), and ``credit_rate`` makes each unit of its
+    meter's usage consume that many credits from the tenant's wallet."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -86,6 +89,15 @@ class Entitlement(BaseModel):
     enabled: bool = True
     limit: int | None = Field(default=None, ge=0)
     hard: bool = False
+    thresholds: list[Annotated[int, Field(ge=1, le=1000)]] | None = Field(
+        default=None, max_length=10, description="Percent of the limit, e.g. [50, 80, 100]; default [80, 100]")
+    credit_rate: Decimal | None = Field(default=None, gt=0, le=1_000_000, max_digits=18, decimal_places=6,
+                                        description="Credits one unit of usage consumes (count and sum meters)")
+
+    @field_validator("thresholds")
+    @classmethod
+    def _distinct_sorted(cls, value: list[int] | None) -> list[int] | None:
+        return sorted(set(value)) if value is not None else None
 
 
 class Price(BaseModel):
@@ -112,6 +124,7 @@ class Plan(BaseModel):
     is_default: bool = Field(default=False, description="The plan a new tenant starts on (one base plan)")
     trial_days: int = Field(default=0, ge=0, le=365)
     entitlements: list[Entitlement] = Field(default_factory=list)
+    credit_overdraft: Decimal = Field(default=Decimal(0), ge=0, description="Credits the wallet may go below zero")
     status: Literal["active", "archived"] = "active"
     version: int = Field(default=1, ge=1, description="Bumped by every change (optimistic concurrency)")
     created_at: datetime

@@ -1,6 +1,7 @@
 """The small catalog ``make dev`` starts with, written through ``CatalogAdmin`` like any operator change.
 
-Plans ``free`` (the default), ``pro`` and ``enterprise``, the add-on ``extra-seats``, six features, five meters,
+Plans ``free`` (the default), ``pro``, ``enterprise`` and ``payg`` (usage paid in credits), the add-on
+``extra-seats``, six features, five meters,
 the coupon ``WELCOME20`` and three tax rates. ``seed_catalog`` is idempotent: what exists (by code,
 or by country and region for tax rates) is left as it is, and a plan's prices are added only
 when it has none, so a second run, or one racing another, changes nothing.
@@ -59,6 +60,13 @@ PLANS: list[tuple[dict[str, Any], list[dict[str, Any]]]] = [
       "entitlements": [{"feature": "seats", "limit": None}, {"feature": "api_calls", "limit": None},
                        {"feature": "audit_log", "enabled": True}, {"feature": "sso", "enabled": True}]},
      [{"interval": MONTH, "spec": {"model": "flat", "currency": "USD", "flat_amount": 19900}}]),
+    ({"code": "payg", "name": "Pay as you go", "description": "No monthly fee: API calls and tokens spend credits.",
+      "credit_overdraft": "100",
+      "entitlements": [{"feature": "seats", "limit": 5, "hard": True},
+                       {"feature": "api_calls", "limit": None, "credit_rate": "0.01"},
+                       {"feature": "tokens", "limit": None, "credit_rate": "0.002"},
+                       {"feature": "audit_log", "enabled": True}]},
+     [{"interval": MONTH, "spec": {"model": "flat", "currency": "USD", "flat_amount": 0}}]),
     ({"code": "extra-seats", "name": "Extra seats", "description": "Seats beyond the plan's, per seat.",
       "kind": "addon", "entitlements": [{"feature": "seats", "limit": 1}]},
      [{"interval": MONTH, "spec": {"model": "per_unit", "currency": "USD", "unit_amount": "800"}}]),

@@ -32,6 +32,7 @@ class EventType(StrEnum):
     PAYMENT_FAILED = "payment.failed"
     INVOICE_PAID = "invoice.paid"
     USAGE_THRESHOLD_REACHED = "usage.threshold_reached"
+    CREDITS_GRANTED = "credits.granted"
 
 
 DESCRIPTIONS: dict[EventType, str] = {
@@ -61,4 +62,5 @@ DESCRIPTIONS: dict[EventType, str] = {
     EventType.PAYMENT_FAILED: "A payment failed.",
     EventType.INVOICE_PAID: "An invoice was paid.",
     EventType.USAGE_THRESHOLD_REACHED: "A metered feature crossed a threshold of its limit.",
+    EventType.CREDITS_GRANTED: "Credits were added to a tenant's wallet (bought, or given by the operator).",
 }

@@ -35,6 +35,13 @@ TTL_SECONDS = 24 * 3600
 _KEY_SHAPE = re.compile(r"[\x21-\x7e]{1,255}")
 
 
+def check_key(key: str) -> None:
+    """An Idempotency-Key is 1 to 255 visible ASCII characters, or a 422."""
+    if not _KEY_SHAPE.fullmatch(key):
+        raise InvalidInput("Idempotency-Key must be 1 to 255 visible ASCII characters.",
+                           errors=[{"field": "Idempotency-Key", "message": "bad shape"}])
+
+
 class IdempotencyRecords:
     def __init__(self, table: Table, *, clock: Callable[[], float] = time.time) -> None:
         self.table = table
@@ -44,9 +51,7 @@ class IdempotencyRecords:
             model: type[M]) -> M:
         if key is None:
             return produce()
-        if not _KEY_SHAPE.fullmatch(key):
-            raise InvalidInput("Idempotency-Key must be 1 to 255 visible ASCII characters.",
-                               errors=[{"field": "Idempotency-Key", "message": "bad shape"}])
+        check_key(key)
         sk = "IDEMPOTENCY#" + hashlib.sha256(key.encode()).hexdigest()
         request_print = hashlib.sha256(f"{operation}\n{body}".encode()).hexdigest()
         now = self.clock()

@@ -25,7 +25,7 @@ from wrapper.catalog.store import Catalog
 from wrapper.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, new_event
-from wrapper.payments.port import Charge, PaymentDeclined, PaymentProviderUnavailable, Payments
+from wrapper.payments.port import Charge, CheckoutSession, PaymentDeclined, PaymentProviderUnavailable, Payments
 from wrapper.store.keys import TenantContext
 from wrapper.store.table import Item
 from wrapper.subscriptions.models import (
@@ -136,11 +136,15 @@ def resolve_entitlements(plan: Plan, addons: list[tuple[Plan, int]],
             seen = merged.get(given.feature)
             if seen is None:
                 merged[given.feature] = EntitlementView(feature=given.feature, kind=kind, enabled=given.enabled,
-                                                        limit=limit, hard=given.hard, source=source)  # type: ignore[arg-type]
+                                                        limit=limit, hard=given.hard, source=source,  # type: ignore[arg-type]
+                                                        thresholds=given.thresholds, credit_rate=given.credit_rate)
                 continue
             both = None if seen.limit is None or limit is None else seen.limit + limit
+            # Thresholds and the credit rate are the plan's when it sets them, else the first add-on's.
             merged[given.feature] = seen.model_copy(update={
-                "enabled": seen.enabled or given.enabled, "limit": both, "hard": seen.hard or given.hard})
+                "enabled": seen.enabled or given.enabled, "limit": both, "hard": seen.hard or given.hard,
+                "thresholds": seen.thresholds if seen.thresholds is not None else given.thresholds,
+                "credit_rate": seen.credit_rate if seen.credit_rate is not None else given.credit_rate})
     return [merged[code] for code in sorted(merged)]
 
 
@@ -149,6 +153,16 @@ def fingerprint(value: Any) -> str:
 
 
 # -- the service --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CardAttempt:
+    """What charging the saved card came to: the charge when paid, else why not."""
+
+    charge: Charge | None
+    declined: str | None
+    payment_id: str | None
+    method: str | None
+
 
 @dataclass(frozen=True)
 class Target:
@@ -183,6 +197,11 @@ class Subscriptions:
     def current(self, actor: Actor) -> Subscription:
         actor.require(Permission.BILLING_READ)
         return self._current(actor.tenant, self.clock())
+
+    def current_of(self, tenant: TenantContext) -> Subscription:
+        """The tenant's current subscription for the platform's own use (usage periods, limits): no
+        permission asked, as a usage:write API key lacks billing:read and is not shown billing data."""
+        return self._current(tenant, self.clock())
 
     def history(self, actor: Actor, *, limit: int | None, cursor: str | None) -> Page[Subscription]:
         actor.require(Permission.BILLING_READ)
@@ -602,34 +621,20 @@ class Subscriptions:
         """Charge the amount due on the saved card, or raise PaymentRequired with a Checkout page for it
         (the change waits in a CHECKOUT item until the webhook reports the payment)."""
         tenant = actor.tenant
-        customer = self._customer(actor)
         operation = fingerprint({"target": after.model_dump(mode="json", exclude={"updated_at", "created_at"}),
                                  "amount": preview.amount_due})
         key = f"{before.id}:v{before.version}:{operation}"
-        billing = self.store.billing(tenant) or {}
-        method = billing.get("default_payment_method") or self._provider(
-            lambda p: p.default_payment_method(customer))
         description = f"{after.plan_code}: {preview.kind}"
-        declined: str | None = "no saved card" if not method else None
-        payment_id: str | None = None
-        if method:
-            try:
-                charge = self._provider(lambda p: p.charge(
-                    customer, preview.amount_due, preview.currency, payment_method=str(method),
-                    description=description, idempotency_key=f"charge:{key}:{method}",
-                    metadata={"tenant_id": tenant.tenant_id, "purpose": PURPOSE_CHARGE,
-                              "subscription_id": before.id}))
-                if charge.status == "succeeded":
-                    return charge
-                declined, payment_id = charge.failure_message or charge.status, charge.id
-            except PaymentDeclined as exc:
-                declined, payment_id = exc.message, exc.payment_id
+        attempt = self.charge_saved_card(actor, preview.amount_due, preview.currency, description=description,
+                                         key=key, metadata={"tenant_id": tenant.tenant_id, "purpose": PURPOSE_CHARGE,
+                                                            "subscription_id": before.id})
+        if attempt.charge is not None:
+            return attempt.charge
+        declined, payment_id, method = attempt.declined, attempt.payment_id, attempt.method
         ref = str(ULID())
-        session = self._provider(lambda p: p.checkout_session(
-            customer, "payment", preview.amount_due, preview.currency, description,
-            f"{self.billing_page}?checkout=success", f"{self.billing_page}?checkout=canceled",
-            {"tenant_id": tenant.tenant_id, "purpose": PURPOSE_CHANGE, "checkout_ref": ref,
-             "subscription_id": before.id}, idempotency_key=f"checkout:{key}"))
+        session = self.payment_page(actor, preview.amount_due, preview.currency, description=description, key=key,
+                                    metadata={"tenant_id": tenant.tenant_id, "purpose": PURPOSE_CHANGE,
+                                              "checkout_ref": ref, "subscription_id": before.id})
         item: Item = {"ref": ref, "expected_version": before.version, "target": after.model_dump_json(),
                       "amount": preview.amount_due, "currency": preview.currency, "preview": preview.model_dump_json(),
                       **{k: v for k, v in pending.items() if v is not None}}
@@ -648,6 +653,36 @@ class Subscriptions:
                               f"({declined}): pay on the Checkout page and the change applies.",
                               checkout_url=session.url, checkout_session_id=session.id,
                               amount_due=preview.amount_due, currency=preview.currency)
+
+    def charge_saved_card(self, actor: Actor, amount_minor: int, currency: str, *, description: str, key: str,
+                          metadata: dict[str, str]) -> CardAttempt:
+        """Charge the tenant's saved card off-session. ``key`` names the payment: the same key charges
+        once at the provider, whatever retries happen here."""
+        customer = self._customer(actor)
+        billing = self.store.billing(actor.tenant) or {}
+        method = billing.get("default_payment_method") or self._provider(
+            lambda p: p.default_payment_method(customer))
+        if not method:
+            return CardAttempt(charge=None, declined="no saved card", payment_id=None, method=None)
+        try:
+            charge = self._provider(lambda p: p.charge(
+                customer, amount_minor, currency, payment_method=str(method), description=description,
+                idempotency_key=f"charge:{key}:{method}", metadata=metadata))
+        except PaymentDeclined as exc:
+            return CardAttempt(charge=None, declined=exc.message, payment_id=exc.payment_id, method=str(method))
+        if charge.status == "succeeded":
+            return CardAttempt(charge=charge, declined=None, payment_id=charge.id, method=str(method))
+        return CardAttempt(charge=None, declined=charge.failure_message or charge.status, payment_id=charge.id,
+                           method=str(method))
+
+    def payment_page(self, actor: Actor, amount_minor: int, currency: str, *, description: str, key: str,
+                     metadata: dict[str, str]) -> CheckoutSession:
+        """A Checkout page (mode payment) for the amount; the webhook acts on its ``metadata``."""
+        customer = self._customer(actor)
+        return self._provider(lambda p: p.checkout_session(
+            customer, "payment", amount_minor, currency, description,
+            f"{self.billing_page}?checkout=success", f"{self.billing_page}?checkout=canceled",
+            metadata, idempotency_key=f"checkout:{key}"))
 
     def _paid_event(self, tenant: TenantContext, payment_id: str, preview: ChangePreview,
                     audit: dict[str, Any]) -> EventEnvelope:

@@ -166,6 +166,9 @@ class EntitlementView(BaseModel):
     limit: int | None
     hard: bool
     source: Literal["plan", "addon"]
+    thresholds: list[int] | None = Field(default=None, description="Percents of the limit that notify; "
+                                                                    "none: the default 80 and 100")
+    credit_rate: Decimal | None = Field(default=None, description="Credits one unit of usage consumes")
 
 
 class Entitlements(BaseModel):

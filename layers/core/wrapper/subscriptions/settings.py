@@ -25,6 +25,9 @@ class StripeSettings(BaseSettings):
     secret_key_parameter: str = Field(default="/wrapper/stripe/secret-key", alias="STRIPE_SECRET_KEY_PARAMETER")
     # Where Checkout and the portal send the customer back: the web app's billing page.
     app_url: str = Field(default="http://localhost:5173", alias="APP_URL")
+    # What one credit costs a tenant who buys credits: minor units of the currency.
+    credit_unit_amount: int = Field(default=1, ge=1, alias="CREDIT_UNIT_AMOUNT")
+    credit_currency: str = Field(default="USD", min_length=3, max_length=3, alias="CREDIT_CURRENCY")
 
     @property
     def billing_page(self) -> str:

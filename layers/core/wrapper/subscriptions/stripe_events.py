@@ -36,6 +36,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from wrapper.catalog.store import Catalog
+from wrapper.credits.service import Credits
+from wrapper.credits.store import WalletStore
+from wrapper.credits.topups import PURPOSE_TOP_UP, grant_paid_checkout
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, new_event
 from wrapper.payments.port import Payments
@@ -125,6 +128,8 @@ class _Applier:
             return self._default_card(tenant, self.payments.default_payment_method(customer) if customer else None)
         if session.get("payment_status") != "paid":
             return "ignored: checkout session not paid"
+        if (session.get("metadata") or {}).get("purpose") == PURPOSE_TOP_UP:
+            return grant_paid_checkout(Credits(WalletStore(self.store.table)), tenant, session)
         pending = self.store.checkout(tenant, str(session.get("id")))
         if pending is None:
             return "ignored: no pending change for this session"

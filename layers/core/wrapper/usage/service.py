@@ -17,13 +17,15 @@ from botocore.exceptions import ClientError
 from wrapper.api.tenant import Actor
 from wrapper.catalog.models import Aggregation, Feature, FeatureKind, Meter, Plan
 from wrapper.catalog.store import Catalog
-from wrapper.errors import InvalidInput, NotFound, PermissionDenied
+from wrapper.credits.service import Credits
+from wrapper.errors import InvalidInput, NotFound, PermissionDenied, Unavailable
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.store.keys import TenantContext
 from wrapper.subscriptions.logic import resolve_entitlements
 from wrapper.subscriptions.models import ENTITLED, EntitlementView, Subscription
 from wrapper.tenancy.permissions import Permission
+from wrapper.timestamps import iso_z
 from wrapper.usage.logic import (
     DEFAULT_THRESHOLDS,
     Rejected,
@@ -100,10 +102,12 @@ class HardLimit:
 
 class Usage:
     def __init__(self, store: UsageStore, catalog: CatalogView,
-                 subscription_of: Callable[[TenantContext], Subscription], *, clock: Clock | None = None) -> None:
+                 subscription_of: Callable[[TenantContext], Subscription], *, clock: Clock | None = None,
+                 credits: Credits | None = None) -> None:
         self.store = store
         self.catalog = catalog
         self.subscription_of = subscription_of
+        self.credits = credits
         self.clock = clock or (lambda: datetime.now(UTC))
         # Markers this container put or found: a tenant past a threshold does not pay a cancelled
         # transaction for it on every batch, only once per cold start.
@@ -118,9 +122,13 @@ class Usage:
         actor.require(Permission.USAGE_WRITE)
         now = self.clock()
         subscription = self.subscription_of(actor.tenant)
-        snapshot = self.catalog.snapshot()
+        snapshot = self._snapshot_knowing(subscription)
         current = self._period(subscription, now)
         limits = self._hard_limits(actor.tenant, subscription, snapshot, current)
+        rates = self._credit_rates(subscription, snapshot)
+        plan = self._plan(subscription, snapshot)
+        charges = (self.credits.charges(actor.tenant, plan.credit_overdraft if plan else Decimal(0))
+                   if rates and self.credits else None)
         results: list[EventResult] = []
         touched: dict[tuple[str, datetime], tuple[Meter, Period]] = {}
         for raw in events:
@@ -141,10 +149,19 @@ class Usage:
                 if period == current and any(
                         m.code in limits and limits[m.code].used >= limits[m.code].limit for m, _ in measured):
                     raise Rejected(LIMIT_REACHED)
+                priced = [(m, Decimal(v) * rates[m.code]) for m, v in measured
+                          if m.code in rates and m.aggregation in (Aggregation.COUNT, Aggregation.SUM)]
+                cost = sum((c for _, c in priced), Decimal(0))
+                charge = (charges.charge(cost, event.event_id, ",".join(m.code for m, _ in priced))
+                          if charges is not None and cost > 0 else None)
                 recorded = self.store.record(actor.tenant, event, measured, period[0], time.time(),
-                                             snapshot.meters)
+                                             snapshot.meters, charge)
             except Rejected as refused:
                 results.append(EventResult(event_id=event_id, status="rejected", reason=refused.reason))
+                continue
+            except Unavailable:
+                results.append(EventResult(event_id=event_id, status="rejected",
+                                           reason="temporarily unavailable: send it again"))
                 continue
             except ClientError as exc:
                 if not retryable(exc):
@@ -177,9 +194,9 @@ class Usage:
         for meter, (start, end) in touched:
             if meter.code not in limited:
                 continue
-            feature, limit = limited[meter.code]
+            feature, limit, percents = limited[meter.code]
             tenant_id = actor.tenant.tenant_id
-            unknown = [p for p in DEFAULT_THRESHOLDS if (tenant_id, meter.code, stamp(start), p) not in self._published]
+            unknown = [p for p in percents if (tenant_id, meter.code, stamp(start), p) not in self._published]
             if not unknown:
                 continue
             value = self._value(actor.tenant, meter, start)
@@ -200,17 +217,20 @@ class Usage:
                     self._published.clear()
                 self._published.add(key)
 
-    def _limited_features(self, subscription: Subscription, snapshot: Snapshot) -> dict[str, tuple[str, int]]:
-        """Per meter, the granted feature that limits it and its limit; the feature named as the
-        meter speaks for a meter several limited features count (one marker per meter)."""
-        found: dict[str, tuple[str, int]] = {}
+    def _limited_features(self, subscription: Subscription,
+                          snapshot: Snapshot) -> dict[str, tuple[str, int, tuple[int, ...]]]:
+        """Per meter, the granted feature that limits it, its limit and its thresholds (the plan's,
+        or 80 and 100); the feature named as the meter speaks for a meter several limited features
+        count (one marker per meter and threshold)."""
+        found: dict[str, tuple[str, int, tuple[int, ...]]] = {}
         views = sorted(self._entitlements(subscription, snapshot), key=lambda v: v.feature)
         for view in views:
             feature = snapshot.features.get(view.feature)
             if view.limit is None or feature is None or feature.kind != FeatureKind.METERED or not feature.meter:
                 continue
             if feature.meter not in found or feature.code == feature.meter:
-                found[feature.meter] = (feature.code, view.limit)
+                percents = tuple(view.thresholds) if view.thresholds else DEFAULT_THRESHOLDS
+                found[feature.meter] = (feature.code, view.limit, percents)
         return found
 
     def _hard_limits(self, tenant: TenantContext, subscription: Subscription, snapshot: Snapshot,
@@ -244,7 +264,7 @@ class Usage:
     def summary(self, actor: Actor) -> UsageSummary:
         actor.require(Permission.USAGE_READ)
         subscription = self.subscription_of(actor.tenant)
-        snapshot = self.catalog.snapshot()
+        snapshot = self._snapshot_knowing(subscription)
         start, end = self._period(subscription, self.clock())
         granted = {v.feature: v for v in self._entitlements(subscription, snapshot)}
         # Several features may count one meter: the one the tenant's plan grants speaks for it.
@@ -268,12 +288,13 @@ class Usage:
     def check(self, actor: Actor, feature_code: str) -> EntitlementCheck:
         """Two reads at most: the subscription (one GetItem) and the meter's shards (one Query)."""
         actor.require(Permission.USAGE_READ)
-        snapshot = self.catalog.snapshot()
-        feature = snapshot.features.get(feature_code) or self.catalog.snapshot(older_than=1.0).features.get(
-            feature_code)
+        subscription = self.subscription_of(actor.tenant)
+        snapshot = self._snapshot_knowing(subscription)
+        if feature_code not in snapshot.features:
+            snapshot = self.catalog.snapshot(older_than=1.0)  # a feature made since the snapshot was taken
+        feature = snapshot.features.get(feature_code)
         if feature is None:
             raise NotFound("No such feature.")
-        subscription = self.subscription_of(actor.tenant)
         view = next((v for v in self._entitlements(subscription, snapshot) if v.feature == feature.code), None)
         if view is None:
             return EntitlementCheck(feature=feature.code, allowed=False, limit=0, used=None, remaining=0, hard=False)
@@ -303,6 +324,12 @@ class Usage:
         """(aggregate, recomputed): equal when counting was exact."""
         return self._value(tenant, meter, period_start), self.recompute(tenant, meter, period_start)
 
+    def overdraft(self, tenant: TenantContext) -> Decimal:
+        """How far below zero the tenant's plan lets its credit wallet go."""
+        subscription = self.subscription_of(tenant)
+        plan = self._plan(subscription, self._snapshot_knowing(subscription))
+        return plan.credit_overdraft if plan else Decimal(0)
+
     def current_period(self, tenant: TenantContext) -> Period:
         return self._period(self.subscription_of(tenant), self.clock())
 
@@ -321,15 +348,38 @@ class Usage:
         return period_for(subscription.anchor, subscription.timezone, subscription.interval,
                           (subscription.current_period_start, subscription.current_period_end), at)
 
+    def _snapshot_knowing(self, subscription: Subscription) -> Snapshot:
+        """The catalog snapshot, taken again when it lacks the subscription's plan or add-ons: a tenant
+        on a plan made since must not be held to the default plan until the snapshot expires."""
+        snapshot = self.catalog.snapshot()
+        wanted = [subscription.plan_id, *(addon.plan_id for addon in subscription.addons)]
+        if any(plan_id and plan_id not in snapshot.plans for plan_id in wanted):
+            snapshot = self.catalog.snapshot(older_than=0.0)
+        return snapshot
+
     @staticmethod
-    def _entitlements(subscription: Subscription, snapshot: Snapshot) -> list[EntitlementView]:
+    def _plan(subscription: Subscription, snapshot: Snapshot) -> Plan | None:
+        """The plan the tenant is entitled by: its own while entitled, else the default plan."""
         entitled = subscription.status in ENTITLED
-        plan = (snapshot.plans.get(subscription.plan_id) if entitled else None) or snapshot.default_plan()
+        return (snapshot.plans.get(subscription.plan_id) if entitled else None) or snapshot.default_plan()
+
+    def _entitlements(self, subscription: Subscription, snapshot: Snapshot) -> list[EntitlementView]:
+        plan = self._plan(subscription, snapshot)
         if plan is None:
             return []
+        entitled = subscription.status in ENTITLED
         addons = [(p, a.quantity) for a in subscription.addons
                   if entitled and (p := snapshot.plans.get(a.plan_id)) is not None]
         return resolve_entitlements(plan, addons, snapshot.features)
+
+    def _credit_rates(self, subscription: Subscription, snapshot: Snapshot) -> dict[str, Decimal]:
+        """Per meter, the credits one unit consumes, where the plan prices a metered feature in credits."""
+        rates: dict[str, Decimal] = {}
+        for view in self._entitlements(subscription, snapshot):
+            feature = snapshot.features.get(view.feature)
+            if view.credit_rate and view.enabled and feature is not None and feature.meter:
+                rates.setdefault(feature.meter, view.credit_rate)
+        return rates
 
 
 def _count_in(limits: dict[str, HardLimit], measured: list[tuple[Meter, Decimal | str]]) -> None:
@@ -356,4 +406,4 @@ def _event_of(item: dict[str, Any]) -> UsageEvent:
 
 
 def _iso(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return iso_z(at, timespec="auto")

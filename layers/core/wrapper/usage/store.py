@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -12,6 +13,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from wrapper.catalog.models import Aggregation, Meter
+from wrapper.credits.service import Charge
+from wrapper.credits.store import pause_after_conflict, wallet_conflict
+from wrapper.errors import Unavailable
 from wrapper.events.envelope import EventEnvelope
 from wrapper.events.outbox import write_with_outbox
 from wrapper.store.keys import TenantContext
@@ -22,6 +26,7 @@ from wrapper.usage.models import UsageEvent
 EVENT_TTL_DAYS = 40  # dedupe for 35 days is promised; 5 more for clock skew and slow retries
 MARKER_TTL_DAYS = 400  # a unique value's marker must outlive the longest (yearly) period it guards
 IN_TRANSACTION = (Aggregation.COUNT, Aggregation.SUM)
+WALLET_ATTEMPTS = 30  # concurrent batches charging one wallet take turns: each retry reads it again
 # A hook called at named points of a write ("event_committed", "follow_up_done"): tests inject faults.
 Faults = Callable[[str], None]
 
@@ -83,9 +88,10 @@ class UsageStore:
 
     # -- writes ----------------------------------------------------------------------------------
     def record(self, tenant: TenantContext, event: UsageEvent, measured: list[tuple[Meter, Decimal | str]],
-               period_start: datetime, now: float, meters: dict[str, Meter]) -> bool:
-        """Write the event with its count/sum additions in one transaction, then its follow-ups.
-        False when the event was already there (its pending follow-ups are completed)."""
+               period_start: datetime, now: float, meters: dict[str, Meter], charge: Charge | None = None) -> bool:
+        """Write the event with its count/sum additions (and its charge to the credit wallet) in one
+        transaction, then its follow-ups. False when the event was already there (its pending
+        follow-ups are completed)."""
         pk = usage_pk(tenant)
         shard = shard_of(event.event_id)
         pending = [m.code for m, _ in measured if m.aggregation not in IN_TRANSACTION]
@@ -100,13 +106,26 @@ class UsageStore:
                 for sk in self._aggregate_sks(meter.code, period_start, event.timestamp, shard):
                     operations.append(update_op(pk, sk, update="ADD v :x SET record_type = :t",
                                                 values={":x": value, ":t": "usage_aggregate"}))
-        try:
-            self._retrying(lambda: self.table.transact(operations))
-        except ClientError as exc:
-            if not _cancelled_by_condition(exc, 0):
-                raise
-            self.complete(tenant, event.event_id, meters)
-            return False
+        charged = charge.operations(refresh=False) if charge else []
+        for attempt in range(WALLET_ATTEMPTS):
+            try:
+                self._retrying(functools.partial(self.table.transact, operations + charged))
+                break
+            except ClientError as exc:
+                if _cancelled_by_condition(exc, 0):
+                    if charge:
+                        charge.forget()
+                    self.complete(tenant, event.event_id, meters)
+                    return False
+                if not (charge and charged and wallet_conflict(exc, len(operations))):
+                    raise
+                # The wallet moved (another batch charged it): wait a little, then charge it as it is now.
+                pause_after_conflict(attempt)
+                charged = charge.operations(refresh=True)
+        else:
+            raise Unavailable("The credit wallet is busy; send the event again.")
+        if charge:
+            charge.committed()
         self.faults("event_committed")
         if pending:
             self.complete(tenant, event.event_id, meters, written=item)
