@@ -59,14 +59,14 @@ Wrapper {__version__} local cloud is up.
   Event bus    {outputs["EventBusName"]}
   Stripe       {cloud.stripe.url}     (local Stripe server; webhooks go to {cloud.api_url}/v1/webhooks/stripe)
 
-Demo credentials (tenant "Demo Company", {demo["tenant_id"]}, role owner):
+Demo credentials (tenant "Demo Company", {demo["tenant_id"]}, role owner, 1,000 welcome credits):
   email    {demo["email"]}
   password {demo["password"]}
 
   curl -s -X POST {api}/auth/login -H 'Content-Type: application/json' \\
        -d '{{"email": "{demo["email"]}", "password": "{demo["password"]}"}}'
 
-Platform operator (the catalog under {api}/admin/; plans free, pro, enterprise):
+Platform operator (the catalog under {api}/admin/; plans free, pro, enterprise, payg):
   email    {operator["email"]}
   password {operator["password"]}
 
