@@ -18,7 +18,7 @@ import requests
 from tests.e2e.test_subscriptions import complete_checkout, deliver, save_card, stripe_get
 from tests.support import answered, call, join, refused, signup, table
 from wrapper.catalog.seed_data import seed_catalog
-from wrapper.identity.authorizer import grant_operator
+from wrapper.identity.operators import grant_operator
 
 PROBLEM = "application/problem+json"
 SUFFIX = uuid.uuid4().hex[:6]
@@ -137,6 +137,9 @@ def test_the_overdraft_bounds_the_balance_and_a_grant_repays_it(cloud: Any, oper
     answered(_grant(cloud, operator, lenient["tenant_id"], {"credits": 25}), 201)
     assert _balance_is_the_ledger(cloud, lenient) == 15
     assert _balance_is_the_ledger(cloud, strict) == 0
+    for owner in (lenient, strict):  # each ran dry once: one credits.depleted
+        items, _ = table(cloud).query(f"TENANT#{owner['tenant_id']}", sk_prefix="OUTBOX#", limit=1000)
+        assert [i.get("event_type") for i in items].count("credits.depleted") == 1
 
 
 def test_an_operator_grant_with_an_idempotency_key_happens_once(cloud: Any, operator: dict[str, Any]) -> None:

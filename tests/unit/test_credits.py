@@ -253,3 +253,22 @@ def test_a_plan_made_after_the_catalog_snapshot_is_read_at_once_not_the_default_
               for n in range(2)]
     assert [r.status for r in usage.ingest(actor, events).results] == ["accepted", "accepted"]
     assert credits.wallet(_reader()).balance == D(-1)  # 2 calls x 2 credits from 3, one below zero
+
+
+def _depletions(credits: Credits) -> list[dict[str, Any]]:
+    import json
+
+    items, _ = credits.store.table.query(TENANT.pk, sk_prefix="OUTBOX#", limit=100)
+    return [json.loads(str(i["envelope"]))["data"] for i in items if i.get("event_type") == "credits.depleted"]
+
+
+def test_the_wallet_running_dry_is_published_once_each_time(credits: Credits) -> None:
+    store = UsageStore(credits.store.table)
+    credits.grant(TENANT, 5, source="operator", reference="g1", by="op")
+    for n in range(4):  # 2.5 credits each: 5 -> 2.5 -> 0 (published) -> 0 -> 0
+        _record(store, credits, f"e{n}")
+    _record(store, credits, "e2")  # a duplicate of the event that emptied it
+    assert [(d["event_id"], d["balance"]) for d in _depletions(credits)] == [("e1", 0.0)]
+    credits.grant(TENANT, 1, source="operator", reference="g2", by="op")
+    _record(store, credits, "e9")  # takes the 1 credit left: dry again
+    assert sorted(d["event_id"] for d in _depletions(credits)) == ["e1", "e9"]

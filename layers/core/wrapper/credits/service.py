@@ -20,8 +20,9 @@ from wrapper.credits.store import WalletStore, grant_of_item, grant_view, pause_
 from wrapper.errors import Conflict, InvalidInput, NotFound
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
-from wrapper.events.outbox import write_with_outbox
+from wrapper.events.outbox import outbox_item, write_with_outbox
 from wrapper.store.keys import TenantContext, digest
+from wrapper.store.table import put_op
 from wrapper.subscriptions.idempotency import check_key
 from wrapper.tenancy.permissions import Permission
 
@@ -111,7 +112,7 @@ class Credits:
 
     def charges(self, tenant: TenantContext, overdraft: Decimal) -> Charges:
         """One ingestion batch's view of the wallet (see ``Charges``)."""
-        return Charges(self.store, tenant, overdraft, self.clock())
+        return Charges(self.store, tenant, overdraft, self.clock(), outbox_ttl_days=self.outbox_ttl_days)
 
     # -- internals -----------------------------------------------------------------------------------
     def _expired_out(self, tenant: TenantContext) -> WalletState:
@@ -141,11 +142,13 @@ class Charges:
     """A batch's view of one tenant's wallet: read once, advanced by the batch's own writes, and
     read again when a write finds that someone else moved it."""
 
-    def __init__(self, store: WalletStore, tenant: TenantContext, overdraft: Decimal, now: datetime) -> None:
+    def __init__(self, store: WalletStore, tenant: TenantContext, overdraft: Decimal, now: datetime, *,
+                 outbox_ttl_days: int = 7) -> None:
         self.store = store
         self.tenant = tenant
         self.overdraft = overdraft
         self.now = now
+        self.outbox_ttl_days = outbox_ttl_days
         self._state: WalletState | None = None
 
     def charge(self, amount: Decimal, event_id: str, meter: str | None) -> Charge:
@@ -170,7 +173,15 @@ class Charge:
         after, movements = consume(before, self.amount, owner.overdraft, owner.now, event_id=self.event_id,
                                    meter=self.meter)
         self._after = replace(after, version=before.version + 1) if movements else None
-        return owner.store.operations(owner.tenant, before, after, movements, owner.now)
+        operations = owner.store.operations(owner.tenant, before, after, movements, owner.now)
+        if operations and before.balance > 0 >= after.balance:
+            # Published with the write that empties the wallet, so once per time it runs dry.
+            depleted = new_event(EventType.CREDITS_DEPLETED, owner.tenant.tenant_id, {
+                "balance": float(after.balance), "overdraft_limit": float(owner.overdraft),
+                "event_id": self.event_id, "meter": self.meter, "target": owner.tenant.tenant_id})
+            operations.append(put_op(outbox_item(depleted, ttl_days=owner.outbox_ttl_days),
+                                     condition="attribute_not_exists(PK)"))
+        return operations
 
     def committed(self) -> None:
         if self._after is not None:

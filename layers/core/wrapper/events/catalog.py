@@ -33,6 +33,7 @@ class EventType(StrEnum):
     INVOICE_PAID = "invoice.paid"
     USAGE_THRESHOLD_REACHED = "usage.threshold_reached"
     CREDITS_GRANTED = "credits.granted"
+    CREDITS_DEPLETED = "credits.depleted"
 
 
 DESCRIPTIONS: dict[EventType, str] = {
@@ -63,4 +64,5 @@ DESCRIPTIONS: dict[EventType, str] = {
     EventType.INVOICE_PAID: "An invoice was paid.",
     EventType.USAGE_THRESHOLD_REACHED: "A metered feature crossed a threshold of its limit.",
     EventType.CREDITS_GRANTED: "Credits were added to a tenant's wallet (bought, or given by the operator).",
+    EventType.CREDITS_DEPLETED: "Usage spent a tenant's credit wallet down to zero (or into its overdraft).",
 }
