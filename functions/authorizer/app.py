@@ -11,8 +11,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wrapper.identity.apikeys import ApiKeys
-from wrapper.identity.authorizer import PlatformOperators, authorize
+from wrapper.identity.authorizer import authorize
 from wrapper.identity.oidc import OidcLinks
+from wrapper.identity.operators import PlatformOperators
 from wrapper.identity.store import IdentityStore
 from wrapper.identity.tokens import InvalidToken, Issuer, JwksCache, parse_issuers
 from wrapper.settings import Settings

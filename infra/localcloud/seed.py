@@ -8,9 +8,9 @@ from typing import Any
 from wrapper.catalog.seed_data import seed_catalog
 from wrapper.credits.service import Credits
 from wrapper.credits.store import WalletStore
-from wrapper.identity.authorizer import grant_operator
 from wrapper.identity.cognito import CognitoIdentityProvider
 from wrapper.identity.models import LoginRequest, SessionResponse, SignupRequest
+from wrapper.identity.operators import grant_operator
 from wrapper.identity.service import IdentityService
 from wrapper.identity.store import IdentityStore
 from wrapper.store.keys import TenantContext

@@ -19,7 +19,7 @@ import requests
 
 from tests.support import answered, call, refused, signup, table
 from wrapper.catalog.seed_data import seed_catalog
-from wrapper.identity.authorizer import grant_operator
+from wrapper.identity.operators import grant_operator
 
 PROBLEM = "application/problem+json"
 USD_MONTH = {"interval": {"unit": "month"}, "spec": {"model": "flat", "currency": "USD", "flat_amount": 1500}}

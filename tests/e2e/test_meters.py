@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.support import call, join, refused, signup, table
-from wrapper.identity.authorizer import grant_operator
+from wrapper.identity.operators import grant_operator
 
 PROBLEM = "application/problem+json"
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support import REPO, call, signup, table
-from wrapper.identity.authorizer import grant_operator, revoke_operator
+from wrapper.identity.operators import grant_operator, revoke_operator
 
 PROBLEM = "application/problem+json"
 SOME_ULID = "01J0SAMP1E0000000000000000"

@@ -336,12 +336,10 @@ def test_the_redemption_count_is_enforced_by_the_write_even_after_a_stale_read(
     world.table.client.update_item(TableName="wrapper", Key={"PK": {"S": CATALOG_PK}, "SK": {"S": "COUPON#ONLYONE"}},
                                    UpdateExpression="SET times_redeemed = :one", ExpressionAttributeValues={
                                        ":one": {"N": "1"}})
-    reads = [0]  # the first reads are stale; later ones see the count
-    real, real_coupon = world.service.store.coupon_redemptions, world.service.catalog.coupon
-    monkeypatch.setattr(world.service.store, "coupon_redemptions",
-                        lambda code: reads.pop() if reads else real(code))
-    monkeypatch.setattr(world.service.catalog, "coupon",
-                        lambda code: real_coupon(code).model_copy(update={"times_redeemed": 0}))
+    # Every read before the write is stale (no redemption yet); once the write lost, reads see the count.
+    real_coupon = world.service.catalog.coupon
+    monkeypatch.setattr(world.service.catalog, "coupon", lambda code: real_coupon(code) if world.payments.refunds
+                        else real_coupon(code).model_copy(update={"times_redeemed": 0}))
     with pytest.raises(InvalidInput):
         world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro", coupon="ONLYONE"), **_audit())
     assert world.payments.refunds == ["pi_1"]  # the charge that lost the race is given back

@@ -37,13 +37,11 @@ from wrapper.identity.apikeys import (
 )
 from wrapper.identity.policy import authorizer_response
 from wrapper.identity.tokens import Claims, InvalidToken, Issuer, JwksCache, verify
-from wrapper.store.keys import platform_pk
-from wrapper.store.table import Item, Table
+from wrapper.store.table import Item
 
 log = logging.getLogger(__name__)
 API_KEY_HEADER = "x-api-key"
 UNKNOWN_TENANT = {"status": "unknown", "tier": "free"}
-OPERATOR_SK = "OPERATOR"
 
 
 class Memberships(Protocol):
@@ -70,30 +68,6 @@ class ExternalUsers(Protocol):
 
 class OperatorFlags(Protocol):
     def is_operator(self, user_id: str) -> bool: ...
-
-
-def operator_pk(user_id: str) -> str:
-    return platform_pk(f"OPERATOR#{user_id}")
-
-
-class PlatformOperators:
-    """Who the platform operators are: one item per operator, read with one GetItem."""
-
-    def __init__(self, table: Table) -> None:
-        self.table = table
-
-    def is_operator(self, user_id: str) -> bool:
-        return self.table.get(operator_pk(user_id), OPERATOR_SK) is not None
-
-
-def grant_operator(table: Table, user_id: str, *, granted_by: str = "seed") -> None:
-    """Make a user a platform operator (idempotent)."""
-    table.put({"PK": operator_pk(user_id), "SK": OPERATOR_SK, "record_type": "operator", "user_id": user_id,
-               "granted_by": granted_by})
-
-
-def revoke_operator(table: Table, user_id: str) -> None:
-    table.client.delete_item(TableName=table.name, Key={"PK": {"S": operator_pk(user_id)}, "SK": {"S": OPERATOR_SK}})
 
 
 @dataclass(frozen=True)

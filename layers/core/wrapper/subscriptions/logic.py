@@ -592,9 +592,9 @@ class Subscriptions:
         return found.max_redemptions if found else None
 
     def _coupon_exhausted(self, coupon: CouponState) -> bool:
-        # The authoritative count is the coupon item's top-level times_redeemed, raised by each redemption.
-        limit = self._coupon_max(coupon)
-        return limit is not None and self.store.coupon_redemptions(coupon.code) >= limit
+        # Catalog.coupon reads the count each redemption raises (the item's top-level times_redeemed).
+        found = self.catalog.coupon(coupon.code)
+        return found is not None and found.max_redemptions is not None and found.times_redeemed >= found.max_redemptions
 
     def _coupon_ops(self, tenant: TenantContext, coupon: CouponState | None) -> list[dict[str, Any]]:
         return self.store.redeem_coupon_ops(tenant, coupon.code, self._coupon_max(coupon)) if coupon else []

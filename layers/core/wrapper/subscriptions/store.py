@@ -146,10 +146,6 @@ class SubscriptionStore:
                     "code": code.upper()}, condition="attribute_not_exists(PK)"),
         ]
 
-    def coupon_redemptions(self, code: str) -> int:
-        item = self.table.get(CATALOG_PK, coupon_sk(code))
-        return int((item or {}).get("times_redeemed") or 0)
-
     def coupon_used(self, tenant: TenantContext, code: str) -> bool:
         return self.table.get(tenant.pk, f"COUPONUSE#{code.upper()}") is not None
 
