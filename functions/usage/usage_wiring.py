@@ -12,6 +12,7 @@ from wrapper.store.keys import TenantContext
 from wrapper.store.table import table_for
 from wrapper.subscriptions.logic import Subscriptions
 from wrapper.subscriptions.store import SubscriptionStore
+from wrapper.tenancy.scoping import scoped_tables_for
 from wrapper.usage.service import CatalogView, Usage
 from wrapper.usage.store import UsageStore
 
@@ -33,6 +34,11 @@ def overdraft(tenant: TenantContext) -> Decimal:
     return usage.overdraft(tenant)
 
 
-credits = Credits(WalletStore(table), overdraft_of=overdraft, outbox_ttl_days=settings.outbox_ttl_days)
-usage: Usage = Usage(UsageStore(table, outbox_ttl_days=settings.outbox_ttl_days), CatalogView(catalog),
-                     _subscriptions.current_of, credits=credits)
+# A tenant's usage and wallet are read and written with credentials scoped to that tenant; the
+# catalog (PLATFORM#) and the subscription with the function's own role.
+tenant_tables = scoped_tables_for(settings)
+credits = Credits(WalletStore(table, tenant_tables=tenant_tables.for_tenant), overdraft_of=overdraft,
+                  outbox_ttl_days=settings.outbox_ttl_days)
+usage: Usage = Usage(UsageStore(table, outbox_ttl_days=settings.outbox_ttl_days,
+                                tenant_tables=tenant_tables.for_tenant),
+                     CatalogView(catalog), _subscriptions.current_of, credits=credits)

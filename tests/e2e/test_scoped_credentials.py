@@ -80,3 +80,33 @@ def test_a_scoped_session_cannot_scan_or_query_another_partition(cloud: Any, ten
         with pytest.raises(ClientError) as denied:
             refused()
         assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_usage_and_the_credit_wallet_are_written_through_the_tenants_scoped_session(cloud: Any) -> None:
+    """The usage function, the hot path: each tenant's events and wallet go through its own session."""
+    from wrapper.catalog.seed_data import seed_catalog
+    from wrapper.store.keys import TenantContext
+
+    seed_catalog(table(cloud))  # the meters
+    owner, other = signup(cloud, "Scoped usage"), signup(cloud, "Scoped usage other")
+    event = {"event_id": "scoped-1", "name": "api_call", "timestamp": _now(), "properties": {"user_id": "u1"}}
+    answer = call(cloud, "POST", "/v1/usage/events", owner, body={"events": [event]})
+    assert answer.status_code == 200 and answer.json()["results"][0]["status"] == "accepted", answer.text
+    assert call(cloud, "GET", "/v1/credits", owner).status_code == 200
+    sessions = _sessions_of(cloud, owner["tenant_id"])
+    assert len(sessions) == 1 and sessions[0].calls >= 3
+    cloud.runtime.module(next(n for n in cloud.stack.functions if "UsageFunction" in n))  # loaded, warm
+    import usage_wiring  # the usage function's own module (its code directory is on the path while it runs)
+
+    scoped = usage_wiring.tenant_tables.for_tenant(TenantContext(tenant_id=owner["tenant_id"]))
+    assert scoped.get(f"TENANT#{owner['tenant_id']}#USAGE", "EVT#scoped-1") is not None
+    for refused_pk in (f"TENANT#{other['tenant_id']}#USAGE", f"TENANT#{other['tenant_id']}#CREDITS"):
+        with pytest.raises(ClientError) as refused:
+            scoped.query(refused_pk, limit=1)
+        assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")

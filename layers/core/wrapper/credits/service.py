@@ -99,7 +99,7 @@ class Credits:
                 "expires_at": expires_at.isoformat() if expires_at else None, "balance": float(after.balance),
                 "actor": by, "target": grant_id, "request_id": request_id})
             try:
-                write_with_outbox(self.store.table, operations, [event], ttl_days=self.outbox_ttl_days)
+                write_with_outbox(self.store.tenant_tables(tenant), operations, [event], ttl_days=self.outbox_ttl_days)
             except ClientError as exc:
                 if wallet_conflict(exc, 0) or wallet_conflict(exc, len(operations) - 1):
                     # The wallet moved, or the same grant landed meanwhile: read both again.
@@ -124,7 +124,7 @@ class Credits:
             if not movements:
                 return state
             try:
-                self.store.table.transact(self.store.operations(tenant, state, after, movements, now))
+                self.store.tenant_tables(tenant).transact(self.store.operations(tenant, state, after, movements, now))
             except ClientError as exc:
                 if wallet_conflict(exc, 0):
                     pause_after_conflict(attempt)

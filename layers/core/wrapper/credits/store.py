@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -42,12 +43,15 @@ def _at(value: Any) -> datetime | None:
 
 
 class WalletStore:
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, *, tenant_tables: Callable[[TenantContext], Table] | None = None) -> None:
         self.table = table
+        # A tenant's wallet is read and written through ``tenant_tables(tenant)`` when given (the
+        # function's credentials scoped to that tenant).
+        self.tenant_tables = tenant_tables or (lambda tenant: table)
 
     # -- reads ---------------------------------------------------------------------------------------
     def state(self, tenant: TenantContext) -> WalletState:
-        item = self.table.get(credits_pk(tenant), WALLET_SK)
+        item = self.tenant_tables(tenant).get(credits_pk(tenant), WALLET_SK)
         if item is None:
             return WalletState()
         grants = tuple(GrantState(id=gid, amount=Decimal(g["amount"]), remaining=Decimal(g["remaining"]),
@@ -58,11 +62,11 @@ class WalletStore:
         return WalletState(version=int(item["version"]), debt=Decimal(item.get("debt") or 0), grants=grants)
 
     def grant(self, tenant: TenantContext, grant_id: str) -> Item | None:
-        return self.table.get(credits_pk(tenant), grant_sk(grant_id))
+        return self.tenant_tables(tenant).get(credits_pk(tenant), grant_sk(grant_id))
 
     def ledger(self, tenant: TenantContext, limit: int | None, cursor: str | None) -> Page[LedgerEntry]:
         pk = credits_pk(tenant)
-        items, last = self.table.query(pk, sk_prefix="LEDGER#", limit=clamp_limit(limit), forward=False,
+        items, last = self.tenant_tables(tenant).query(pk, sk_prefix="LEDGER#", limit=clamp_limit(limit), forward=False,
                                        start_key=decode_cursor(cursor, partition_key=pk))
         return Page[LedgerEntry](items=[_entry(i) for i in items], next_cursor=encode_cursor(last))
 
@@ -70,7 +74,8 @@ class WalletStore:
         """The sum of every ledger entry (checks, not a request path)."""
         total, start = ZERO, None
         while True:
-            items, start = self.table.query(credits_pk(tenant), sk_prefix="LEDGER#", limit=1000, start_key=start)
+            items, start = self.tenant_tables(tenant).query(credits_pk(tenant), sk_prefix="LEDGER#", limit=1000,
+                                                            start_key=start)
             total += sum((Decimal(i["amount"]) for i in items), ZERO)
             if not start:
                 return total

@@ -27,6 +27,7 @@ EVENT_TTL_DAYS = 40  # dedupe for 35 days is promised; 5 more for clock skew and
 MARKER_TTL_DAYS = 400  # a unique value's marker must outlive the longest (yearly) period it guards
 IN_TRANSACTION = (Aggregation.COUNT, Aggregation.SUM)
 WALLET_ATTEMPTS = 30  # concurrent batches charging one wallet take turns: each retry reads it again
+TenantTables = Callable[[TenantContext], Table]
 # A hook called at named points of a write ("event_committed", "follow_up_done"): tests inject faults.
 Faults = Callable[[str], None]
 
@@ -80,8 +81,11 @@ def retryable(exc: ClientError) -> bool:
 
 class UsageStore:
     def __init__(self, table: Table, *, faults: Faults | None = None, attempts: int = 5,
-                 outbox_ttl_days: int = 7) -> None:
+                 outbox_ttl_days: int = 7, tenant_tables: TenantTables | None = None) -> None:
         self.table = table
+        # A tenant's items are read and written through ``tenant_tables(tenant)`` when given: the
+        # function's credentials scoped to that tenant (``wrapper.tenancy.scoping``).
+        self.tenant_tables = tenant_tables or (lambda tenant: table)
         self.outbox_ttl_days = outbox_ttl_days
         self.faults = faults or (lambda point: None)
         self.attempts = attempts
@@ -109,7 +113,7 @@ class UsageStore:
         charged = charge.operations(refresh=False) if charge else []
         for attempt in range(WALLET_ATTEMPTS):
             try:
-                self._retrying(functools.partial(self.table.transact, operations + charged))
+                self._retrying(functools.partial(self.tenant_tables(tenant).transact, operations + charged))
                 break
             except ClientError as exc:
                 if _cancelled_by_condition(exc, 0):
@@ -136,7 +140,8 @@ class UsageStore:
         """Apply an event's pending max/latest/unique_count writes (each idempotent), then clear them.
         ``written``: the item this request just wrote (no need to read it back)."""
         pk = usage_pk(tenant)
-        found = written or self.table.get(pk, event_sk(event_id))
+        table = self.tenant_tables(tenant)
+        found = written or table.get(pk, event_sk(event_id))
         if found is None or not found.get("pending"):
             return
         properties = json.loads(str(found["properties"]), parse_float=Decimal)
@@ -149,14 +154,14 @@ class UsageStore:
                 continue  # the meter left the catalog meanwhile: nothing to count it in
             value = measure(meter, event)
             if value is not None:
-                self._follow_up(tenant, meter, value, event, period)
+                self._follow_up(tenant, meter, value, event, period, table)
         self.faults("follow_up_done")
-        self._retrying(lambda: self.table.client.update_item(
-            TableName=self.table.name, Key=to_dynamo({"PK": pk, "SK": event_sk(event_id)}),
+        self._retrying(lambda: table.client.update_item(
+            TableName=table.name, Key=to_dynamo({"PK": pk, "SK": event_sk(event_id)}),
             UpdateExpression="REMOVE pending", ConditionExpression="attribute_exists(PK)"))
 
     def _follow_up(self, tenant: TenantContext, meter: Meter, value: Decimal | str, event: UsageEvent,
-                   period_start: datetime) -> None:
+                   period_start: datetime, table: Table) -> None:
         pk = usage_pk(tenant)
         shard = shard_of(event.event_id)
         period_sk, day_sk = self._aggregate_sks(meter.code, period_start, event.timestamp, shard)
@@ -165,9 +170,9 @@ class UsageStore:
             for scope, sk in ((stamp(period_start), period_sk), (f"D{day_of(event.timestamp)}", day_sk)):
                 marker = {"PK": pk, "SK": unique_sk(meter.code, scope, value), "record_type": "usage_unique",
                           "expires_at": int(time.time() + MARKER_TTL_DAYS * 86400)}
-                self._conditional([put_op(marker, condition="attribute_not_exists(PK)"),
-                                   update_op(pk, sk, update="ADD v :one SET record_type = :t",
-                                             values={":one": 1, ":t": "usage_aggregate"})])
+                self._conditional(table, [put_op(marker, condition="attribute_not_exists(PK)"),
+                                          update_op(pk, sk, update="ADD v :one SET record_type = :t",
+                                                    values={":one": 1, ":t": "usage_aggregate"})])
             return
         for sk in (period_sk, day_sk):
             if meter.aggregation == Aggregation.MAX:
@@ -179,7 +184,7 @@ class UsageStore:
                                    condition="attribute_not_exists(#at) OR #at < :k", names={"#at": "at"},
                                    values={":x": value, ":k": latest_key(event.timestamp, event.event_id),
                                            ":t": "usage_aggregate"})
-            self._conditional([change])
+            self._conditional(table, [change])
 
     def mark_threshold(self, tenant: TenantContext, meter: str, period_start: datetime, percent: int,
                        event: EventEnvelope) -> bool:
@@ -190,7 +195,7 @@ class UsageStore:
                   "expires_at": int(time.time() + MARKER_TTL_DAYS * 86400)}
         try:
             self._retrying(lambda: write_with_outbox(
-                self.table, [put_op(marker, condition="attribute_not_exists(PK)")], [event],
+                self.tenant_tables(tenant), [put_op(marker, condition="attribute_not_exists(PK)")], [event],
                 ttl_days=self.outbox_ttl_days))
         except ClientError as exc:
             if not _cancelled_by_condition(exc, 0):
@@ -198,10 +203,10 @@ class UsageStore:
             return False
         return True
 
-    def _conditional(self, operations: list[dict[str, Any]]) -> None:
+    def _conditional(self, table: Table, operations: list[dict[str, Any]]) -> None:
         """A write whose failed condition means it is already done (a larger max, a later latest, a seen value)."""
         try:
-            self._retrying(lambda: self.table.transact(operations))
+            self._retrying(lambda: table.transact(operations))
         except ClientError as exc:
             if not _cancelled_by_condition(exc, 0):
                 raise
@@ -222,14 +227,15 @@ class UsageStore:
 
     # -- reads -----------------------------------------------------------------------------------
     def period_shards(self, tenant: TenantContext, meter: str, period_start: datetime) -> list[Item]:
-        items, _ = self.table.query(usage_pk(tenant), sk_prefix=period_prefix(meter, period_start), limit=100)
+        items, _ = self.tenant_tables(tenant).query(usage_pk(tenant), sk_prefix=period_prefix(meter, period_start),
+                                                    limit=100)
         return items
 
     def day_shards(self, tenant: TenantContext, meter: str, first: date, last: date) -> list[Item]:
         found: list[Item] = []
         start: dict[str, Any] | None = None
         while True:
-            items, start = self.table.query(usage_pk(tenant), limit=500, start_key=start,
+            items, start = self.tenant_tables(tenant).query(usage_pk(tenant), limit=500, start_key=start,
                                             sk_between=(day_prefix(meter, first), day_prefix(meter, last) + "~"))
             found.extend(items)
             if not start:
@@ -240,7 +246,8 @@ class UsageStore:
         found: list[Item] = []
         start: dict[str, Any] | None = None
         while True:
-            items, start = self.table.query(usage_pk(tenant), sk_prefix="EVT#", limit=1000, start_key=start)
+            items, start = self.tenant_tables(tenant).query(usage_pk(tenant), sk_prefix="EVT#", limit=1000,
+                                                            start_key=start)
             found.extend(items)
             if not start:
                 return found
