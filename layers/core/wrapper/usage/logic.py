@@ -13,6 +13,7 @@ from typing import Any
 from wrapper.billing.periods import Anchor, Interval, Period, period_containing
 from wrapper.catalog.models import Aggregation, Meter
 from wrapper.store.keys import digest
+from wrapper.timestamps import iso_z
 from wrapper.usage.models import MAX_PROPERTIES, MAX_PROPERTIES_BYTES, UsageEvent
 
 SHARDS = 8
@@ -136,11 +137,7 @@ def value_digest(value: str) -> str:
 
 def latest_key(at: datetime, event_id: str) -> str:
     """Orders events for ``latest``: by timestamp, then event id (two events at one instant)."""
-    return f"{iso_utc(at)}#{event_id}"
-
-
-def iso_utc(at: datetime) -> str:
-    return f"{at.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}"
+    return f"{iso_z(at, timespec='microseconds')}#{event_id}"
 
 
 def stamp(at: datetime) -> str:

@@ -20,7 +20,8 @@ from wrapper.events.envelope import EventEnvelope
 from wrapper.events.outbox import write_with_outbox
 from wrapper.store.keys import TenantContext
 from wrapper.store.table import Item, Table, put_op, to_dynamo, update_op
-from wrapper.usage.logic import canonical, day_of, iso_utc, latest_key, measure, shard_of, stamp, value_digest
+from wrapper.timestamps import iso_z
+from wrapper.usage.logic import canonical, day_of, latest_key, measure, shard_of, stamp, value_digest
 from wrapper.usage.models import UsageEvent
 
 EVENT_TTL_DAYS = 40  # dedupe for 35 days is promised; 5 more for clock skew and slow retries
@@ -100,7 +101,8 @@ class UsageStore:
         shard = shard_of(event.event_id)
         pending = [m.code for m, _ in measured if m.aggregation not in IN_TRANSACTION]
         item: Item = {"PK": pk, "SK": event_sk(event.event_id), "record_type": "usage_event",
-                      "event_id": event.event_id, "name": event.name, "ts": iso_utc(event.timestamp),
+                      "event_id": event.event_id, "name": event.name,
+                      "ts": iso_z(event.timestamp, timespec="microseconds"),
                       "properties": canonical(event.properties), "period": stamp(period_start),
                       "meters": [m.code for m, _ in measured] or None, "pending": pending or None,
                       "expires_at": int(now + EVENT_TTL_DAYS * 86400)}
