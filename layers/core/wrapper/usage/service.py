@@ -124,9 +124,10 @@ class Usage:
         subscription = self.subscription_of(actor.tenant)
         snapshot = self._snapshot_knowing(subscription)
         current = self._period(subscription, now)
-        limits = self._hard_limits(actor.tenant, subscription, snapshot, current)
-        rates = self._credit_rates(subscription, snapshot)
         plan = self._plan(subscription, snapshot)
+        views = self._entitlements(subscription, snapshot)  # once per batch: limits, rates, thresholds
+        limits = self._hard_limits(actor.tenant, views, snapshot, current)
+        rates = self._credit_rates(views, snapshot)
         charges = (self.credits.charges(actor.tenant, plan.credit_overdraft if plan else Decimal(0))
                    if rates and self.credits else None)
         results: list[EventResult] = []
@@ -180,17 +181,17 @@ class Usage:
             raise PermissionDenied("A hard usage limit of your plan is reached: no event of the batch was counted.",
                                    errors=[{"field": f"events.{n}", "message": LIMIT_REACHED}
                                            for n in range(len(results))])
-        self._publish_thresholds(actor, subscription, snapshot, list(touched.values()), request_id, source_ip)
+        self._publish_thresholds(actor, views, snapshot, list(touched.values()), request_id, source_ip)
         return IngestResult(results=results)
 
-    def _publish_thresholds(self, actor: Actor, subscription: Subscription, snapshot: Snapshot,
+    def _publish_thresholds(self, actor: Actor, views: list[EntitlementView], snapshot: Snapshot,
                             touched: list[tuple[Meter, Period]], request_id: str | None,
                             source_ip: str | None) -> None:
         """``usage.threshold_reached`` once per (tenant, meter, period, threshold), read after the
         aggregate writes: every threshold the period's value has reached and whose marker is absent
         (not just those this batch crossed, so two concurrent batches that each see the crossing,
         or a retry after a crash here, still publish it once: the marker's condition decides)."""
-        limited = self._limited_features(subscription, snapshot)
+        limited = self._limited_features(views, snapshot)
         for meter, (start, end) in touched:
             if meter.code not in limited:
                 continue
@@ -217,14 +218,14 @@ class Usage:
                     self._published.clear()
                 self._published.add(key)
 
-    def _limited_features(self, subscription: Subscription,
+    @staticmethod
+    def _limited_features(views: list[EntitlementView],
                           snapshot: Snapshot) -> dict[str, tuple[str, int, tuple[int, ...]]]:
         """Per meter, the granted feature that limits it, its limit and its thresholds (the plan's,
         or 80 and 100); the feature named as the meter speaks for a meter several limited features
         count (one marker per meter and threshold)."""
         found: dict[str, tuple[str, int, tuple[int, ...]]] = {}
-        views = sorted(self._entitlements(subscription, snapshot), key=lambda v: v.feature)
-        for view in views:
+        for view in sorted(views, key=lambda v: v.feature):
             feature = snapshot.features.get(view.feature)
             if view.limit is None or feature is None or feature.kind != FeatureKind.METERED or not feature.meter:
                 continue
@@ -233,10 +234,10 @@ class Usage:
                 found[feature.meter] = (feature.code, view.limit, percents)
         return found
 
-    def _hard_limits(self, tenant: TenantContext, subscription: Subscription, snapshot: Snapshot,
+    def _hard_limits(self, tenant: TenantContext, views: list[EntitlementView], snapshot: Snapshot,
                      period: Period) -> dict[str, HardLimit]:
         limits: dict[str, HardLimit] = {}
-        for view in self._entitlements(subscription, snapshot):
+        for view in views:
             feature = snapshot.features.get(view.feature)
             if view.hard and view.limit is not None and feature is not None and feature.meter:
                 meter = snapshot.meters.get(feature.meter)
@@ -372,10 +373,11 @@ class Usage:
                   if entitled and (p := snapshot.plans.get(a.plan_id)) is not None]
         return resolve_entitlements(plan, addons, snapshot.features)
 
-    def _credit_rates(self, subscription: Subscription, snapshot: Snapshot) -> dict[str, Decimal]:
+    @staticmethod
+    def _credit_rates(views: list[EntitlementView], snapshot: Snapshot) -> dict[str, Decimal]:
         """Per meter, the credits one unit consumes, where the plan prices a metered feature in credits."""
         rates: dict[str, Decimal] = {}
-        for view in self._entitlements(subscription, snapshot):
+        for view in views:
             feature = snapshot.features.get(view.feature)
             if view.credit_rate and view.enabled and feature is not None and feature.meter:
                 rates.setdefault(feature.meter, view.credit_rate)
