@@ -44,8 +44,8 @@ class TopUps:
             return self.credits.grant(actor.tenant, body.credits, source="purchase",
                                       reference=f"payment:{attempt.charge.id}", by=actor.user_id,
                                       priority=PURCHASED_PRIORITY, description=f"Bought: {description}")
-        session = self.subscriptions.payment_page(actor, amount, self.currency, description=description, key=key,
-                                                  metadata=metadata)
+        session = self.subscriptions.payment_page(attempt.customer, amount, self.currency, description=description,
+                                                  key=key, metadata=metadata)
         raise PaymentRequired(f"The saved card could not pay {amount} {self.currency} ({attempt.declined}): pay on "
                               "the Checkout page and the credits are added.", checkout_url=session.url,
                               checkout_session_id=session.id, amount_due=amount, currency=self.currency)

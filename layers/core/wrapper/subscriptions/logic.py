@@ -156,8 +156,10 @@ def fingerprint(value: Any) -> str:
 
 @dataclass(frozen=True)
 class CardAttempt:
-    """What charging the saved card came to: the charge when paid, else why not."""
+    """What charging the saved card came to: the charge when paid, else why not; and the customer
+    it was for (a Checkout page for the same payment needs it)."""
 
+    customer: str
     charge: Charge | None
     declined: str | None
     payment_id: str | None
@@ -632,9 +634,9 @@ class Subscriptions:
             return attempt.charge
         declined, payment_id, method = attempt.declined, attempt.payment_id, attempt.method
         ref = str(ULID())
-        session = self.payment_page(actor, preview.amount_due, preview.currency, description=description, key=key,
-                                    metadata={"tenant_id": tenant.tenant_id, "purpose": PURPOSE_CHANGE,
-                                              "checkout_ref": ref, "subscription_id": before.id})
+        session = self.payment_page(attempt.customer, preview.amount_due, preview.currency, description=description,
+                                    key=key, metadata={"tenant_id": tenant.tenant_id, "purpose": PURPOSE_CHANGE,
+                                                       "checkout_ref": ref, "subscription_id": before.id})
         item: Item = {"ref": ref, "expected_version": before.version, "target": after.model_dump_json(),
                       "amount": preview.amount_due, "currency": preview.currency, "preview": preview.model_dump_json(),
                       **{k: v for k, v in pending.items() if v is not None}}
@@ -663,22 +665,22 @@ class Subscriptions:
         method = billing.get("default_payment_method") or self._provider(
             lambda p: p.default_payment_method(customer))
         if not method:
-            return CardAttempt(charge=None, declined="no saved card", payment_id=None, method=None)
+            return CardAttempt(customer, charge=None, declined="no saved card", payment_id=None, method=None)
         try:
             charge = self._provider(lambda p: p.charge(
                 customer, amount_minor, currency, payment_method=str(method), description=description,
                 idempotency_key=f"charge:{key}:{method}", metadata=metadata))
         except PaymentDeclined as exc:
-            return CardAttempt(charge=None, declined=exc.message, payment_id=exc.payment_id, method=str(method))
+            return CardAttempt(customer, charge=None, declined=exc.message, payment_id=exc.payment_id,
+                               method=str(method))
         if charge.status == "succeeded":
-            return CardAttempt(charge=charge, declined=None, payment_id=charge.id, method=str(method))
-        return CardAttempt(charge=None, declined=charge.failure_message or charge.status, payment_id=charge.id,
-                           method=str(method))
+            return CardAttempt(customer, charge=charge, declined=None, payment_id=charge.id, method=str(method))
+        return CardAttempt(customer, charge=None, declined=charge.failure_message or charge.status,
+                           payment_id=charge.id, method=str(method))
 
-    def payment_page(self, actor: Actor, amount_minor: int, currency: str, *, description: str, key: str,
+    def payment_page(self, customer: str, amount_minor: int, currency: str, *, description: str, key: str,
                      metadata: dict[str, str]) -> CheckoutSession:
         """A Checkout page (mode payment) for the amount; the webhook acts on its ``metadata``."""
-        customer = self._customer(actor)
         return self._provider(lambda p: p.checkout_session(
             customer, "payment", amount_minor, currency, description,
             f"{self.billing_page}?checkout=success", f"{self.billing_page}?checkout=canceled",
