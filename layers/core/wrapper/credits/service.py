@@ -17,7 +17,7 @@ from wrapper.api.tenant import Actor
 from wrapper.credits.logic import GrantState, WalletState, add_grant, consume, credits, expire, spending_order
 from wrapper.credits.models import CreditGrant, LedgerEntry, NewGrant, Wallet
 from wrapper.credits.store import WalletStore, grant_of_item, grant_view, pause_after_conflict, wallet_conflict
-from wrapper.errors import Conflict, InvalidInput, NotFound
+from wrapper.errors import Conflict, InvalidInput
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.events.outbox import outbox_item, write_with_outbox
@@ -25,6 +25,7 @@ from wrapper.store.keys import TenantContext, digest
 from wrapper.store.table import put_op
 from wrapper.subscriptions.idempotency import check_key
 from wrapper.tenancy.permissions import Permission
+from wrapper.tenancy.profile import TenantProfiles
 
 Clock = Callable[[], datetime]
 ATTEMPTS = 30  # a wallet written by many requests at once: each retry reads it again
@@ -65,8 +66,7 @@ class Credits:
         if idempotency_key is not None:
             check_key(idempotency_key)
         tenant = TenantContext(tenant_id)
-        if self.store.table.get(tenant.pk, "PROFILE") is None:
-            raise NotFound("No such tenant.")
+        TenantProfiles(self.store.table, outbox_ttl_days=self.outbox_ttl_days).get(tenant)  # 404 if none
         return self.grant(tenant, body.credits, source="operator", by=by, priority=body.priority,
                           expires_at=body.expires_at, description=body.description, request_id=request_id,
                           reference=f"operator:{idempotency_key}" if idempotency_key else None,
