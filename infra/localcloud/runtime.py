@@ -1,8 +1,8 @@
 """Run our Lambda functions in this process.
 
 Every function's ``app.py`` is loaded under a unique module name, and its environment is
-applied only while it runs (one invocation at a time, like one warm Lambda sandbox per
-function). moto's single Lambda execution hook is replaced with a call into this runtime,
+seen only by the thread that runs it, only while it runs (one invocation at a time, like one
+warm Lambda sandbox per function). moto's single Lambda execution hook is replaced with a call into this runtime,
 so every AWS path that invokes a function (API, queues, streams, rules, Step Functions)
 reaches our code.
 """
@@ -60,7 +60,7 @@ class FunctionRuntime:
         self._specs: dict[str, FunctionSpec] = {}
         self._arns: dict[str, str] = {}
         self._handlers: dict[str, Any] = {}
-        # One invocation at a time: os.environ is process-wide, and each function sees its own.
+        # One invocation at a time: handler modules, the running function and its faults are process-wide.
         self._lock = threading.RLock()
         self.invocations: dict[str, int] = {}
         # IAM actions each function's own code called (by logical id), to hold against its role.
@@ -135,9 +135,7 @@ class FunctionRuntime:
 
     @contextmanager
     def _environment(self, spec: FunctionSpec) -> Iterator[None]:
-        # Set and restore key by key: other threads (moto's Step Functions runner) read
-        # os.environ meanwhile, so it is never cleared, not even for a moment.
-        changes = {
+        overlay = {
             **self.base_environment,
             **spec.environment,
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,
@@ -145,16 +143,83 @@ class FunctionRuntime:
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "_HANDLER": spec.handler,
         }
-        previous = {key: os.environ.get(key) for key in changes}
-        os.environ.update(changes)
-        try:
+        with function_environment(overlay):
             yield
-        finally:
-            for key, value in previous.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+
+
+class _ThreadEnviron(os._Environ[str]):
+    """``os.environ``, as seen through the environment of the function running in the calling thread.
+
+    A function's variables were once set in the process's environment and popped afterwards: another
+    thread iterating ``os.environ`` meanwhile (requests' proxy lookup, in a test or in moto's Step
+    Functions runner) then met a key that was gone (KeyError), or built a client with the running
+    function's endpoint and credentials. Now a function's variables live in its own thread only: reads
+    there see them over the process's, writes there stay in them, and no other thread sees either."""
+
+    def _overlay(self) -> dict[str, str | None] | None:
+        return getattr(_invocation, "environment", None)
+
+    def __getitem__(self, key: str) -> str:
+        overlay = self._overlay()
+        if overlay is not None and key in overlay:
+            value = overlay[key]
+            if value is None:
+                raise KeyError(key)
+            return value
+        return super().__getitem__(key)
+
+    def __setitem__(self, key: str, value: str) -> None:
+        overlay = self._overlay()
+        if overlay is None:
+            super().__setitem__(key, value)
+            return
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(f"str expected, not {type(key if not isinstance(key, str) else value).__name__}")
+        overlay[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        overlay = self._overlay()
+        if overlay is None:
+            super().__delitem__(key)
+            return
+        if key not in self:
+            raise KeyError(key)
+        overlay[key] = None
+
+    def __iter__(self) -> Iterator[str]:
+        overlay = self._overlay()
+        keys = [self.decodekey(key) for key in list(self._data)]  # type: ignore[attr-defined]  # list() of a dict is atomic
+        if overlay is None:
+            yield from keys
+            return
+        added = [key for key in overlay if key not in set(keys)]
+        yield from (key for key in [*keys, *added] if overlay.get(key, "") is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"environ({dict(self.items())!r})"
+
+    def copy(self) -> dict[str, str]:
+        return dict(self.items())
+
+
+_invocation = threading.local()
+
+
+@contextmanager
+def function_environment(variables: dict[str, str]) -> Iterator[None]:
+    """Make ``variables`` the calling thread's view of ``os.environ`` over the process's, until the end."""
+    if not isinstance(os.environ, _ThreadEnviron):
+        os.environ.__class__ = _ThreadEnviron
+    outer = getattr(_invocation, "environment", None)
+    _invocation.environment = dict(variables)
+    try:
+        yield
+    finally:
+        _invocation.environment = outer
+
 
 # IAM authorizes a transaction by the actions of its parts.
 _TRANSACTION_PARTS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
