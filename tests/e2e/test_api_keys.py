@@ -103,6 +103,28 @@ def test_a_keys_scopes_bound_what_it_may_do(cloud: Any, acme: dict[str, Any]) ->
     assert _with_key(cloud, "PATCH", "/v1/tenant", read, body={"name": "Pwned"}).status_code == 403
 
 
+def test_a_key_does_no_more_than_its_creator_may_do_now(cloud: Any) -> None:
+    owner = signup(cloud, "Demoting Co")
+    creator = signup(cloud, "creator's own")
+    join(cloud, owner["tenant_id"], creator["user_id"], "admin")
+    created = call(cloud, "POST", "/v1/api-keys", creator, tenant=owner["tenant_id"],
+                   body={"name": "ci", "scopes": ["read"]})
+    assert created.status_code == 201, created.text
+    key = created.json()["key"]
+    assert _with_key(cloud, "GET", "/v1/credits/ledger", key).status_code == 200  # billing:read: an admin has it
+
+    demoted = call(cloud, "PATCH", f"/v1/members/{creator['user_id']}", owner, body={"role": "member"})
+    assert demoted.status_code == 200, demoted.text
+    narrowed = _with_key(cloud, "GET", "/v1/credits/ledger", key)
+    assert narrowed.status_code == 403 and narrowed.headers["Content-Type"] == PROBLEM
+    assert _with_key(cloud, "GET", "/v1/members", key).status_code == 200  # a member still reads members
+
+    assert call(cloud, "DELETE", f"/v1/members/{creator['user_id']}", owner).status_code == 204
+    assert _with_key(cloud, "GET", "/v1/tenant", key).status_code == 401
+    # The key stays listed, for its tenant to see and revoke
+    assert len(_keys_in(cloud, owner["tenant_id"])) == 1
+
+
 def test_an_expired_key_is_refused(cloud: Any, acme: dict[str, Any]) -> None:
     key = _create(cloud, acme["owner"])["key"]
     items = table(cloud)

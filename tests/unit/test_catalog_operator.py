@@ -36,6 +36,9 @@ class Memberships:
         assert tenant_ids, "no tenant, no lookup"
         return {t: {"status": "active", "tier": "free"} for t in tenant_ids}
 
+    def role_in(self, tenant_id: str, user_id: str) -> str | None:
+        return next((str(r["role"]) for r in self.tenants_of(user_id) if r["tenant_id"] == tenant_id), None)
+
 
 class Operators:
     def __init__(self, *user_ids: str) -> None:
@@ -54,7 +57,7 @@ class Keys:
     def find(self, key: str) -> Item | None:
         if key_digest(key) != key_digest(self.key):
             return None
-        return {"tenant_id": "acme", "key_id": self.key_id, "scopes": ["read"]}
+        return {"tenant_id": "acme", "key_id": self.key_id, "scopes": ["read"], "created_by": "u-op"}
 
     def mark_used(self, tenant_id: str, key_id: str, now: float) -> bool:
         return True
@@ -115,9 +118,12 @@ def test_a_user_with_no_tenant_and_no_flag_is_refused(signing_key: rsa.RSAPrivat
 
 
 def test_an_api_key_is_never_an_operator() -> None:
-    keys, operators = Keys(), Operators("acme", f"apikey:{Keys().key_id}")
+    # Not even a key its tenant's operator created
+    keys = Keys()
+    operators = Operators("acme", "u-op", f"apikey:{keys.key_id}")
+    memberships = Memberships({"u-op": [{"tenant_id": "acme", "role": "owner"}]})
     answer = authorize({"headers": {"X-Api-Key": keys.key}, "methodArn": METHOD_ARN}, issuers=(ISSUER,),
-                       keys=JwksCache(lambda url: {}), memberships=Memberships({}), now=lambda: NOW,
+                       keys=JwksCache(lambda url: {}), memberships=memberships, now=lambda: NOW,
                        api_keys=keys, operators=operators)
 
     assert "platform_operator" not in answer["context"] and operators.asked == []

@@ -22,6 +22,7 @@ from wrapper.tenancy.permissions import Permission
 NOW = 1_700_000_000.0
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123:abc/dev/GET/v1/tenant"
 ISS = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Wrapper"
+CREATOR = "u-creator"
 ISSUER = Issuer(issuer=ISS, jwks_url=f"{ISS}/.well-known/jwks.json", audiences=("client",), token_use="access")
 
 
@@ -29,13 +30,16 @@ class FakeMemberships:
     def __init__(self, states: dict[str, dict[str, str]] | None = None,
                  rows: dict[str, list[Item]] | None = None) -> None:
         self.states = states if states is not None else {"acme": {"status": "active", "tier": "pro"}}
-        self.rows = rows or {}
+        self.rows = rows if rows is not None else {CREATOR: [{"tenant_id": "acme", "role": "owner"}]}
 
     def tenants_of(self, user_id: str) -> list[Item]:
         return self.rows.get(user_id, [])
 
     def tenant_states(self, tenant_ids: Any) -> dict[str, dict[str, str]]:
         return {t: self.states[t] for t in tenant_ids if t in self.states}
+
+    def role_in(self, tenant_id: str, user_id: str) -> str | None:
+        return next((str(r["role"]) for r in self.tenants_of(user_id) if r["tenant_id"] == tenant_id), None)
 
 
 class FakeKeys:
@@ -47,7 +51,7 @@ class FakeKeys:
     def add(self, *, scopes: list[str], tenant_id: str = "acme", expires_at: int | None = None) -> str:
         key_id, key = mint_key()
         self.lookups[key_digest(key)] = {"tenant_id": tenant_id, "key_id": key_id, "scopes": scopes,
-                                         "expires_at": expires_at}
+                                         "created_by": CREATOR, "expires_at": expires_at}
         return key
 
     def find(self, key: str) -> Item | None:
@@ -112,7 +116,7 @@ def test_a_key_becomes_its_tenants_context_with_its_scopes_permissions(header: s
     assert context["default_tenant_id"] == "acme"
     assert json.loads(context["tenants"]) == {"acme": {
         "role": "api-key", "status": "active", "tier": "pro",
-        "permissions": sorted(SCOPE_PERMISSIONS[Scope.READ])}}
+        "permissions": sorted(SCOPE_PERMISSIONS[Scope.READ]), "creator_role": "owner"}}
     assert all(isinstance(v, str | int | bool) for v in context.values())
     assert keys.used == [("acme", key_id, NOW)]
 
@@ -125,6 +129,42 @@ def test_the_functions_see_exactly_the_scopes_permissions() -> None:
     assert actor.user_id.startswith("apikey:") and actor.tenant.tenant_id == "acme"
     with pytest.raises(PermissionDenied):
         actor_from(context, {"X-Tenant-Id": "globex"})
+
+
+@pytest.mark.parametrize(("creator_role", "custom", "held"), [
+    ("owner", None, SCOPE_PERMISSIONS[Scope.READ]),
+    ("member", None, SCOPE_PERMISSIONS[Scope.READ] - {Permission.BILLING_READ}),
+    ("viewer", None, SCOPE_PERMISSIONS[Scope.READ] - {Permission.BILLING_READ}),
+    ("reader", frozenset({Permission.USAGE_READ, Permission.AUDIT_READ}), {Permission.USAGE_READ}),
+    ("deleted-custom-role", None, frozenset()),
+])
+def test_a_key_does_no_more_than_its_creators_current_role_allows(creator_role: str, custom: Any,
+                                                                   held: frozenset[Permission]) -> None:
+    class Roles:
+        def permissions_of(self, tenant_id: str, role_name: str) -> frozenset[Permission] | None:
+            return custom if (tenant_id, role_name) == ("acme", "reader") else None
+
+    keys = FakeKeys()
+    demoted = FakeMemberships(rows={CREATOR: [{"tenant_id": "acme", "role": creator_role}]})
+    context = decide({"X-Api-Key": keys.add(scopes=["read"])}, api_keys=keys, memberships=demoted)["context"]
+    assert actor_from(context, {}, Roles()).permissions == held
+
+
+def test_a_key_whose_creator_left_the_tenant_is_refused() -> None:
+    keys = FakeKeys()
+    key = keys.add(scopes=["read"])
+    elsewhere = FakeMemberships(rows={CREATOR: [{"tenant_id": "globex", "role": "owner"}]})
+    with pytest.raises(InvalidToken, match="creator is no longer a member"):
+        decide({"X-Api-Key": key}, api_keys=keys, memberships=elsewhere)
+    assert keys.used == []
+
+
+def test_a_keys_context_without_its_creators_role_holds_nothing() -> None:
+    keys = FakeKeys()
+    context = decide({"X-Api-Key": keys.add(scopes=["read"])}, api_keys=keys)["context"]
+    tenants = json.loads(context["tenants"])
+    del tenants["acme"]["creator_role"]
+    assert actor_from({**context, "tenants": json.dumps(tenants)}, {}).permissions == frozenset()
 
 
 @pytest.mark.parametrize("status", ["suspended", "deleted"])

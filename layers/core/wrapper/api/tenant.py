@@ -47,9 +47,9 @@ class CustomRoles(Protocol):
 
 def actor_from(authorizer: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
                custom_roles: CustomRoles | None = None) -> Actor:
-    """The actor for a request. A membership's permissions come, in this order, from the
-    authorizer (API keys carry their scopes' permissions), a built-in role, or the tenant's
-    custom role of that name, read on every request so a role edit applies at once."""
+    """The actor for a request. A membership's permissions are those of its built-in role or of the
+    tenant's custom role of that name, read on every request so a role edit applies at once. An API
+    key's are its scopes' (from the authorizer), within what its creator's role allows now."""
     if not authorizer or "tenants" not in authorizer:
         raise Unauthorized("Missing or invalid credentials.")
     tenants: dict[str, dict[str, Any]] = json.loads(authorizer["tenants"])
@@ -66,14 +66,22 @@ def actor_from(authorizer: Mapping[str, Any] | None, headers: Mapping[str, str] 
     role = str(membership["role"])
     return Actor(tenant=TenantContext(tenant_id=tenant_id, principal=str(authorizer["principal"]), role=role),
                  user_id=str(authorizer["user_id"]),
-                 permissions=_permissions(tenant_id, role, membership.get("permissions"), custom_roles),
+                 permissions=_permissions(tenant_id, role, membership, custom_roles),
                  plan_tier=str(membership.get("tier", "free")))
 
 
-def _permissions(tenant_id: str, role: str, granted: list[str] | None,
+def _permissions(tenant_id: str, role: str, membership: Mapping[str, Any],
                  custom_roles: CustomRoles | None) -> frozenset[Permission]:
-    if granted is not None:
-        return frozenset(Permission(p) for p in granted if p in ALL_PERMISSIONS)
+    granted = membership.get("permissions")
+    if granted is None:
+        return _role_permissions(tenant_id, role, custom_roles)
+    scopes = frozenset(Permission(p) for p in granted if p in ALL_PERMISSIONS)
+    # A key's context without its creator's role holds nothing: fail closed.
+    creator_role = membership.get("creator_role")
+    return scopes & _role_permissions(tenant_id, str(creator_role), custom_roles) if creator_role else frozenset()
+
+
+def _role_permissions(tenant_id: str, role: str, custom_roles: CustomRoles | None) -> frozenset[Permission]:
     if role in ROLE_PERMISSIONS:
         return ROLE_PERMISSIONS[role]
     found = custom_roles.permissions_of(tenant_id, role) if custom_roles else None

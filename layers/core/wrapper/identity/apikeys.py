@@ -16,8 +16,11 @@ and it never leaves through the API.
 
 Scopes, not roles, say what a key may do; each scope stands for a fixed set of permissions
 (``SCOPE_PERMISSIONS``), looked up by the authorizer on every request. Nobody creates a key
-that holds a permission they do not hold. No scope grants ``api-keys:*`` (a key cannot mint
-keys) or ``audit:read``.
+that holds a permission they do not hold, and a key never does more than its creator may do
+now: the authorizer refuses a key whose creator is no longer a member and hands the creator's
+current role to the functions, which narrow the scopes to it (``wrapper.api.tenant``; a custom
+role is read there, so its edits apply at once). No scope grants ``api-keys:*`` (a key cannot
+mint keys) or ``audit:read``.
 
 Revoking deletes both items (one transaction with ``api_key.revoked``): the next request with
 the key is refused, and revoking the same key again is 404. There is no "revoked" state to

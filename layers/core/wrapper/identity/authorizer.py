@@ -49,6 +49,8 @@ class Memberships(Protocol):
 
     def tenant_states(self, tenant_ids: Sequence[str]) -> dict[str, dict[str, str]]: ...
 
+    def role_in(self, tenant_id: str, user_id: str) -> str | None: ...
+
 
 class ApiKeyLookup(Protocol):
     def find(self, key: str) -> Item | None:
@@ -154,10 +156,15 @@ def _authorize_api_key(event: Mapping[str, Any], key: str, *, api_keys: ApiKeyLo
     if expires_at is not None and int(expires_at) <= now:
         raise InvalidToken("api key expired")
     tenant_id = str(found["tenant_id"])
+    # A key does no more than its creator may do now: it dies with their membership, and the functions
+    # narrow its scopes to their current role (a custom role's permissions are read there).
+    creator_role = memberships.role_in(tenant_id, str(found.get("created_by", "")))
+    if creator_role is None:
+        raise InvalidToken("api key's creator is no longer a member")
     # Status and tier travel in the context so the functions refuse a suspended or deleted tenant.
     state = memberships.tenant_states([tenant_id]).get(tenant_id, UNKNOWN_TENANT)
     permissions = sorted(permissions_of_scopes(found.get("scopes") or []))
-    tenants = {tenant_id: {"role": API_KEY_ROLE, **state, "permissions": permissions}}
+    tenants = {tenant_id: {"role": API_KEY_ROLE, **state, "permissions": permissions, "creator_role": creator_role}}
     try:
         api_keys.mark_used(tenant_id, key_id, now)
     except Exception:
