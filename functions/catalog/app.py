@@ -1,10 +1,11 @@
 """The catalog: the public plan list (GET /v1/plans, no credentials) and the platform operator's
-catalog API under /v1/admin/ (plans and prices, features, meters, coupons, tax rates, and credit grants to
-a tenant; routers per resource,
+catalog API under /v1/admin/ (plans and prices, features, meters, coupons, tax rates, credit grants to
+a tenant, and the platform's audit log; routers per resource,
 each route admitted by ``operator_middleware``)."""
 
 from typing import Any
 
+import catalog_audit
 import catalog_coupons
 import catalog_credits
 import catalog_features
@@ -30,7 +31,7 @@ app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
 catalog = Catalog(table_for(settings))
 
 for router in (catalog_plans.router, catalog_features.router, catalog_meters.router, catalog_coupons.router,
-               catalog_tax_rates.router, catalog_credits.router):
+               catalog_tax_rates.router, catalog_credits.router, catalog_audit.router):
     app.include_router(router)
 
 

@@ -13,7 +13,7 @@ from wrapper.store.table import table_for
 
 settings = Settings()
 # Catalog items are PLATFORM# ones: the function's own role, never tenant-scoped credentials.
-admin = CatalogAdmin(table_for(settings))
+admin = CatalogAdmin(table_for(settings), outbox_ttl_days=settings.outbox_ttl_days)
 # Per route, not per router: include_router would spread a router's middleware to GET /v1/plans.
 # The service name comes from the environment, so this is the same logger as app.py's.
 operator_only = [operator_middleware(Logger())]

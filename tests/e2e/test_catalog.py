@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support import answered, call, refused, signup, table
+from tests.support import answered, call, refused, signup, table, wait_for
 from wrapper.catalog.seed_data import seed_catalog
 from wrapper.identity.operators import grant_operator
 
@@ -427,3 +427,51 @@ def test_a_non_json_body_is_400_on_every_admin_write(cloud: Any, op: dict[str, A
         problem = refused(call(cloud, "POST", path, op, body="{"), 400)
         assert json.dumps(problem)  # a problem document, not a stack trace
     assert _catalog(cloud) == before
+
+
+# --- catalog events and the platform audit log --------------------------------------------------------
+
+def _platform_audit(cloud: Any, session: dict[str, Any], **params: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = answered(call(cloud, "GET", "/v1/admin/audit-log", session, **params))["items"]
+    return items
+
+
+def test_catalog_changes_reach_the_platform_audit_log_through_the_bus(cloud: Any, op: dict[str, Any]) -> None:
+    plan = _plan(cloud, op)
+    price = answered(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body=USD_MONTH), 201)
+    answered(call(cloud, "DELETE", f"/v1/admin/plans/{plan['id']}/prices/{price['id']}", op))
+
+    def logged() -> list[tuple[str, str]]:
+        found = [(e["action"], e["target"]) for e in _platform_audit(cloud, op, limit=100)
+                 if e["target"] in (plan["id"], price["id"])]
+        return found if len(found) == 3 else []
+
+    # Newest first, each once, by the operator who made it
+    assert wait_for(logged, message="the catalog events") == [
+        ("price.retired", price["id"]), ("price.created", price["id"]), ("plan.created", plan["id"])]
+    retired = _platform_audit(cloud, op, action="price.retired", limit=100)
+    assert {e["target"] for e in retired} >= {price["id"]} and {e["action"] for e in retired} == {"price.retired"}
+    assert all(e["actor"] == op["user_id"] for e in retired if e["target"] == price["id"])
+
+
+def test_only_the_operator_reads_the_platform_audit_log_and_tenants_never_see_it(
+        cloud: Any, op: dict[str, Any]) -> None:
+    owner = signup(cloud, "Curious owner")
+    plan = _plan(cloud, op)
+    wait_for(lambda: [e for e in _platform_audit(cloud, op, limit=100) if e["target"] == plan["id"]],
+             message="the plan's event")
+
+    refused(call(cloud, "GET", "/v1/admin/audit-log", owner), 403)
+    refused(call(cloud, "GET", "/v1/admin/audit-log", owner, tenant=owner["tenant_id"]), 403)
+    own = answered(call(cloud, "GET", "/v1/audit-log", owner, limit=100))["items"]
+    assert own and not [e for e in own if e["action"].startswith(("plan.", "price."))]
+    # The operator's own tenant log has none of them either
+    theirs = answered(call(cloud, "GET", "/v1/audit-log", op, limit=100))["items"]
+    assert not [e for e in theirs if e["target"] == plan["id"]]
+
+
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1001}, {"action": "NotAType"}, {"from": "yesterday"},
+                                    {"from": "2026-11-02T00:00:00Z", "to": "2026-11-01T00:00:00Z"},
+                                    {"cursor": "not-a-cursor"}])
+def test_bad_platform_audit_queries_are_4xx_problems(cloud: Any, op: dict[str, Any], params: dict[str, Any]) -> None:
+    refused(call(cloud, "GET", "/v1/admin/audit-log", op, **params), 400, 422)

@@ -4,6 +4,7 @@ its successor, one active tax rate per region, stale versions refused."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import count
@@ -17,8 +18,12 @@ from localcloud.dynamodb import patch_transactions
 from tests.unit.builders import wrapper_table
 from wrapper.catalog.admin import (
     CatalogAdmin,
+    CouponUpdate,
+    FeatureUpdate,
+    MeterUpdate,
     NewCoupon,
     NewFeature,
+    NewMeter,
     NewPlan,
     NewPrice,
     NewTaxRate,
@@ -42,7 +47,8 @@ def admin() -> Iterator[CatalogAdmin]:
         client = boto3.client("dynamodb", region_name="us-east-1")
         wrapper_table(client)
         ids = count(1)
-        yield CatalogAdmin(Table(client, "wrapper"), clock=lambda: AT, new_id=lambda: f"01J{next(ids):023d}")
+        yield CatalogAdmin(Table(client, "wrapper"), outbox_ttl_days=1, clock=lambda: AT,
+                           new_id=lambda: f"01J{next(ids):023d}")
 
 
 def test_making_a_plan_the_default_unsets_the_previous_in_the_same_write(admin: CatalogAdmin) -> None:
@@ -182,3 +188,66 @@ def test_the_seed_is_the_issues_catalog_and_idempotent(admin: CatalogAdmin) -> N
     assert welcome is not None and welcome.duration_in_periods == 3
     assert {(r.country, r.region, str(r.percentage)) for r in admin.catalog.tax_rates()} == {
         ("DE", None, "19"), ("FR", None, "20"), ("US", "US-CA", "7.25")}
+
+
+# --- events: each change writes its platform event in its own transaction ----------------------------
+
+def _published(admin: CatalogAdmin) -> list[tuple[str, str, str, dict[str, Any]]]:
+    items, _ = admin.table.query("PLATFORM#OUTBOX", sk_prefix="OUTBOX#", limit=100)
+    envelopes = [json.loads(i["envelope"]) for i in items]
+    assert all(e["tenant_id"] is None for e in envelopes)
+    return [(e["type"], e["data"]["actor"], e["data"]["target"], e["data"]) for e in envelopes]
+
+
+def test_every_catalog_change_writes_its_event_with_the_item_as_it_now_is(admin: CatalogAdmin) -> None:
+    feature = admin.create_feature(NewFeature(code="projects", name="Projects", kind="limit"), by="op")
+    admin.update_feature("projects", FeatureUpdate(name="Projects!"), by="op")
+    meter = admin.create_meter(NewMeter(code="calls", name="Calls", event_name="call", aggregation="count"), by="op")
+    admin.update_meter("calls", MeterUpdate(name="API calls"), by="op")
+    plan = admin.create_plan(NewPlan(code="team", name="Team"), by="op")
+    admin.update_plan(plan.id, PlanUpdate(name="Team+"), if_match='"1"', by="op")
+    first = admin.add_price(plan.id, NewPrice.model_validate(MONTHLY_USD), by="op")
+    second = admin.add_price(plan.id, NewPrice.model_validate({**MONTHLY_USD, "replaces": first.id}), by="op")
+    admin.retire_price(plan.id, second.id, by="op")
+    admin.retire_price(plan.id, second.id, by="op")  # already retired: nothing changes, no event
+    admin.create_coupon(NewCoupon(code="half", percent_off=50, duration="once"), by="op")
+    admin.update_coupon("HALF", CouponUpdate(active=False), by="op")
+    rate = admin.create_tax_rate(NewTaxRate(name="NL VAT", percentage="21", inclusive=False, country="NL"), by="op")
+    admin.update_tax_rate(rate.id, TaxRateUpdate(active=False), by="op")
+
+    published = _published(admin)
+    assert sorted((kind, actor, target) for kind, actor, target, _ in published) == sorted([
+        ("feature.created", "op", "projects"), ("feature.updated", "op", "projects"),
+        ("meter.created", "op", "calls"), ("meter.updated", "op", "calls"),
+        ("plan.created", "op", plan.id), ("plan.updated", "op", plan.id),
+        ("price.created", "op", first.id), ("price.created", "op", second.id), ("price.retired", "op", first.id),
+        ("price.retired", "op", second.id),
+        ("coupon.created", "op", "HALF"), ("coupon.updated", "op", "HALF"),
+        ("tax_rate.created", "op", rate.id), ("tax_rate.updated", "op", rate.id)])
+    data = {(kind, target): d for kind, _, target, d in published}
+    assert data[("feature.updated", "projects")]["feature"]["name"] == "Projects!" and feature.name == "Projects"
+    assert data[("meter.updated", "calls")]["meter"]["name"] == "API calls" and meter.name == "Calls"
+    assert data[("plan.updated", plan.id)]["plan"]["name"] == "Team+"
+    assert data[("price.retired", first.id)]["price"]["active"] is False
+    assert data[("tax_rate.updated", rate.id)]["tax_rate"]["active"] is False
+
+
+def test_a_new_default_plan_also_publishes_the_plan_it_unsets(admin: CatalogAdmin) -> None:
+    first = admin.create_plan(NewPlan(code="first", name="First", is_default=True), by="op")
+    second = admin.create_plan(NewPlan(code="second", name="Second", is_default=True), by="op")
+
+    unset = [d["plan"] for kind, _, target, d in _published(admin) if (kind, target) == ("plan.updated", first.id)]
+    assert [(p["is_default"], p["version"]) for p in unset] == [(False, 2)]
+    assert ("plan.created", "op", second.id) in [(k, a, t) for k, a, t, _ in _published(admin)]
+
+
+def test_a_refused_change_writes_no_event(admin: CatalogAdmin) -> None:
+    admin.create_feature(NewFeature(code="projects", name="Projects", kind="limit"), by="op")
+    before = _published(admin)
+    with pytest.raises(Conflict):
+        admin.create_feature(NewFeature(code="projects", name="Again", kind="limit"), by="op")
+    plan = admin.create_plan(NewPlan(code="team", name="Team"), by="op")
+    with pytest.raises(Conflict):
+        admin.update_plan(plan.id, PlanUpdate(name="Stale"), if_match='"7"', by="op")
+
+    assert len(_published(admin)) == len(before) + 1  # the plan's creation only

@@ -239,8 +239,9 @@ def test_a_plan_made_after_the_catalog_snapshot_is_read_at_once_not_the_default_
     seed_catalog(table)
     view = CatalogView(Catalog(table))
     view.snapshot()  # taken now; the plan below is made after it
-    plan = CatalogAdmin(table).create_plan(NewPlan(code="late", name="Late", credit_overdraft=D(7), entitlements=[
-        Entitlement(feature="api_calls", limit=5, hard=True, credit_rate=D(2))]), by="op")
+    plan = CatalogAdmin(table, outbox_ttl_days=1).create_plan(NewPlan(
+        code="late", name="Late", credit_overdraft=D(7),
+        entitlements=[Entitlement(feature="api_calls", limit=5, hard=True, credit_rate=D(2))]), by="op")
     subscription = Subscription(id="s", tenant_id=TENANT.tenant_id, plan_id=plan.id, plan_code=plan.code,
                                 price_id=None, interval="month", currency="USD", seats=1, status="active",
                                 anchor=NOW, timezone="UTC", current_period_start=NOW,

@@ -1,5 +1,7 @@
-"""Audit entries: ``PK=TENANT#<id>``, ``SK=AUDIT#<occurred_at>#<event_id>``; a marker item
-``AUDITEVT#<event_id>`` in the same transaction makes a redelivered event a no-op.
+"""Audit entries: ``PK=TENANT#<id>`` (``PLATFORM#AUDIT`` for platform events, which have no tenant),
+``SK=AUDIT#<occurred_at>#<event_id>``; a marker item ``AUDITEVT#<event_id>`` in the same transaction
+makes a redelivered event a no-op. A tenant reads its own log (``audit:read``), the platform
+operator the platform's.
 
 Reading: newest first, a time window as a key range (``from`` inclusive, ``to`` exclusive,
 both UTC), and an action filter applied by DynamoDB after the page is read — a filtered page
@@ -17,13 +19,14 @@ from pydantic import BaseModel
 from wrapper.api.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.api.tenant import Actor
 from wrapper.errors import InvalidInput
-from wrapper.store.keys import tenant_pk
+from wrapper.store.keys import platform_pk, tenant_pk
 from wrapper.store.table import Item, Table, put_op
 from wrapper.tenancy.permissions import Permission
 from wrapper.timestamps import iso_z
 
 AUDIT_SK_PREFIX = "AUDIT#"
 AUDIT_MARKER_PREFIX = "AUDITEVT#"
+PLATFORM_AUDIT_PK = platform_pk("AUDIT")
 # Sorts after every ISO timestamp: the open upper end of a time window.
 _END = "~"
 
@@ -49,7 +52,7 @@ class DynamoAuditLog:
         self.retention_seconds = retention_seconds
 
     def add_once(self, entry: dict[str, Any]) -> bool:
-        pk = tenant_pk(entry["tenant_id"])
+        pk = tenant_pk(entry["tenant_id"]) if entry["tenant_id"] else PLATFORM_AUDIT_PK
         item: Item = {"PK": pk, "SK": f"{AUDIT_SK_PREFIX}{entry['occurred_at']}#{entry['event_id']}",
                       "record_type": "audit", **entry}
         marker: Item = {"PK": pk, "SK": f"{AUDIT_MARKER_PREFIX}{entry['event_id']}", "record_type": "audit_marker"}
@@ -68,11 +71,19 @@ class DynamoAuditLog:
              until: datetime | None = None) -> Page[AuditEntry]:
         """The tenant's audit entries, newest first (naive times are taken as UTC)."""
         actor.require(Permission.AUDIT_READ)
+        return self._page(actor.tenant.pk, limit=limit, cursor=cursor, action=action, since=since, until=until)
+
+    def platform_page(self, *, limit: int | None = None, cursor: str | None = None, action: str | None = None,
+                      since: datetime | None = None, until: datetime | None = None) -> Page[AuditEntry]:
+        """The platform's audit entries (the operator's catalog changes), newest first; for the operator."""
+        return self._page(PLATFORM_AUDIT_PK, limit=limit, cursor=cursor, action=action, since=since, until=until)
+
+    def _page(self, pk: str, *, limit: int | None, cursor: str | None, action: str | None,
+              since: datetime | None, until: datetime | None) -> Page[AuditEntry]:
         if since and until and _iso(since) >= _iso(until):
             raise InvalidInput("'from' must be before 'to'", errors=[{"field": "from", "message": "not before 'to'"}])
         low = f"{AUDIT_SK_PREFIX}{_iso(since)}" if since else AUDIT_SK_PREFIX
         high = f"{AUDIT_SK_PREFIX}{_iso(until)}" if until else f"{AUDIT_SK_PREFIX}{_END}"
-        pk = actor.tenant.pk
         items, last = self.table.query(pk, sk_between=(low, high), filter_equals={"action": action} if action else None,
                                        limit=clamp_limit(limit), forward=False,
                                        start_key=decode_cursor(cursor, partition_key=pk))

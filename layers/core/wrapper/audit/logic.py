@@ -1,4 +1,5 @@
-"""Record an event in its tenant's audit log, once per event id."""
+"""Record an event in its tenant's audit log, or a platform event (no tenant: the catalog's) in the
+platform's, once per event id."""
 
 from __future__ import annotations
 
@@ -28,7 +29,4 @@ def audit_entry(event: EventEnvelope) -> dict[str, Any]:
 
 
 def record(event: EventEnvelope, log: AuditLog) -> bool:
-    """Platform-level events (no tenant) have no tenant audit log and are skipped."""
-    if event.tenant_id is None:
-        return False
     return log.add_once(audit_entry(event))

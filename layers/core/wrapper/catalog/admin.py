@@ -1,8 +1,10 @@
 """The platform operator's changes to the catalog: what a request may ask for, the rules it must
 keep, and the conditional writes that keep them under concurrent requests.
 
-Catalog changes are platform changes, not a tenant's: they write no outbox event (the event
-catalog has no ``catalog.*`` types yet). Each item records who changed it last
+Catalog changes are platform changes, not a tenant's. Each one writes its event (``plan.created``,
+``price.retired``, ...; no tenant, the item as it now is, the operator as ``actor``) to the
+platform's outbox in the change's own transaction; the audit consumer keeps them in the platform
+audit log (``GET /v1/admin/audit-log``). Each item also records who changed it last
 (``updated_by``, ``updated_at``) beside its ``doc``.
 
 Rules held by the writes themselves, not by a read before them:
@@ -57,6 +59,9 @@ from wrapper.catalog.store import (
     tax_rate_sk,
 )
 from wrapper.errors import Conflict, InvalidInput, NotFound
+from wrapper.events.catalog import EventType
+from wrapper.events.envelope import EventEnvelope, new_event
+from wrapper.events.outbox import write_with_outbox
 from wrapper.store.table import Item, Table, delete_op, put_op, to_dynamo, update_op
 
 DEFAULT_PLAN_SK = "DEFAULTPLAN"
@@ -334,9 +339,11 @@ def _failed(exc: ClientError) -> list[int]:
 class CatalogAdmin:
     """Creates and changes catalog items on the operator's behalf (``by``: their user id)."""
 
-    def __init__(self, table: Table, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    def __init__(self, table: Table, *, outbox_ttl_days: int,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  new_id: Callable[[], str] = lambda: str(ULID())) -> None:
         self.table = table
+        self.outbox_ttl_days = outbox_ttl_days
         self.catalog = Catalog(table)
         self.clock = clock
         self.new_id = new_id
@@ -362,10 +369,12 @@ class CatalogAdmin:
                          update="SET doc = :doc, #v = :next, updated_by = :by, updated_at = :at",
                          condition=condition, names={"#v": "version"}, values=values)
 
-    def _write(self, operations: list[dict[str, Any]], conflicts: Mapping[int, str]) -> None:
-        """Run one transaction; a failed condition is the 409 ``conflicts`` names for its index."""
+    def _write(self, operations: list[dict[str, Any]], conflicts: Mapping[int, str],
+               events: Sequence[EventEnvelope]) -> None:
+        """Run one transaction with its events; a failed condition is the 409 ``conflicts`` names for
+        its index."""
         try:
-            self.table.transact(operations)
+            write_with_outbox(self.table, operations, events, ttl_days=self.outbox_ttl_days)
         except ClientError as exc:
             failed = _failed(exc)
             if not failed:
@@ -389,14 +398,16 @@ class CatalogAdmin:
         feature = Feature(**body.model_dump())
         self._write([put_op(self._new_item(feature, feature_sk(feature.code), "feature", by),
                             condition="attribute_not_exists(PK)")],
-                    {0: f"A feature with code {feature.code} exists."})
+                    {0: f"A feature with code {feature.code} exists."},
+                    [_changed(EventType.FEATURE_CREATED, feature, by=by, target=feature.code)])
         return feature
 
     def update_feature(self, code: str, body: FeatureUpdate, *, by: str) -> Feature:
         item = self._read(feature_sk(code), "feature")
         current = model_of(item, Feature)
         changed = Feature.model_validate({**current.model_dump(), **body.model_dump(exclude_unset=True)})
-        self._write([self._rewrite_op(changed, item, next_version=_next(item), by=by)], {})
+        self._write([self._rewrite_op(changed, item, next_version=_next(item), by=by)], {},
+                    [_changed(EventType.FEATURE_UPDATED, changed, by=by, target=code)])
         return changed
 
     # -- meters -----------------------------------------------------------------------------
@@ -404,14 +415,16 @@ class CatalogAdmin:
         meter = Meter(**body.model_dump())
         self._write([put_op(self._new_item(meter, meter_sk(meter.code), "meter", by),
                             condition="attribute_not_exists(PK)")],
-                    {0: f"A meter with code {meter.code} exists."})
+                    {0: f"A meter with code {meter.code} exists."},
+                    [_changed(EventType.METER_CREATED, meter, by=by, target=meter.code)])
         return meter
 
     def update_meter(self, code: str, body: MeterUpdate, *, by: str) -> Meter:
         item = self._read(meter_sk(code), "meter")
         current = model_of(item, Meter)
         changed = Meter.model_validate({**current.model_dump(), **body.model_dump(exclude_unset=True)})
-        self._write([self._rewrite_op(changed, item, next_version=_next(item), by=by)], {})
+        self._write([self._rewrite_op(changed, item, next_version=_next(item), by=by)], {},
+                    [_changed(EventType.METER_UPDATED, changed, by=by, target=code)])
         return changed
 
     # -- plans ------------------------------------------------------------------------------
@@ -440,9 +453,10 @@ class CatalogAdmin:
                     "plan_id": plan.id, **self._stamp(by)}, condition="attribute_not_exists(PK)"),
             put_op(self._new_item(plan, plan_sk(plan.id), "plan", by), condition="attribute_not_exists(PK)"),
         ]
+        events = [_changed(EventType.PLAN_CREATED, plan, by=by, target=plan.id)]
         if plan.is_default:
-            operations += self._become_default_ops(plan.id, by=by)
-        self._write(operations, {0: f"A plan with code {plan.code} exists."})
+            operations += self._become_default_ops(plan.id, by=by, events=events)
+        self._write(operations, {0: f"A plan with code {plan.code} exists."}, events)
         return plan
 
     def update_plan(self, plan_id: str, body: PlanUpdate, *, if_match: str | None, by: str) -> Plan:
@@ -457,15 +471,17 @@ class CatalogAdmin:
         changed = Plan.model_validate({**current.model_dump(), **changes, "version": current.version + 1})
         check_plan(changed)
         operations = [self._rewrite_op(changed, item, next_version=changed.version, by=by)]
+        events = [_changed(EventType.PLAN_UPDATED, changed, by=by, target=plan_id)]
         if changed.is_default and not current.is_default:
-            operations += self._become_default_ops(plan_id, by=by)
+            operations += self._become_default_ops(plan_id, by=by, events=events)
         elif current.is_default and not changed.is_default:
             operations.append(_delete_naming_op(DEFAULT_PLAN_SK, "plan_id", plan_id))
-        self._write(operations, {})
+        self._write(operations, {}, events)
         return changed.model_copy(update={"prices": self.catalog.prices(plan_id)})
 
-    def _become_default_ops(self, plan_id: str, *, by: str) -> list[dict[str, Any]]:
-        """Point DEFAULTPLAN at ``plan_id`` and unset the plan it named, both conditioned on what was read."""
+    def _become_default_ops(self, plan_id: str, *, by: str, events: list[EventEnvelope]) -> list[dict[str, Any]]:
+        """Point DEFAULTPLAN at ``plan_id`` and unset the plan it named, both conditioned on what was read
+        (that plan's ``plan.updated`` joins ``events``)."""
         pointer = self.table.get(CATALOG_PK, DEFAULT_PLAN_SK)
         new_pointer = {"PK": CATALOG_PK, "SK": DEFAULT_PLAN_SK, "record_type": "default_plan", "plan_id": plan_id,
                        **self._stamp(by)}
@@ -484,6 +500,7 @@ class CatalogAdmin:
             previous = model_of(previous_item, Plan)
             unset = previous.model_copy(update={"is_default": False, "version": previous.version + 1})
             operations.append(self._rewrite_op(unset, previous_item, next_version=unset.version, by=by))
+            events.append(_changed(EventType.PLAN_UPDATED, unset, by=by, target=unset.id))
         return operations
 
     # -- prices -----------------------------------------------------------------------------
@@ -501,6 +518,7 @@ class CatalogAdmin:
         operations = [bump, put_op(self._new_item(price, price_sk(plan_id, price.id), "price", by, active=True),
                                    condition="attribute_not_exists(PK)")]
         conflicts = {0: "Another price was added to the plan meanwhile; retry."}
+        events = [_changed(EventType.PRICE_CREATED, price, by=by, target=price.id)]
         if body.replaces is not None:
             replaced = self.catalog.price(plan_id, body.replaces)
             if replaced is None:
@@ -508,7 +526,9 @@ class CatalogAdmin:
                                    errors=[{"field": "replaces", "message": "no such price in this plan"}])
             operations.append(self._retire_op(replaced, by=by))
             conflicts[2] = "The replaced price is already retired."
-        self._write(operations, conflicts)
+            events.append(_changed(EventType.PRICE_RETIRED, replaced.model_copy(update={"active": False}), by=by,
+                                   target=replaced.id))
+        self._write(operations, conflicts, events)
         return price
 
     def retire_price(self, plan_id: str, price_id: str, *, by: str) -> Price:
@@ -516,13 +536,16 @@ class CatalogAdmin:
         price = self.catalog.price(plan_id, price_id)
         if price is None:
             raise NotFound("No such price in this plan.")
+        retired = price.model_copy(update={"active": False})
         if price.active:
             try:
-                self.table.transact([self._retire_op(price, by=by)])
+                write_with_outbox(self.table, [self._retire_op(price, by=by)],
+                                  [_changed(EventType.PRICE_RETIRED, retired, by=by, target=price.id)],
+                                  ttl_days=self.outbox_ttl_days)
             except ClientError as exc:
                 if not _failed(exc):
-                    raise  # a failed condition: retired meanwhile, which is what was asked
-        return price.model_copy(update={"active": False})
+                    raise  # a failed condition: retired meanwhile (with its event), which is what was asked
+        return retired
 
     def _retire_op(self, price: Price, *, by: str) -> dict[str, Any]:
         retired = price.model_copy(update={"active": False})
@@ -537,14 +560,16 @@ class CatalogAdmin:
         coupon = Coupon(**{**body.model_dump(), "code": body.code.upper()})
         self._write([put_op(self._new_item(coupon, coupon_sk(coupon.code), "coupon", by),
                             condition="attribute_not_exists(PK)")],
-                    {0: f"A coupon with code {coupon.code} exists."})
+                    {0: f"A coupon with code {coupon.code} exists."},
+                    [_changed(EventType.COUPON_CREATED, coupon, by=by, target=coupon.code)])
         return coupon
 
     def update_coupon(self, code: str, body: CouponUpdate, *, by: str) -> Coupon:
         item = self._read(coupon_sk(code), "coupon")
         current = model_of(item, Coupon)
         changed = Coupon.model_validate({**current.model_dump(), **body.model_dump(exclude_unset=True)})
-        self._write([self._rewrite_op(changed, item, next_version=_next(item), by=by)], {})
+        self._write([self._rewrite_op(changed, item, next_version=_next(item), by=by)], {},
+                    [_changed(EventType.COUPON_UPDATED, changed, by=by, target=changed.code)])
         return changed
 
     # -- tax rates --------------------------------------------------------------------------
@@ -553,7 +578,7 @@ class CatalogAdmin:
         self._write([self._claim_region_op(rate, by=by),
                      put_op(self._new_item(rate, tax_rate_sk(rate.id), "tax_rate", by),
                             condition="attribute_not_exists(PK)")],
-                    {0: _region_taken(rate)})
+                    {0: _region_taken(rate)}, [_changed(EventType.TAX_RATE_CREATED, rate, by=by, target=rate.id)])
         return rate
 
     def update_tax_rate(self, rate_id: str, body: TaxRateUpdate, *, by: str) -> TaxRate:
@@ -568,13 +593,19 @@ class CatalogAdmin:
         elif current.active and not changed.active:
             operations.append(_delete_naming_op(active_tax_rate_sk(current.country, current.region), "rate_id",
                                                 current.id))
-        self._write(operations, conflicts)
+        self._write(operations, conflicts, [_changed(EventType.TAX_RATE_UPDATED, changed, by=by, target=rate_id)])
         return changed
 
     def _claim_region_op(self, rate: TaxRate, *, by: str) -> dict[str, Any]:
         return put_op({"PK": CATALOG_PK, "SK": active_tax_rate_sk(rate.country, rate.region),
                        "record_type": "active_tax_rate", "rate_id": rate.id, **self._stamp(by)},
                       condition="attribute_not_exists(PK)")
+
+
+def _changed(event_type: EventType, model: BaseModel, *, by: str, target: str) -> EventEnvelope:
+    """A catalog event: a platform one (no tenant), with the item as it is after the change."""
+    name = event_type.value.split(".", 1)[0]
+    return new_event(event_type, None, {"actor": by, "target": target, name: model.model_dump(mode="json")})
 
 
 def _next(item: Item) -> int:

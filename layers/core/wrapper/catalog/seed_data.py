@@ -84,10 +84,10 @@ TAX_RATES: list[dict[str, Any]] = [
 ]
 
 
-def seed_catalog(table: Table, *, by: str = SEEDED_BY) -> dict[str, Plan]:
+def seed_catalog(table: Table, *, by: str = SEEDED_BY, outbox_ttl_days: int = 7) -> dict[str, Plan]:
     """Write the seed catalog where it is missing; answers the seeded plans by code, with active prices.
     A Conflict means another seed run got there first: what it wrote is the same seed."""
-    admin = CatalogAdmin(table)
+    admin = CatalogAdmin(table, outbox_ttl_days=outbox_ttl_days)
     catalog = admin.catalog
     for meter in METERS:
         if catalog.meter(meter["code"]) is None:

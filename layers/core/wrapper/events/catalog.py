@@ -34,6 +34,19 @@ class EventType(StrEnum):
     USAGE_THRESHOLD_REACHED = "usage.threshold_reached"
     CREDITS_GRANTED = "credits.granted"
     CREDITS_DEPLETED = "credits.depleted"
+    # The platform catalog (tenant_id null): what the operator changed, with the item as it now is.
+    PLAN_CREATED = "plan.created"
+    PLAN_UPDATED = "plan.updated"
+    PRICE_CREATED = "price.created"
+    PRICE_RETIRED = "price.retired"
+    FEATURE_CREATED = "feature.created"
+    FEATURE_UPDATED = "feature.updated"
+    METER_CREATED = "meter.created"
+    METER_UPDATED = "meter.updated"
+    COUPON_CREATED = "coupon.created"
+    COUPON_UPDATED = "coupon.updated"
+    TAX_RATE_CREATED = "tax_rate.created"
+    TAX_RATE_UPDATED = "tax_rate.updated"
 
 
 DESCRIPTIONS: dict[EventType, str] = {
@@ -65,4 +78,16 @@ DESCRIPTIONS: dict[EventType, str] = {
     EventType.USAGE_THRESHOLD_REACHED: "A metered feature crossed a threshold of its limit.",
     EventType.CREDITS_GRANTED: "Credits were added to a tenant's wallet (bought, or given by the operator).",
     EventType.CREDITS_DEPLETED: "Usage spent a tenant's credit wallet down to zero (or into its overdraft).",
+    EventType.PLAN_CREATED: "The operator created a plan (platform event: no tenant).",
+    EventType.PLAN_UPDATED: "A plan changed: the operator's edit, or another plan became the default.",
+    EventType.PRICE_CREATED: "A new price (version) was added to a plan.",
+    EventType.PRICE_RETIRED: "A price was retired for new subscriptions.",
+    EventType.FEATURE_CREATED: "The operator created a feature.",
+    EventType.FEATURE_UPDATED: "A feature changed.",
+    EventType.METER_CREATED: "The operator created a meter.",
+    EventType.METER_UPDATED: "A meter changed.",
+    EventType.COUPON_CREATED: "The operator created a coupon.",
+    EventType.COUPON_UPDATED: "A coupon changed.",
+    EventType.TAX_RATE_CREATED: "The operator created a tax rate.",
+    EventType.TAX_RATE_UPDATED: "A tax rate changed (or was activated or deactivated).",
 }
