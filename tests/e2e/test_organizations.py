@@ -48,6 +48,7 @@ def test_units_are_created_listed_renamed_moved_and_deleted(cloud: Any, acme: di
     owner = acme["owner"]
     root = _unit(cloud, owner, "  Company ")
     assert root["name"] == "Company" and root["parent_id"] is None and root["member_count"] == 0
+    assert root["id"] == root["org_id"]  # `id` as on every resource; `org_id` for existing clients
     sales = _unit(cloud, owner, "Sales", root["org_id"])
     emea = _unit(cloud, acme["manager"], "EMEA", sales["org_id"])
     assert emea["parent_id"] == sales["org_id"]
@@ -56,6 +57,7 @@ def test_units_are_created_listed_renamed_moved_and_deleted(cloud: Any, acme: di
     rest = call(cloud, "GET", "/v1/organizations", acme["viewer"], cursor=first["next_cursor"]).json()
     assert first["next_cursor"] and rest["next_cursor"] is None
     assert [u["name"] for u in first["items"] + rest["items"]] == ["Company", "Sales", "EMEA"]
+    assert all(u["id"] == u["org_id"] for u in first["items"] + rest["items"])
 
     renamed = call(cloud, "PATCH", f"/v1/organizations/{sales['org_id']}", owner, body={"name": "Revenue"})
     assert renamed.status_code == 200 and renamed.json()["name"] == "Revenue"

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, computed_field, model_validator
 from ulid import ULID
 
 from wrapper.api.pagination import Page, clamp_limit, decode_cursor, encode_cursor
@@ -130,6 +130,12 @@ class Organization(BaseModel):
     created_at: str
     updated_at: str | None = None
     version: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def id(self) -> str:
+        """The unit's id, as on every other resource; `org_id` carries the same value for existing clients."""
+        return self.org_id
 
 
 class NewOrganization(BaseModel):
