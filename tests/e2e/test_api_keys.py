@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 import requests
 
 from tests.support import call, join, signup, table, wait_for
+from wrapper.identity.apikeys import minted_at
 
 PROBLEM = "application/problem+json"
 
@@ -120,6 +122,16 @@ def test_a_key_does_no_more_than_its_creator_may_do_now(cloud: Any) -> None:
     assert _with_key(cloud, "GET", "/v1/members", key).status_code == 200  # a member still reads members
 
     assert call(cloud, "DELETE", f"/v1/members/{creator['user_id']}", owner).status_code == 204
+    assert _with_key(cloud, "GET", "/v1/tenant", key).status_code == 401
+    # Invited back later (joining times are kept to the second): the key of the earlier membership stays dead
+    while datetime.now(UTC).replace(microsecond=0) <= minted_at(created.json()["id"]):
+        time.sleep(0.05)
+    rejoined_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    join(cloud, owner["tenant_id"], creator["user_id"], "admin")
+    items = table(cloud)
+    link = items.get(f"PLATFORM#USER#{creator['user_id']}", f"TENANT#{owner['tenant_id']}")
+    items.put({**link, "joined_at": rejoined_at})  # as accepting an invite stores it
+    assert call(cloud, "GET", "/v1/tenant", creator, tenant=owner["tenant_id"]).status_code == 200
     assert _with_key(cloud, "GET", "/v1/tenant", key).status_code == 401
     # The key stays listed, for its tenant to see and revoke
     assert len(_keys_in(cloud, owner["tenant_id"])) == 1

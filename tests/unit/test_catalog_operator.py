@@ -36,8 +36,8 @@ class Memberships:
         assert tenant_ids, "no tenant, no lookup"
         return {t: {"status": "active", "tier": "free"} for t in tenant_ids}
 
-    def role_in(self, tenant_id: str, user_id: str) -> str | None:
-        return next((str(r["role"]) for r in self.tenants_of(user_id) if r["tenant_id"] == tenant_id), None)
+    def membership_in(self, tenant_id: str, user_id: str) -> Item | None:
+        return next((r for r in self.tenants_of(user_id) if r["tenant_id"] == tenant_id), None)
 
 
 class Operators:

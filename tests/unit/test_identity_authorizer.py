@@ -13,7 +13,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from wrapper.api.tenant import actor_from
 from wrapper.errors import PermissionDenied
-from wrapper.identity.apikeys import SCOPE_PERMISSIONS, Scope, key_digest, mint_key
+from wrapper.identity.apikeys import SCOPE_PERMISSIONS, Scope, key_digest, mint_key, minted_at
 from wrapper.identity.authorizer import authorize, credential_of
 from wrapper.identity.tokens import InvalidToken, Issuer, JwksCache
 from wrapper.store.table import Item
@@ -38,8 +38,8 @@ class FakeMemberships:
     def tenant_states(self, tenant_ids: Any) -> dict[str, dict[str, str]]:
         return {t: self.states[t] for t in tenant_ids if t in self.states}
 
-    def role_in(self, tenant_id: str, user_id: str) -> str | None:
-        return next((str(r["role"]) for r in self.tenants_of(user_id) if r["tenant_id"] == tenant_id), None)
+    def membership_in(self, tenant_id: str, user_id: str) -> Item | None:
+        return next((r for r in self.tenants_of(user_id) if r["tenant_id"] == tenant_id), None)
 
 
 class FakeKeys:
@@ -157,6 +157,33 @@ def test_a_key_whose_creator_left_the_tenant_is_refused() -> None:
     with pytest.raises(InvalidToken, match="creator is no longer a member"):
         decide({"X-Api-Key": key}, api_keys=keys, memberships=elsewhere)
     assert keys.used == []
+
+
+@pytest.mark.parametrize(("joined", "accepted"), [
+    (None, True),                                   # a membership with no joining time on record
+    ("2020-01-01T00:00:00Z", True),                 # joined long before the key was made
+    ("2999-01-01T00:00:00Z", False),                # joined (again) after the key was made
+    ("2999-01-01T00:00:00.123456+00:00", False),    # as sign-up stores it
+    ("2999-01-01T00:00:00", False),                 # naive: taken as UTC
+])
+def test_a_key_made_before_its_creator_left_and_joined_again_stays_dead(joined: str | None, accepted: bool) -> None:
+    keys = FakeKeys()
+    key = keys.add(scopes=["read"])
+    rejoined = FakeMemberships(rows={CREATOR: [{"tenant_id": "acme", "role": "owner", "joined_at": joined}]})
+    if accepted:
+        assert decide({"X-Api-Key": key}, api_keys=keys, memberships=rejoined)["principalId"].startswith("apikey:")
+    else:
+        with pytest.raises(InvalidToken, match="creator is no longer a member"):
+            decide({"X-Api-Key": key}, api_keys=keys, memberships=rejoined)
+
+
+def test_a_key_made_in_its_creators_joining_second_works() -> None:
+    keys = FakeKeys()
+    key = keys.add(scopes=["read"])
+    made = minted_at(key.split("_")[1])
+    same_second = made.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    joined = FakeMemberships(rows={CREATOR: [{"tenant_id": "acme", "role": "owner", "joined_at": same_second}]})
+    assert decide({"X-Api-Key": key}, api_keys=keys, memberships=joined)["principalId"].startswith("apikey:")
 
 
 def test_a_keys_context_without_its_creators_role_holds_nothing() -> None:

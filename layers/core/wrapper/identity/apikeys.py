@@ -17,9 +17,10 @@ and it never leaves through the API.
 Scopes, not roles, say what a key may do; each scope stands for a fixed set of permissions
 (``SCOPE_PERMISSIONS``), looked up by the authorizer on every request. Nobody creates a key
 that holds a permission they do not hold, and a key never does more than its creator may do
-now: the authorizer refuses a key whose creator is no longer a member and hands the creator's
-current role to the functions, which narrow the scopes to it (``wrapper.api.tenant``; a custom
-role is read there, so its edits apply at once). No scope grants ``api-keys:*`` (a key cannot
+now: the authorizer refuses a key whose creator is no longer a member, or who left and joined
+again after making it (a key never outlives the membership it was made in), and hands the
+creator's current role to the functions, which narrow the scopes to it (``wrapper.api.tenant``;
+a custom role is read there, so its edits apply at once). No scope grants ``api-keys:*`` (a key cannot
 mint keys) or ``audit:read``.
 
 Revoking deletes both items (one transaction with ``api_key.revoked``): the next request with
@@ -108,6 +109,11 @@ def mint_key() -> tuple[str, str]:
     """A new key's id and the key itself."""
     key_id = str(ULID()).lower()
     return key_id, f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+
+
+def minted_at(key_id: str) -> datetime:
+    """When a key was created: its id is a ULID, whose first 48 bits are the time in milliseconds."""
+    return ULID.from_str(key_id.upper()).datetime
 
 
 def looks_like_key(value: str) -> bool:

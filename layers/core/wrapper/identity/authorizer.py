@@ -3,8 +3,9 @@
 A request carries one credential: ``Authorization: Bearer <jwt>``, ``Authorization: Bearer wk_...``
 or ``X-Api-Key: wk_...`` (header names in any case). Both headers at once are refused rather than
 guessed between. An API key's context names its one tenant, with the permissions of its scopes
-(``wrapper.identity.apikeys``) in place of a role's; its ``user_id`` and ``principal`` are
-``apikey:<id>``.
+(``wrapper.identity.apikeys``) in place of a role's and its creator's current role, to which the
+functions narrow them; its ``user_id`` and ``principal`` are ``apikey:<id>``. A key whose creator
+is no longer a member, or left and joined again since making it, is refused.
 
 The context depends on the credential alone (who the user is and every tenant they belong to, with
 the role and status in each), never on other request headers: an authorizer's answer may be
@@ -26,6 +27,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from wrapper.identity.apikeys import (
@@ -33,6 +35,7 @@ from wrapper.identity.apikeys import (
     PRINCIPAL_PREFIX,
     key_id_of,
     looks_like_key,
+    minted_at,
     permissions_of_scopes,
 )
 from wrapper.identity.policy import authorizer_response
@@ -49,7 +52,7 @@ class Memberships(Protocol):
 
     def tenant_states(self, tenant_ids: Sequence[str]) -> dict[str, dict[str, str]]: ...
 
-    def role_in(self, tenant_id: str, user_id: str) -> str | None: ...
+    def membership_in(self, tenant_id: str, user_id: str) -> Item | None: ...
 
 
 class ApiKeyLookup(Protocol):
@@ -134,6 +137,17 @@ def authorize(event: Mapping[str, Any], *, issuers: Sequence[Issuer], keys: Jwks
     return authorizer_response(f"user:{user_id}", allow=True, method_arn=str(event["methodArn"]), context=context)
 
 
+def _made_before(key_id: str, joined_at: Any) -> bool:
+    """Whether the key was made in an earlier membership of its creator (who left and joined again)."""
+    if not joined_at:
+        return False
+    joined = datetime.fromisoformat(str(joined_at))
+    if joined.tzinfo is None:
+        joined = joined.replace(tzinfo=UTC)
+    # Compared to the second, as invites store joining times: a key of the joining second counts as made after.
+    return minted_at(key_id) < joined.replace(microsecond=0)
+
+
 def _user_of(claims: Claims, external_users: ExternalUsers | None) -> str:
     if external_users is None or not external_users.handles(claims.issuer):
         return claims.subject
@@ -158,9 +172,10 @@ def _authorize_api_key(event: Mapping[str, Any], key: str, *, api_keys: ApiKeyLo
     tenant_id = str(found["tenant_id"])
     # A key does no more than its creator may do now: it dies with their membership, and the functions
     # narrow its scopes to their current role (a custom role's permissions are read there).
-    creator_role = memberships.role_in(tenant_id, str(found.get("created_by", "")))
-    if creator_role is None:
+    creator = memberships.membership_in(tenant_id, str(found.get("created_by", "")))
+    if creator is None or _made_before(key_id, creator.get("joined_at")):
         raise InvalidToken("api key's creator is no longer a member")
+    creator_role = str(creator["role"])
     # Status and tier travel in the context so the functions refuse a suspended or deleted tenant.
     state = memberships.tenant_states([tenant_id]).get(tenant_id, UNKNOWN_TENANT)
     permissions = sorted(permissions_of_scopes(found.get("scopes") or []))

@@ -59,10 +59,9 @@ class IdentityStore:
         items, _ = self.table.query(platform_pk(f"USER#{user_id}"), sk_prefix="TENANT#", limit=100)
         return items
 
-    def role_in(self, tenant_id: str, user_id: str) -> str | None:
-        """The user's role in the tenant, or None if they are not a member (any more)."""
-        item = self.table.get(platform_pk(f"USER#{user_id}"), f"TENANT#{tenant_id}")
-        return str(item["role"]) if item else None
+    def membership_in(self, tenant_id: str, user_id: str) -> Item | None:
+        """The user's membership of the tenant (``role``, ``joined_at``), or None if they are not a member."""
+        return self.table.get(platform_pk(f"USER#{user_id}"), f"TENANT#{tenant_id}")
 
     def tenant_states(self, tenant_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         """Status and plan tier of each tenant, one BatchGetItem (a user belongs to few tenants)."""
