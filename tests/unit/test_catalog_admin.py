@@ -228,6 +228,7 @@ def test_every_catalog_change_writes_its_event_with_the_item_as_it_now_is(admin:
     assert data[("feature.updated", "projects")]["feature"]["name"] == "Projects!" and feature.name == "Projects"
     assert data[("meter.updated", "calls")]["meter"]["name"] == "API calls" and meter.name == "Calls"
     assert data[("plan.updated", plan.id)]["plan"]["name"] == "Team+"
+    assert "prices" not in data[("plan.updated", plan.id)]["plan"]  # they come in their own price.* events
     assert data[("price.retired", first.id)]["price"]["active"] is False
     assert data[("tax_rate.updated", rate.id)]["tax_rate"]["active"] is False
 

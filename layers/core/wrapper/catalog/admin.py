@@ -603,9 +603,11 @@ class CatalogAdmin:
 
 
 def _changed(event_type: EventType, model: BaseModel, *, by: str, target: str) -> EventEnvelope:
-    """A catalog event: a platform one (no tenant), with the item as it is after the change."""
+    """A catalog event: a platform one (no tenant), with the item as it is after the change. A plan's
+    prices are items of their own, in ``price.*`` events, so a plan travels without them."""
     name = event_type.value.split(".", 1)[0]
-    return new_event(event_type, None, {"actor": by, "target": target, name: model.model_dump(mode="json")})
+    item = model.model_dump(mode="json", exclude={"prices"} if isinstance(model, Plan) else None)
+    return new_event(event_type, None, {"actor": by, "target": target, name: item})
 
 
 def _next(item: Item) -> int:
