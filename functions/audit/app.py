@@ -1,4 +1,5 @@
-"""Audit consumer: every event on the bus becomes one entry in its tenant's audit log."""
+"""Audit consumer: every event on the bus becomes one entry in its tenant's audit log, or in the
+platform's for an event with no tenant (the catalog's)."""
 
 from typing import Any
 

@@ -154,7 +154,11 @@ class _ThreadEnviron(os._Environ[str]):
     thread iterating ``os.environ`` meanwhile (requests' proxy lookup, in a test or in moto's Step
     Functions runner) then met a key that was gone (KeyError), or built a client with the running
     function's endpoint and credentials. Now a function's variables live in its own thread only: reads
-    there see them over the process's, writes there stay in them, and no other thread sees either."""
+    there see them over the process's, writes there stay in them, and no other thread sees either.
+
+    Unlike a Lambda sandbox, threads or subprocesses a function starts itself, ``os.environb`` and C-level
+    ``getenv`` see the process's environment only, and a write made at import lasts one invocation. No
+    function does any of these today."""
 
     def _overlay(self) -> dict[str, str | None] | None:
         return getattr(_invocation, "environment", None)
@@ -192,7 +196,8 @@ class _ThreadEnviron(os._Environ[str]):
         if overlay is None:
             yield from keys
             return
-        added = [key for key in overlay if key not in set(keys)]
+        known = set(keys)
+        added = [key for key in overlay if key not in known]
         yield from (key for key in [*keys, *added] if overlay.get(key, "") is not None)
 
     def __len__(self) -> int:

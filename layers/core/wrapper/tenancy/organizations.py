@@ -134,7 +134,7 @@ class Organization(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def id(self) -> str:
-        """The unit's id, as on every other resource; `org_id` carries the same value for existing clients."""
+        """The unit's id, named as on plans, prices and API keys; `org_id` carries the same value."""
         return self.org_id
 
 
