@@ -256,6 +256,22 @@ def test_a_plan_made_after_the_catalog_snapshot_is_read_at_once_not_the_default_
     assert credits.wallet(_reader()).balance == D(-1)  # 2 calls x 2 credits from 3, one below zero
 
 
+def test_a_wallet_reads_without_an_overdraft_when_there_is_no_plan_to_subscribe_to(credits: Credits) -> None:
+    from wrapper.catalog.store import Catalog
+    from wrapper.errors import NotFound
+    from wrapper.usage.service import CatalogView, Usage
+
+    def no_subscription(tenant: TenantContext) -> Any:
+        raise NotFound("The tenant has no subscription and the catalog has no default plan to start one on.")
+
+    usage = Usage(UsageStore(credits.store.table), CatalogView(Catalog(credits.store.table)), no_subscription,
+                  clock=lambda: NOW, credits=credits)
+    credits.grant(TENANT, 5, source="operator", reference="early", by="op")
+    reader = Credits(credits.store, overdraft_of=usage.overdraft, clock=lambda: NOW)
+    wallet = reader.wallet(_reader())
+    assert (wallet.balance, wallet.overdraft_limit) == (D(5), D(0))
+
+
 def _depletions(credits: Credits) -> list[dict[str, Any]]:
     import json
 

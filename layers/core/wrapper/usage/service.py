@@ -327,7 +327,12 @@ class Usage:
 
     def overdraft(self, tenant: TenantContext) -> Decimal:
         """How far below zero the tenant's plan lets its credit wallet go."""
-        subscription = self.subscription_of(tenant)
+        try:
+            subscription = self.subscription_of(tenant)
+        except NotFound:
+            # No subscription, and no default plan to start one on: no plan allows an overdraft, and the
+            # wallet (grants given before any plan existed) is still readable.
+            return Decimal(0)
         plan = self._plan(subscription, self._snapshot_knowing(subscription))
         return plan.credit_overdraft if plan else Decimal(0)
 
