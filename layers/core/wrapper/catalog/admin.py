@@ -524,10 +524,10 @@ class CatalogAdmin:
             if replaced is None:
                 raise InvalidInput("replaces names no price of this plan.",
                                    errors=[{"field": "replaces", "message": "no such price in this plan"}])
-            operations.append(self._retire_op(replaced, by=by))
+            retire, retired = self._retirement(replaced, by=by)
+            operations.append(retire)
             conflicts[2] = "The replaced price is already retired."
-            events.append(_changed(EventType.PRICE_RETIRED, replaced.model_copy(update={"active": False}), by=by,
-                                   target=replaced.id))
+            events.append(retired)
         self._write(operations, conflicts, events)
         return price
 
@@ -536,24 +536,24 @@ class CatalogAdmin:
         price = self.catalog.price(plan_id, price_id)
         if price is None:
             raise NotFound("No such price in this plan.")
-        retired = price.model_copy(update={"active": False})
         if price.active:
+            retire, retired = self._retirement(price, by=by)
             try:
-                write_with_outbox(self.table, [self._retire_op(price, by=by)],
-                                  [_changed(EventType.PRICE_RETIRED, retired, by=by, target=price.id)],
-                                  ttl_days=self.outbox_ttl_days)
+                write_with_outbox(self.table, [retire], [retired], ttl_days=self.outbox_ttl_days)
             except ClientError as exc:
                 if not _failed(exc):
                     raise  # a failed condition: retired meanwhile (with its event), which is what was asked
-        return retired
+        return price.model_copy(update={"active": False})
 
-    def _retire_op(self, price: Price, *, by: str) -> dict[str, Any]:
+    def _retirement(self, price: Price, *, by: str) -> tuple[dict[str, Any], EventEnvelope]:
+        """The write that retires an active price, and its ``price.retired`` event."""
         retired = price.model_copy(update={"active": False})
-        return update_op(CATALOG_PK, price_sk(price.plan_id, price.id),
-                         update="SET doc = :doc, active = :false, updated_by = :by, updated_at = :at",
-                         condition="active = :true",
-                         values={":doc": retired.model_dump_json(), ":false": False, ":true": True, ":by": by,
-                                 ":at": self.clock().isoformat()})
+        operation = update_op(CATALOG_PK, price_sk(price.plan_id, price.id),
+                              update="SET doc = :doc, active = :false, updated_by = :by, updated_at = :at",
+                              condition="active = :true",
+                              values={":doc": retired.model_dump_json(), ":false": False, ":true": True, ":by": by,
+                                      ":at": self.clock().isoformat()})
+        return operation, _changed(EventType.PRICE_RETIRED, retired, by=by, target=price.id)
 
     # -- coupons ----------------------------------------------------------------------------
     def create_coupon(self, body: NewCoupon, *, by: str) -> Coupon:
