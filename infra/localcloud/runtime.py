@@ -177,8 +177,9 @@ class _ThreadEnviron(os._Environ[str]):
         if overlay is None:
             super().__setitem__(key, value)
             return
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise TypeError(f"str expected, not {type(key if not isinstance(key, str) else value).__name__}")
+        # os.environ's own str checks, as a write to the process's environment runs them
+        self.encodekey(key)
+        self.encodevalue(value)
         overlay[key] = value
 
     def __delitem__(self, key: str) -> None:
