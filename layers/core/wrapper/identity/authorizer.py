@@ -27,7 +27,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from wrapper.identity.apikeys import (
@@ -41,6 +41,7 @@ from wrapper.identity.apikeys import (
 from wrapper.identity.policy import authorizer_response
 from wrapper.identity.tokens import Claims, InvalidToken, Issuer, JwksCache, verify
 from wrapper.store.table import Item
+from wrapper.timestamps import iso_z
 
 log = logging.getLogger(__name__)
 API_KEY_HEADER = "x-api-key"
@@ -141,11 +142,9 @@ def _made_before(key_id: str, joined_at: Any) -> bool:
     """Whether the key was made in an earlier membership of its creator (who left and joined again)."""
     if not joined_at:
         return False
-    joined = datetime.fromisoformat(str(joined_at))
-    if joined.tzinfo is None:
-        joined = joined.replace(tzinfo=UTC)
-    # Compared to the second, as invites store joining times: a key of the joining second counts as made after.
-    return minted_at(key_id) < joined.replace(microsecond=0)
+    # Compared to the second (iso_z, naive meaning UTC), as invites store joining times: a key of the
+    # joining second counts as made after.
+    return iso_z(minted_at(key_id)) < iso_z(datetime.fromisoformat(str(joined_at)))
 
 
 def _user_of(claims: Claims, external_users: ExternalUsers | None) -> str:
