@@ -25,6 +25,7 @@ test: install lint typecheck
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m localcloud openapi --check
 
 typecheck: install

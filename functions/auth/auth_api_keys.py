@@ -14,10 +14,10 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from wrapper.api.app import request_id_of, source_ip_of
-from wrapper.api.pagination import MAX_LIMIT, Page
 from wrapper.api.ratelimit import DynamoRequestCounter
 from wrapper.api.tenant import current_actor, tenant_middleware
 from wrapper.identity.apikeys import KEY_ID_PATTERN, ApiKey, ApiKeyRequest, ApiKeys, CreatedApiKey
+from wrapper.kernel.pagination import MAX_LIMIT, Page
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
 from wrapper.tenancy.roles import Roles

@@ -17,9 +17,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wrapper.api.app import build_app
-from wrapper.api.pagination import Page
 from wrapper.catalog.models import PublicPlan
 from wrapper.catalog.store import Catalog
+from wrapper.kernel.pagination import Page
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
 

@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from catalog_shared import DENIED, operator_only, settings
 
-from wrapper.api.pagination import MAX_LIMIT, Page
 from wrapper.audit.dal import AuditEntry, DynamoAuditLog
+from wrapper.kernel.pagination import MAX_LIMIT, Page
 from wrapper.store.table import table_for
 
 router = APIGatewayRouter()

@@ -8,9 +8,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from catalog_shared import ADMIN, DENIED, WRITE_REFUSED, admin, operator_only
 
 from wrapper.api.operator import current_operator
-from wrapper.api.pagination import Page
 from wrapper.catalog.admin import CouponUpdate, NewCoupon
 from wrapper.catalog.models import Coupon
+from wrapper.kernel.pagination import Page
 
 router = APIGatewayRouter()
 CouponCode = Annotated[str, Path(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9_-]{1,48}$")]

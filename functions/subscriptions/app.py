@@ -15,11 +15,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from subscriptions_wiring import once_per_key, settings, subscriptions, table
 
 from wrapper.api.app import REQUEST_ID_HEADER, build_app, request_id_of, source_ip_of
-from wrapper.api.pagination import MAX_LIMIT, Page
 from wrapper.api.problem import PROBLEM_CONTENT_TYPE, problem_body
 from wrapper.api.ratelimit import DynamoRequestCounter
-from wrapper.api.tenant import Actor, current_actor, tenant_middleware
-from wrapper.subscriptions.logic import PaymentRequired
+from wrapper.api.tenant import current_actor, tenant_middleware
+from wrapper.kernel.actor import Actor
+from wrapper.kernel.pagination import MAX_LIMIT, Page
+from wrapper.payments.collection import PaymentRequired
 from wrapper.subscriptions.models import (
     CancelRequest,
     ChangePreview,

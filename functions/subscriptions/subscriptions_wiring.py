@@ -8,14 +8,14 @@ from pydantic import BaseModel
 
 from wrapper import aws
 from wrapper.api.app import idempotency_key_of
-from wrapper.api.tenant import Actor
 from wrapper.catalog.store import Catalog
 from wrapper.credits.service import Credits
 from wrapper.credits.store import WalletStore
 from wrapper.credits.topups import TopUps
+from wrapper.kernel.actor import Actor
+from wrapper.payments.idempotency import IdempotencyRecords
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
-from wrapper.subscriptions.idempotency import IdempotencyRecords
 from wrapper.subscriptions.logic import Subscriptions
 from wrapper.subscriptions.settings import LazyPayments, StripeSettings
 from wrapper.subscriptions.store import SubscriptionStore
@@ -30,7 +30,7 @@ subscriptions = Subscriptions(SubscriptionStore(table, outbox_ttl_days=settings.
                               LazyPayments(stripe_settings, aws.client_for(settings, "ssm")),
                               billing_page=stripe_settings.billing_page)
 idempotency = IdempotencyRecords(table)
-top_ups = TopUps(subscriptions, Credits(WalletStore(table), outbox_ttl_days=settings.outbox_ttl_days),
+top_ups = TopUps(subscriptions.collection, Credits(WalletStore(table), outbox_ttl_days=settings.outbox_ttl_days),
                  unit_amount=stripe_settings.credit_unit_amount, currency=stripe_settings.credit_currency)
 
 

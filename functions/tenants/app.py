@@ -14,13 +14,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wrapper.api.app import build_app, request_id_of, source_ip_of
-from wrapper.api.pagination import MAX_LIMIT, Page
 from wrapper.api.ratelimit import DynamoRequestCounter
-from wrapper.api.tenant import Actor, current_actor, tenant_middleware
+from wrapper.api.tenant import current_actor, tenant_middleware
+from wrapper.kernel.actor import Actor
+from wrapper.kernel.pagination import MAX_LIMIT, Page
+from wrapper.kernel.permissions import Permission
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
 from wrapper.tenancy.members import Member, Members, RoleChange
-from wrapper.tenancy.permissions import Permission
 from wrapper.tenancy.profile import TenantProfile, TenantProfiles, TenantUpdate
 from wrapper.tenancy.roles import Roles
 from wrapper.tenancy.scoping import scoped_tables_for

@@ -6,9 +6,9 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from wrapper.api.pagination import MAX_LIMIT, Page
 from wrapper.api.tenant import current_actor
 from wrapper.audit.dal import AuditEntry, DynamoAuditLog
+from wrapper.kernel.pagination import MAX_LIMIT, Page
 from wrapper.settings import Settings
 from wrapper.tenancy.scoping import scoped_tables_for
 

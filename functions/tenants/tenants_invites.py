@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from wrapper import aws
 from wrapper.api.app import request_id_of, source_ip_of
-from wrapper.api.pagination import MAX_LIMIT, Page
 from wrapper.api.tenant import current_actor
+from wrapper.kernel.pagination import MAX_LIMIT, Page
 from wrapper.notifications import SesNotifier
 from wrapper.settings import Settings
 from wrapper.store.table import table_for

@@ -7,8 +7,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from wrapper.api.app import request_id_of, source_ip_of
-from wrapper.api.pagination import MAX_LIMIT, Page
-from wrapper.api.tenant import Actor, current_actor
+from wrapper.api.tenant import current_actor
+from wrapper.kernel.actor import Actor
+from wrapper.kernel.pagination import MAX_LIMIT, Page
 from wrapper.settings import Settings
 from wrapper.tenancy.organizations import (
     ORG_ID_PATTERN,

@@ -6,9 +6,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from usage_wiring import credits
 
-from wrapper.api.pagination import MAX_LIMIT, Page
 from wrapper.api.tenant import current_actor
 from wrapper.credits.models import LedgerEntry, Wallet
+from wrapper.kernel.pagination import MAX_LIMIT, Page
 
 router = APIGatewayRouter()
 CREDITS = ["credits"]

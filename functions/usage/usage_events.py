@@ -8,7 +8,7 @@ from usage_wiring import usage
 
 from wrapper.api.app import request_id_of, source_ip_of
 from wrapper.api.tenant import current_actor
-from wrapper.errors import DomainError
+from wrapper.kernel.errors import DomainError
 from wrapper.usage.models import MAX_BODY_BYTES, EventBatch, IngestResult
 
 router = APIGatewayRouter()

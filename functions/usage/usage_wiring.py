@@ -5,10 +5,10 @@ from decimal import Decimal
 from wrapper.catalog.store import Catalog
 from wrapper.credits.service import Credits
 from wrapper.credits.store import WalletStore
-from wrapper.errors import Unavailable
+from wrapper.kernel.errors import Unavailable
+from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.port import Payments
 from wrapper.settings import Settings
-from wrapper.store.keys import TenantContext
 from wrapper.store.table import table_for
 from wrapper.subscriptions.logic import Subscriptions
 from wrapper.subscriptions.store import SubscriptionStore

@@ -13,7 +13,7 @@ from wrapper.identity.models import LoginRequest, SessionResponse, SignupRequest
 from wrapper.identity.operators import grant_operator
 from wrapper.identity.service import IdentityService
 from wrapper.identity.store import IdentityStore
-from wrapper.store.keys import TenantContext
+from wrapper.kernel.tenant import TenantContext
 from wrapper.store.table import Table
 
 DEMO_EMAIL = "owner@demo.example"

@@ -76,16 +76,16 @@ def run() -> list[dict[str, Any]]:
     cloud = LocalCloud(LocalCloudConfig(api_port=0, aws_port=0, stripe_port=0))
     cloud.start()
     try:
-        from wrapper.api.tenant import Actor
         from wrapper.catalog.seed_data import seed_catalog
         from wrapper.catalog.store import Catalog
         from wrapper.credits.service import Credits
         from wrapper.credits.store import WalletStore
-        from wrapper.store.keys import TenantContext
+        from wrapper.kernel.actor import Actor
+        from wrapper.kernel.permissions import Permission
+        from wrapper.kernel.tenant import TenantContext
         from wrapper.store.table import Table
         from wrapper.subscriptions.logic import Subscriptions
         from wrapper.subscriptions.store import SubscriptionStore
-        from wrapper.tenancy.permissions import Permission
         from wrapper.usage.service import CatalogView, Usage
         from wrapper.usage.store import UsageStore
 

@@ -23,7 +23,7 @@ import pytest
 
 from tests.support import REPO, answered, call, join, signup, table
 from wrapper.catalog.seed_data import seed_catalog
-from wrapper.tenancy.permissions import ROLE_PERMISSIONS, Permission
+from wrapper.kernel.permissions import ROLE_PERMISSIONS, Permission
 
 P = Permission
 PROBLEM = "application/problem+json"

@@ -230,12 +230,12 @@ def test_bad_placement_paths_are_422_problems(cloud: Any, acme: dict[str, Any], 
 
 def test_a_move_checked_against_a_stale_tree_fails_instead_of_making_a_cycle(cloud: Any) -> None:
     """A reads the tree to move X under Y; meanwhile Y is moved under X. A's move must fail."""
-    from wrapper.api.tenant import Actor
-    from wrapper.errors import Conflict
-    from wrapper.store.keys import TenantContext
+    from wrapper.kernel.actor import Actor
+    from wrapper.kernel.errors import Conflict
+    from wrapper.kernel.permissions import ROLE_PERMISSIONS
+    from wrapper.kernel.tenant import TenantContext
     from wrapper.store.table import Table
     from wrapper.tenancy.organizations import Organizations, OrganizationUpdate
-    from wrapper.tenancy.permissions import ROLE_PERMISSIONS
 
     owner = signup(cloud, "Race Co")
     x, y = _unit(cloud, owner, "X")["org_id"], _unit(cloud, owner, "Y")["org_id"]

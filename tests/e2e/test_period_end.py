@@ -43,7 +43,7 @@ def _subscribe(cloud: Any, owner: dict[str, Any], plan_code: str) -> dict[str, A
 def _period_ends_on(cloud: Any, tenant_id: str, day: date) -> None:
     """Rewrite the subscription as if it had started a month before ``day`` at noon UTC (a trial: as if it
     ended on ``day``), so its period, a scheduled change and its due-date index entry all point at ``day``."""
-    from wrapper.store.keys import TenantContext
+    from wrapper.kernel.tenant import TenantContext
     from wrapper.subscriptions.store import SubscriptionStore
 
     store = SubscriptionStore(table(cloud), outbox_ttl_days=7)

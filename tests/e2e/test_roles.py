@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support import PASSWORD, call, emails_to, join, signup, table, token_in, wait_for
-from wrapper.tenancy.permissions import Permission
+from wrapper.kernel.permissions import Permission
 
 PROBLEM = "application/problem+json"
 BUILT_IN = ["owner", "admin", "manager", "member", "viewer"]
@@ -261,11 +261,11 @@ def test_bad_role_changes_are_4xx_problems_and_change_nothing(cloud: Any, acme: 
 
 def test_a_role_change_based_on_a_stale_read_fails_instead_of_overwriting(cloud: Any) -> None:
     """Read, then another change lands behind the reader's back: the stale write is a 409."""
-    from wrapper.api.tenant import Actor
-    from wrapper.errors import Conflict
-    from wrapper.store.keys import TenantContext
+    from wrapper.kernel.actor import Actor
+    from wrapper.kernel.errors import Conflict
+    from wrapper.kernel.permissions import ROLE_PERMISSIONS
+    from wrapper.kernel.tenant import TenantContext
     from wrapper.store.table import Table
-    from wrapper.tenancy.permissions import ROLE_PERMISSIONS
     from wrapper.tenancy.roles import Roles, RoleUpdate
 
     owner = signup(cloud, "Stale Role Co")

@@ -36,7 +36,8 @@ def test_tenant_requests_run_on_a_session_scoped_to_that_tenant(cloud: Any, tena
 
 def test_a_key_built_for_another_tenant_is_refused_by_the_scoped_session(cloud: Any, tenants: Any) -> None:
     """The defence in depth: the function's own scoped table, handed a wrong key, is refused."""
-    from wrapper.store.keys import TenantContext, tenant_pk
+    from wrapper.kernel.tenant import TenantContext
+    from wrapper.store.keys import tenant_pk
 
     a, b = tenants
     module = cloud.runtime.module(next(n for n in cloud.stack.functions if "TenantsFunction" in n))
@@ -85,7 +86,7 @@ def test_a_scoped_session_cannot_scan_or_query_another_partition(cloud: Any, ten
 def test_usage_and_the_credit_wallet_are_written_through_the_tenants_scoped_session(cloud: Any) -> None:
     """The usage function, the hot path: each tenant's events and wallet go through its own session."""
     from wrapper.catalog.seed_data import seed_catalog
-    from wrapper.store.keys import TenantContext
+    from wrapper.kernel.tenant import TenantContext
 
     seed_catalog(table(cloud))  # the meters
     owner, other = signup(cloud, "Scoped usage"), signup(cloud, "Scoped usage other")

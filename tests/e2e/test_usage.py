@@ -72,16 +72,16 @@ def _service(cloud: Any, **kw: Any) -> Any:
 
 
 def _actor(tenant_id: str, *permissions: str) -> Any:
-    from wrapper.api.tenant import Actor
-    from wrapper.store.keys import TenantContext
-    from wrapper.tenancy.permissions import Permission
+    from wrapper.kernel.actor import Actor
+    from wrapper.kernel.permissions import Permission
+    from wrapper.kernel.tenant import TenantContext
 
     return Actor(tenant=TenantContext(tenant_id=tenant_id), user_id="test",
                  permissions=frozenset(Permission(p) for p in permissions or ("usage:write", "usage:read")))
 
 
 def _verify_all(cloud: Any, tenant_id: str) -> dict[str, Decimal]:
-    from wrapper.store.keys import TenantContext
+    from wrapper.kernel.tenant import TenantContext
 
     service = _service(cloud)
     tenant = TenantContext(tenant_id=tenant_id)
@@ -275,7 +275,7 @@ def _usage_items_all(cloud: Any, tenant_id: str) -> list[dict[str, Any]]:
 def _grant_credits(cloud: Any, tenant_id: str, amount: int) -> None:
     from wrapper.credits.service import Credits
     from wrapper.credits.store import WalletStore
-    from wrapper.store.keys import TenantContext
+    from wrapper.kernel.tenant import TenantContext
 
     Credits(WalletStore(table(cloud))).grant(TenantContext(tenant_id), amount, source="operator",
                                              reference=None, by="test")
@@ -349,7 +349,7 @@ def test_a_hard_limit_rejects_further_events_and_a_batch_refused_whole_is_403(cl
                                    _event("completion", tokens=1)])
     assert [(r.status, r.reason) for r in first.results] == [
         ("accepted", None), ("accepted", None), ("rejected", "limit_reached"), ("accepted", None)]
-    from wrapper.errors import PermissionDenied
+    from wrapper.kernel.errors import PermissionDenied
 
     with pytest.raises(PermissionDenied):
         service.ingest(actor, [_event(user_id="d")])

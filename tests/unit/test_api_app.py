@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tests.unit.builders import REQUEST_ID, api_event, lambda_context, response_headers
 from wrapper.api.app import build_app
-from wrapper.errors import Conflict, LimitExceeded, NotFound
+from wrapper.kernel.errors import Conflict, LimitExceeded, NotFound
 
 SECRET = "password=hunter2 at /var/task/wrapper/secret.py"
 

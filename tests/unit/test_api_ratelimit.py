@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wrapper.api.ratelimit import TIER_LIMITS, Limit, consume
-from wrapper.errors import LimitExceeded
+from wrapper.kernel.errors import LimitExceeded
 
 
 class Counter:

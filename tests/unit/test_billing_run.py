@@ -24,8 +24,8 @@ from tests.unit import test_subscriptions_logic
 from tests.unit.test_subscriptions_logic import T0, FakePayments, World, _audit, _on
 from wrapper.billing import run
 from wrapper.billing.dal import DynamoDueSubscriptions
+from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.port import Charge, PaymentProviderUnavailable
-from wrapper.store.keys import TenantContext
 from wrapper.subscriptions.models import CancelRequest, ChangeRequest, SubscribeRequest, Subscription
 from wrapper.subscriptions.renewal import PeriodEnds
 
@@ -215,7 +215,7 @@ class _RacingPayments(FakePayments):
 
 def test_a_run_that_loses_the_race_writes_nothing_more(world: World, ends: PeriodEnds) -> None:
     racing = _RacingPayments(world)
-    world.service.payments = lambda: racing
+    world.service.collection.payments = lambda: racing
     _on(world, "pro", "price_pro_m", anchor=T0)
     _card(world)
     result = ends.close_period(ACME, "sub_pro", date(2024, 2, 1))
@@ -229,15 +229,15 @@ def test_a_run_that_loses_the_race_writes_nothing_more(world: World, ends: Perio
 def test_a_provider_outage_writes_nothing_and_a_rerun_retries(world: World, ends: PeriodEnds) -> None:
     _on(world, "pro", "price_pro_m", anchor=T0)
     _card(world)
-    healthy = world.service.payments
+    healthy = world.service.collection.payments
 
     def down() -> Any:
         raise PaymentProviderUnavailable("stripe is down")
 
-    world.service.payments = down
+    world.service.collection.payments = down
     assert ends.close_period(ACME, "sub_pro", date(2024, 2, 1)).status == "error"
     assert _current(world).current_period_end == datetime(2024, 2, 1, tzinfo=UTC)
-    world.service.payments = healthy
+    world.service.collection.payments = healthy
     assert ends.close_period(ACME, "sub_pro", date(2024, 2, 1)).status == "renewed"
 
 

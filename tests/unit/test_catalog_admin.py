@@ -33,7 +33,7 @@ from wrapper.catalog.admin import (
 from wrapper.catalog.models import Plan
 from wrapper.catalog.seed_data import FEATURES, PLANS, seed_catalog
 from wrapper.catalog.store import item_of, plan_sk
-from wrapper.errors import Conflict, InvalidInput, NotFound
+from wrapper.kernel.errors import Conflict, InvalidInput, NotFound
 from wrapper.store.table import Table
 
 AT = datetime(2026, 1, 31, 12, tzinfo=UTC)

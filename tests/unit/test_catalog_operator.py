@@ -12,11 +12,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from wrapper.api.operator import Operator, operator_from
-from wrapper.api.tenant import actor_from
-from wrapper.errors import PermissionDenied, Unauthorized
 from wrapper.identity.apikeys import key_digest, mint_key
 from wrapper.identity.authorizer import authorize
 from wrapper.identity.tokens import InvalidToken, Issuer, JwksCache
+from wrapper.kernel.actor import actor_from
+from wrapper.kernel.errors import PermissionDenied, Unauthorized
 from wrapper.store.table import Item
 
 NOW = 1_700_000_000.0

@@ -22,7 +22,7 @@ from wrapper.catalog.admin import (
     expected_version,
 )
 from wrapper.catalog.models import Entitlement, Feature, Plan, Price, PublicPlan
-from wrapper.errors import InvalidInput
+from wrapper.kernel.errors import InvalidInput
 
 FEATURES = {f.code: f for f in (Feature(code="sso", name="SSO", kind="boolean"),
                                 Feature(code="seats", name="Seats", kind="limit"),

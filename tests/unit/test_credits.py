@@ -18,14 +18,14 @@ from moto import mock_aws
 
 from localcloud.dynamodb import patch_transactions
 from tests.unit.builders import wrapper_table
-from wrapper.api.tenant import Actor
 from wrapper.catalog.models import Aggregation, Meter
 from wrapper.credits.logic import ZERO, GrantState, WalletState, add_grant, consume, expire, spending_order
 from wrapper.credits.service import Credits
 from wrapper.credits.store import WalletStore
-from wrapper.errors import PermissionDenied
-from wrapper.store.keys import TenantContext
-from wrapper.tenancy.permissions import Permission
+from wrapper.kernel.actor import Actor
+from wrapper.kernel.errors import PermissionDenied
+from wrapper.kernel.permissions import Permission
+from wrapper.kernel.tenant import TenantContext
 from wrapper.usage.models import UsageEvent
 from wrapper.usage.store import UsageStore
 
@@ -258,7 +258,7 @@ def test_a_plan_made_after_the_catalog_snapshot_is_read_at_once_not_the_default_
 
 def test_a_wallet_reads_without_an_overdraft_when_there_is_no_plan_to_subscribe_to(credits: Credits) -> None:
     from wrapper.catalog.store import Catalog
-    from wrapper.errors import NotFound
+    from wrapper.kernel.errors import NotFound
     from wrapper.usage.service import CatalogView, Usage
 
     def no_subscription(tenant: TenantContext) -> Any:

@@ -10,8 +10,6 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from wrapper.api.tenant import Actor
-from wrapper.errors import InvalidInput, NotFound, PermissionDenied
 from wrapper.identity.apikeys import (
     SCOPE_PERMISSIONS,
     ApiKeyRequest,
@@ -23,9 +21,11 @@ from wrapper.identity.apikeys import (
     mint_key,
     permissions_of_scopes,
 )
-from wrapper.store.keys import TenantContext
+from wrapper.kernel.actor import Actor
+from wrapper.kernel.errors import InvalidInput, NotFound, PermissionDenied
+from wrapper.kernel.permissions import ROLE_PERMISSIONS, Permission
+from wrapper.kernel.tenant import TenantContext
 from wrapper.store.table import from_dynamo
-from wrapper.tenancy.permissions import ROLE_PERMISSIONS, Permission
 
 NOW = 1_700_000_000.0
 P = Permission

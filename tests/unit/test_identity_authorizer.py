@@ -11,13 +11,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from wrapper.api.tenant import actor_from
-from wrapper.errors import PermissionDenied
 from wrapper.identity.apikeys import SCOPE_PERMISSIONS, Scope, key_digest, mint_key, minted_at
 from wrapper.identity.authorizer import authorize, credential_of
 from wrapper.identity.tokens import InvalidToken, Issuer, JwksCache
+from wrapper.kernel.actor import actor_from
+from wrapper.kernel.errors import PermissionDenied
+from wrapper.kernel.permissions import Permission
 from wrapper.store.table import Item
-from wrapper.tenancy.permissions import Permission
 
 NOW = 1_700_000_000.0
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123:abc/dev/GET/v1/tenant"

@@ -15,12 +15,12 @@ import pytest
 from moto import mock_aws
 
 from tests.unit.builders import fake_aws_environment, wrapper_table
-from wrapper.errors import LimitExceeded, NotFound, Unauthorized
 from wrapper.identity.cognito import CognitoIdentityProvider
 from wrapper.identity.models import ForgotPasswordRequest, LoginRequest, ResetPasswordRequest
 from wrapper.identity.ports import InvalidCredentials, IssuedTokens
 from wrapper.identity.service import IdentityService
 from wrapper.identity.store import IdentityStore
+from wrapper.kernel.errors import LimitExceeded, NotFound, Unauthorized
 from wrapper.notifications import Email
 from wrapper.store.table import Table
 

@@ -25,20 +25,21 @@ import pytest
 from moto import mock_aws
 
 from tests.unit.builders import fake_aws_environment, wrapper_table
-from wrapper.api.tenant import Actor
-from wrapper.billing.periods import MONTHLY, YEARLY, Interval
-from wrapper.billing.pricing import PriceSpec
 from wrapper.catalog.models import Coupon, CouponDuration, Entitlement, Feature, FeatureKind, Plan, PlanKind, Price
 from wrapper.catalog.store import CATALOG_PK, Catalog, coupon_sk, feature_sk, item_of, plan_code_sk, plan_sk, price_sk
-from wrapper.errors import Conflict, InvalidInput, PermissionDenied
+from wrapper.kernel.actor import Actor
+from wrapper.kernel.errors import Conflict, InvalidInput, PermissionDenied
+from wrapper.kernel.permissions import ROLE_PERMISSIONS
+from wrapper.kernel.tenant import TenantContext
+from wrapper.money.periods import MONTHLY, YEARLY, Interval
+from wrapper.money.pricing import PriceSpec
+from wrapper.payments.collection import PaymentRequired
 from wrapper.payments.port import Charge, CheckoutMode, CheckoutSession, PaymentDeclined, Refund
-from wrapper.store.keys import TenantContext
 from wrapper.store.table import Table
-from wrapper.subscriptions.logic import PaymentRequired, Subscriptions
+from wrapper.subscriptions.logic import Subscriptions
 from wrapper.subscriptions.models import CancelRequest, ChangeRequest, CheckoutRequest, SubscribeRequest, Subscription
 from wrapper.subscriptions.store import SubscriptionStore
 from wrapper.subscriptions.stripe_events import apply_stripe_event
-from wrapper.tenancy.permissions import ROLE_PERMISSIONS
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -168,7 +169,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 def _on(world: World, plan: str, price: str, *, anchor: datetime, tenant: str = "acme", seats: int = 1,
         timezone: str = "UTC", end: datetime | None = None) -> Subscription:
     """Put the tenant on a plan directly (as if subscribed at ``anchor``)."""
-    from wrapper.billing.periods import Anchor, first_period
+    from wrapper.money.periods import Anchor, first_period
 
     period = first_period(Anchor(anchor, timezone), MONTHLY)
     subscription = Subscription(id=f"sub_{plan}", tenant_id=tenant, plan_id=f"plan_{plan}", plan_code=plan,

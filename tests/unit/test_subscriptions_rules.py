@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wrapper.catalog.models import Coupon, CouponDuration, Entitlement, Feature, FeatureKind, Plan, PlanKind
-from wrapper.errors import InvalidInput
+from wrapper.kernel.errors import InvalidInput
 from wrapper.subscriptions.logic import coupon_state, discount_of, resolve_entitlements
 from wrapper.subscriptions.models import CouponState
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from wrapper.errors import Conflict, InvalidInput
+from wrapper.kernel.errors import Conflict, InvalidInput
 from wrapper.tenancy.organizations import (
     MAX_DEPTH,
     MAX_UNITS,

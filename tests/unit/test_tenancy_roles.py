@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from wrapper.errors import InvalidInput
+from wrapper.kernel.errors import InvalidInput
 from wrapper.tenancy.roles import NewRole, Roles, RoleUpdate
 
 

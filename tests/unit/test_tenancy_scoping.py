@@ -286,7 +286,7 @@ def _tables(sts: _Sts, clock: list[float], role_arn: str = ROLE_ARN) -> Any:
 
 
 def test_credentials_are_assumed_once_per_tenant_and_reused_until_near_expiry() -> None:
-    from wrapper.store.keys import TenantContext
+    from wrapper.kernel.tenant import TenantContext
 
     sts, clock = _Sts(lifetime=900), [1_000.0]
     tables = _tables(sts, clock)
@@ -301,7 +301,7 @@ def test_credentials_are_assumed_once_per_tenant_and_reused_until_near_expiry() 
 
 
 def test_without_a_role_the_functions_own_table_is_used() -> None:
-    from wrapper.store.keys import TenantContext
+    from wrapper.kernel.tenant import TenantContext
 
     sts = _Sts(lifetime=900)
     tables = _tables(sts, [0.0], role_arn="")
@@ -310,7 +310,7 @@ def test_without_a_role_the_functions_own_table_is_used() -> None:
 
 
 def test_the_credentials_cache_is_bounded() -> None:
-    from wrapper.store.keys import TenantContext
+    from wrapper.kernel.tenant import TenantContext
 
     tables = _tables(_Sts(lifetime=10_000), [1_000.0])
     for n in range(tables.MAX_CACHED_TENANTS + 10):

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wrapper.catalog.models import Meter
+from wrapper.kernel.numbers import as_number
 from wrapper.usage.logic import (
     SHARDS,
     Rejected,
@@ -24,7 +25,7 @@ from wrapper.usage.logic import (
     period_for,
     shard_of,
 )
-from wrapper.usage.models import UsageEvent, as_number
+from wrapper.usage.models import UsageEvent
 
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 

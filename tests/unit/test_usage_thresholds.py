@@ -16,7 +16,7 @@ from localcloud.dynamodb import patch_transactions
 from tests.unit.builders import wrapper_table
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
-from wrapper.store.keys import TenantContext
+from wrapper.kernel.tenant import TenantContext
 from wrapper.usage.logic import DEFAULT_THRESHOLDS, thresholds_crossed, thresholds_reached
 from wrapper.usage.store import UsageStore
 

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from wrapper.api.problem import problem_response
-from wrapper.errors import DomainError, LimitExceeded
+from wrapper.kernel.errors import DomainError, LimitExceeded
 
 REQUEST_ID_HEADER = "X-Request-Id"
 # A caller's request id is echoed into logs and headers, so only a safe shape is taken.

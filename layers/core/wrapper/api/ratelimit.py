@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from wrapper.errors import LimitExceeded
+from wrapper.kernel.clock import fixed_window
+from wrapper.kernel.errors import LimitExceeded
 from wrapper.store.keys import tenant_pk
 from wrapper.store.table import Table
 
@@ -42,12 +43,6 @@ class RequestCounter(Protocol):
     def hit(self, tenant_id: str, window_start: int, *, expires_at: int) -> int:
         """Count one request in the window; answer the window's count including it."""
         ...
-
-
-def fixed_window(now: float, seconds: int) -> tuple[int, int]:
-    """The window ``now`` falls in: its start, and the seconds until the next one begins."""
-    start = int(now) - int(now) % seconds
-    return start, start + seconds - int(now)
 
 
 def consume(counter: RequestCounter, tenant_id: str, tier: str, now: float,

@@ -16,13 +16,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from wrapper.api.pagination import Page, clamp_limit, decode_cursor, encode_cursor
-from wrapper.api.tenant import Actor
-from wrapper.errors import InvalidInput
+from wrapper.kernel.actor import Actor
+from wrapper.kernel.errors import InvalidInput
+from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from wrapper.kernel.permissions import Permission
+from wrapper.kernel.timestamps import iso_z
 from wrapper.store.keys import platform_pk, tenant_pk
 from wrapper.store.table import Item, Table, put_op
-from wrapper.tenancy.permissions import Permission
-from wrapper.timestamps import iso_z
 
 AUDIT_SK_PREFIX = "AUDIT#"
 AUDIT_MARKER_PREFIX = "AUDITEVT#"

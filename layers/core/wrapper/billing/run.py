@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from wrapper.store.keys import TenantContext
+from wrapper.kernel.tenant import TenantContext
 from wrapper.subscriptions.renewal import TRIAL_NOTICE_DAYS, PeriodEndResult
 
 Step = Literal["period_end", "trial_ending"]

@@ -28,9 +28,6 @@ from botocore.exceptions import ClientError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from ulid import ULID
 
-from wrapper.billing.money import currency_code
-from wrapper.billing.periods import Interval
-from wrapper.billing.pricing import PriceSpec
 from wrapper.catalog.models import (
     Aggregation,
     Code,
@@ -58,10 +55,13 @@ from wrapper.catalog.store import (
     price_sk,
     tax_rate_sk,
 )
-from wrapper.errors import Conflict, InvalidInput, NotFound
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, new_event
 from wrapper.events.outbox import write_with_outbox
+from wrapper.kernel.errors import Conflict, InvalidInput, NotFound
+from wrapper.money.amounts import currency_code
+from wrapper.money.periods import Interval
+from wrapper.money.pricing import PriceSpec
 from wrapper.store.table import Item, Table, delete_op, put_op, to_dynamo, update_op
 
 DEFAULT_PLAN_SK = "DEFAULTPLAN"

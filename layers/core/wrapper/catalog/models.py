@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from wrapper.billing.periods import Interval
-from wrapper.billing.pricing import PriceSpec
+from wrapper.money.periods import Interval
+from wrapper.money.pricing import PriceSpec
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,47}$")]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from wrapper.catalog.admin import CatalogAdmin, NewCoupon, NewFeature, NewMeter, NewPlan, NewPrice, NewTaxRate
 from wrapper.catalog.models import Plan
-from wrapper.errors import Conflict
+from wrapper.kernel.errors import Conflict
 from wrapper.store.table import Table
 
 SEEDED_BY = "seed"

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
-from wrapper.usage.models import Number, as_number
+from wrapper.kernel.numbers import Number, as_number
 
 GrantSource = Literal["purchase", "operator"]
 EntryKind = Literal["grant", "consumption", "expiry"]

@@ -12,19 +12,20 @@ from typing import Any
 from botocore.exceptions import ClientError
 from ulid import ULID
 
-from wrapper.api.pagination import Page
-from wrapper.api.tenant import Actor
 from wrapper.credits.logic import GrantState, WalletState, add_grant, consume, credits, expire, spending_order
 from wrapper.credits.models import CreditGrant, LedgerEntry, NewGrant, Wallet
 from wrapper.credits.store import WalletStore, grant_of_item, grant_view, pause_after_conflict, wallet_conflict
-from wrapper.errors import Conflict, InvalidInput
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.events.outbox import outbox_item, write_with_outbox
-from wrapper.store.keys import TenantContext, digest
+from wrapper.kernel.actor import Actor
+from wrapper.kernel.errors import Conflict, InvalidInput
+from wrapper.kernel.pagination import Page
+from wrapper.kernel.permissions import Permission
+from wrapper.kernel.tenant import TenantContext
+from wrapper.payments.idempotency import check_key
+from wrapper.store.keys import digest
 from wrapper.store.table import put_op
-from wrapper.subscriptions.idempotency import check_key
-from wrapper.tenancy.permissions import Permission
 from wrapper.tenancy.profile import TenantProfiles
 
 Clock = Callable[[], datetime]

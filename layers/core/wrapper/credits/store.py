@@ -12,10 +12,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from wrapper.api.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.credits.logic import ZERO, GrantState, Movement, WalletState
 from wrapper.credits.models import CreditGrant, LedgerEntry
-from wrapper.store.keys import TenantContext
+from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from wrapper.kernel.tenant import TenantContext
 from wrapper.store.table import Item, Table, put_op
 
 WALLET_SK = "WALLET"

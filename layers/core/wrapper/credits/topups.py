@@ -13,20 +13,20 @@ from typing import Any
 
 from ulid import ULID
 
-from wrapper.api.tenant import Actor
 from wrapper.credits.models import CreditGrant, TopUp
 from wrapper.credits.service import Credits
-from wrapper.store.keys import TenantContext
-from wrapper.subscriptions.logic import PaymentRequired, Subscriptions
-from wrapper.tenancy.permissions import Permission
+from wrapper.kernel.actor import Actor
+from wrapper.kernel.permissions import Permission
+from wrapper.kernel.tenant import TenantContext
+from wrapper.payments.collection import Collection, PaymentRequired
 
 PURPOSE_TOP_UP = "credit_top_up"
 PURCHASED_PRIORITY = 100
 
 
 class TopUps:
-    def __init__(self, subscriptions: Subscriptions, credits: Credits, *, unit_amount: int, currency: str) -> None:
-        self.subscriptions = subscriptions
+    def __init__(self, collection: Collection, credits: Credits, *, unit_amount: int, currency: str) -> None:
+        self.collection = collection
         self.credits = credits
         self.unit_amount = unit_amount
         self.currency = currency
@@ -38,14 +38,14 @@ class TopUps:
         key = f"topup:{actor.tenant.tenant_id}:{idempotency_key or ULID()}:{body.credits}"
         description = f"{body.credits} credits"
         metadata = {"tenant_id": actor.tenant.tenant_id, "purpose": PURPOSE_TOP_UP, "credits": str(body.credits)}
-        attempt = self.subscriptions.charge_saved_card(actor, amount, self.currency, description=description,
-                                                       key=key, metadata=metadata)
+        attempt = self.collection.charge_saved_card(actor.tenant, actor.user_id, amount, self.currency,
+                                                    description=description, key=key, metadata=metadata)
         if attempt.charge is not None:
             return self.credits.grant(actor.tenant, body.credits, source="purchase",
                                       reference=f"payment:{attempt.charge.id}", by=actor.user_id,
                                       priority=PURCHASED_PRIORITY, description=f"Bought: {description}")
-        session = self.subscriptions.payment_page(attempt.customer, amount, self.currency, description=description,
-                                                  key=key, metadata=metadata)
+        session = self.collection.payment_page(attempt.customer, amount, self.currency, description=description,
+                                               key=key, metadata=metadata)
         raise PaymentRequired(f"The saved card could not pay {amount} {self.currency} ({attempt.declined}): pay on "
                               "the Checkout page and the credits are added.", checkout_url=session.url,
                               checkout_session_id=session.id, amount_due=amount, currency=self.currency)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ulid import ULID
 
 from wrapper.events.catalog import EventType
-from wrapper.timestamps import iso_z
+from wrapper.kernel.timestamps import iso_z
 
 ENVELOPE_VERSION = "1"
 

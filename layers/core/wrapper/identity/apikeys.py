@@ -51,17 +51,17 @@ from botocore.exceptions import ClientError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from ulid import ULID
 
-from wrapper.api.pagination import Page, clamp_limit, decode_cursor, encode_cursor
-from wrapper.errors import InvalidInput, NotFound
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.events.outbox import write_with_outbox
+from wrapper.kernel.errors import InvalidInput, NotFound
+from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from wrapper.kernel.permissions import Permission, ensure_can_assign
 from wrapper.store.keys import digest, platform_pk, tenant_pk
 from wrapper.store.table import Item, Table, delete_op, put_op, to_dynamo
-from wrapper.tenancy.permissions import Permission, ensure_can_assign
 
 if TYPE_CHECKING:  # the authorizer imports this module and should not load the HTTP resolver
-    from wrapper.api.tenant import Actor
+    from wrapper.kernel.actor import Actor
 
 KEY_PREFIX = "wk_"
 APIKEY_SK_PREFIX = "APIKEY#"

@@ -40,8 +40,8 @@ from wrapper.identity.apikeys import (
 )
 from wrapper.identity.policy import authorizer_response
 from wrapper.identity.tokens import Claims, InvalidToken, Issuer, JwksCache, verify
+from wrapper.kernel.timestamps import iso_z
 from wrapper.store.table import Item
-from wrapper.timestamps import iso_z
 
 log = logging.getLogger(__name__)
 API_KEY_HEADER = "x-api-key"

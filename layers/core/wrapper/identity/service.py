@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 
 from ulid import ULID
 
-from wrapper.api.ratelimit import fixed_window
-from wrapper.errors import Conflict, LimitExceeded, NotFound, Unauthorized
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, new_event
 from wrapper.identity.models import (
@@ -27,9 +25,11 @@ from wrapper.identity.models import (
 )
 from wrapper.identity.ports import IdentityProvider, InvalidCredentials, UserExists
 from wrapper.identity.store import EmailTaken, IdentityStore
+from wrapper.kernel.clock import fixed_window
+from wrapper.kernel.errors import Conflict, LimitExceeded, NotFound, Unauthorized
+from wrapper.kernel.timestamps import iso_z
 from wrapper.notifications import Email, Notifier
 from wrapper.store.keys import digest
-from wrapper.timestamps import iso_z
 
 WRONG_CREDENTIALS = "Email or password is wrong."
 INVALID_RESET_TOKEN = "This reset token is invalid, expired or already used; ask for a new one."  # noqa: S105

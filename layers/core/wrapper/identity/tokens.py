@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 import jwt
 
-from wrapper.errors import Unauthorized, Unavailable
+from wrapper.kernel.errors import Unauthorized, Unavailable
 
 # Signatures that verify with a published public key. HMAC ("HS*") and "none" are never
 # acceptable for keys fetched from a JWKS.

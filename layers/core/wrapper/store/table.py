@@ -35,6 +35,11 @@ def _to_decimal(value: Any) -> Any:
     return value
 
 
+def is_conflict(exc: ClientError) -> bool:
+    """Whether a write was refused by its own condition (or a transaction by one of its items')."""
+    return exc.response["Error"]["Code"] in ("TransactionCanceledException", "ConditionalCheckFailedException")
+
+
 def table_for(settings: Settings) -> Table:
     """The one table, as a function's settings name it."""
     return Table(aws.client_for(settings, "dynamodb"), settings.table_name)

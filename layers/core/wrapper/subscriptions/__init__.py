@@ -12,7 +12,7 @@ Decisions (where the issue is silent):
 - **Trials**: a plan with ``trial_days`` starts ``trialing`` with no charge; the period runs to the trial
   end, which becomes the anchor. Changes during a trial apply at once, unbilled. Charging at the trial end
   and the ``trial.ending`` event (three days before) belong to the billing run (``renewal``).
-- **Changes** follow ``wrapper.billing.proration.preview_change`` on the period the anchor gives *now*:
+- **Changes** follow ``wrapper.money.proration.preview_change`` on the period the anchor gives *now*:
   a higher per-period amount (plan, more seats of a per-unit price, add-ons included) applies now and
   charges the prorated difference; a lower one (downgrade, fewer seats) is stored as ``scheduled_change``
   for the period end; month → year applies now (credit for the unused month, the full year charged,

@@ -14,20 +14,22 @@ from typing import Any, cast
 from botocore.exceptions import ClientError
 from ulid import ULID
 
-from wrapper.api.pagination import Page, clamp_limit, decode_cursor, encode_cursor
-from wrapper.api.tenant import Actor
-from wrapper.billing.money import exact, minor_as_major, to_minor
-from wrapper.billing.periods import Anchor, Interval, Period, first_period, period_containing
-from wrapper.billing.pricing import PriceSpec, amount_for
-from wrapper.billing.proration import ChangeKind, Terms, preview_change
 from wrapper.catalog.models import Coupon, CouponDuration, Feature, FeatureKind, Plan, PlanKind, Price
 from wrapper.catalog.store import Catalog
-from wrapper.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, new_event
-from wrapper.payments.port import Charge, CheckoutSession, PaymentDeclined, PaymentProviderUnavailable, Payments
-from wrapper.store.keys import TenantContext
-from wrapper.store.table import Item
+from wrapper.kernel.actor import Actor
+from wrapper.kernel.errors import Conflict, InvalidInput, NotFound, Unavailable
+from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from wrapper.kernel.permissions import Permission
+from wrapper.kernel.tenant import TenantContext
+from wrapper.money.amounts import exact, minor_as_major, to_minor
+from wrapper.money.periods import Anchor, Interval, Period, first_period, period_containing
+from wrapper.money.pricing import PriceSpec, amount_for
+from wrapper.money.proration import ChangeKind, Terms, preview_change
+from wrapper.payments.collection import Collection, PaymentRequired
+from wrapper.payments.port import Charge, Payments
+from wrapper.store.table import Item, is_conflict
 from wrapper.subscriptions.models import (
     ENTITLED,
     Addon,
@@ -47,32 +49,11 @@ from wrapper.subscriptions.models import (
     Subscription,
     SubscriptionChange,
 )
-from wrapper.subscriptions.store import SubscriptionStore, dumps, is_conflict
-from wrapper.tenancy.permissions import Permission
+from wrapper.subscriptions.store import SubscriptionStore, dumps
 
 Clock = Callable[[], datetime]
 PURPOSE_CHANGE = "subscription_change"  # paid on a Checkout page; the webhook applies the change
 PURPOSE_CHARGE = "subscription_charge"  # charged off-session while the request waited; already applied
-
-
-class PaymentRequired(DomainError):
-    """The change needs a payment the saved card could not make: pay on the Checkout page."""
-
-    status = 402
-    title = "Payment Required"
-    type_slug = "payment-required"
-
-    def __init__(self, detail: str, *, checkout_url: str, checkout_session_id: str, amount_due: int,
-                 currency: str) -> None:
-        super().__init__(detail)
-        self.checkout_url = checkout_url
-        self.checkout_session_id = checkout_session_id
-        self.amount_due = amount_due
-        self.currency = currency
-
-    def extensions(self) -> dict[str, Any]:
-        return {"checkout_url": self.checkout_url, "checkout_session_id": self.checkout_session_id,
-                "amount_due": self.amount_due, "currency": self.currency}
 
 
 # -- pure rules ---------------------------------------------------------------------------------------------------
@@ -155,18 +136,6 @@ def fingerprint(value: Any) -> str:
 # -- the service --------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class CardAttempt:
-    """What charging the saved card came to: the charge when paid, else why not; and the customer
-    it was for (a Checkout page for the same payment needs it)."""
-
-    customer: str
-    charge: Charge | None
-    declined: str | None
-    payment_id: str | None
-    method: str | None
-
-
-@dataclass(frozen=True)
 class Target:
     """What the subscription is to become: plan, its price, interval, seats and add-on prices."""
 
@@ -190,7 +159,7 @@ class Subscriptions:
                  billing_page: str, clock: Clock | None = None) -> None:
         self.store = store
         self.catalog = catalog
-        self.payments = payments
+        self.collection = Collection(store, payments, billing_page=billing_page)
         self.billing_page = billing_page
         self.clock = clock or (lambda: datetime.now(UTC))
 
@@ -389,9 +358,9 @@ class Subscriptions:
 
     def checkout(self, actor: Actor, request: CheckoutRequest) -> CheckoutLink:
         actor.require(Permission.BILLING_WRITE)
-        customer = self._customer(actor)
+        customer = self.collection.customer(actor.tenant, actor.user_id)
         currency = self._current(actor.tenant, self.clock()).currency
-        session = self._provider(lambda p: p.checkout_session(
+        session = self.collection.call(lambda p: p.checkout_session(
             customer, request.mode, None, currency, "Save a card for your subscription",
             f"{self.billing_page}?checkout=success", f"{self.billing_page}?checkout=canceled",
             {"tenant_id": actor.tenant.tenant_id, "purpose": "setup"}, idempotency_key=f"setup:{ULID()}"))
@@ -399,8 +368,8 @@ class Subscriptions:
 
     def portal(self, actor: Actor) -> PortalLink:
         actor.require(Permission.BILLING_WRITE)
-        customer = self._customer(actor)
-        return PortalLink(url=self._provider(lambda p: p.portal_session(customer, self.billing_page)))
+        customer = self.collection.customer(actor.tenant, actor.user_id)
+        return PortalLink(url=self.collection.call(lambda p: p.portal_session(customer, self.billing_page)))
 
     # -- internals -----------------------------------------------------------------------------------------------
 
@@ -601,23 +570,6 @@ class Subscriptions:
     def _coupon_ops(self, tenant: TenantContext, coupon: CouponState | None) -> list[dict[str, Any]]:
         return self.store.redeem_coupon_ops(tenant, coupon.code, self._coupon_max(coupon)) if coupon else []
 
-    def _customer(self, actor: Actor) -> str:
-        """The tenant's Stripe customer id, created at Stripe first and then recorded (never inside a
-        DynamoDB transaction); the idempotency key makes a retried creation answer the same customer."""
-        tenant = actor.tenant
-        billing = self.store.billing(tenant)
-        if billing and billing.get("stripe_customer_id"):
-            return str(billing["stripe_customer_id"])
-        profile = self.store.profile(tenant)
-        member = self.store.table.get(tenant.pk, f"MEMBER#{actor.user_id}") or {}
-        email = str(profile.get("billing_email") or member.get("email") or "")
-        customer = self._provider(lambda p: p.ensure_customer(
-            tenant.tenant_id, email, str(profile.get("name") or tenant.tenant_id),
-            idempotency_key=f"customer:{tenant.tenant_id}"))
-        self.store.create_billing(tenant, customer)
-        billing = self.store.billing(tenant) or {}
-        return str(billing.get("stripe_customer_id") or customer)
-
     def _collect(self, actor: Actor, before: Subscription, after: Subscription, preview: ChangePreview,
                  pending: dict[str, Any], audit: dict[str, Any]) -> Charge:
         """Charge the amount due on the saved card, or raise PaymentRequired with a Checkout page for it
@@ -627,16 +579,17 @@ class Subscriptions:
                                  "amount": preview.amount_due})
         key = f"{before.id}:v{before.version}:{operation}"
         description = f"{after.plan_code}: {preview.kind}"
-        attempt = self.charge_saved_card(actor, preview.amount_due, preview.currency, description=description,
-                                         key=key, metadata={"tenant_id": tenant.tenant_id, "purpose": PURPOSE_CHARGE,
-                                                            "subscription_id": before.id})
+        attempt = self.collection.charge_saved_card(
+            tenant, actor.user_id, preview.amount_due, preview.currency, description=description, key=key,
+            metadata={"tenant_id": tenant.tenant_id, "purpose": PURPOSE_CHARGE, "subscription_id": before.id})
         if attempt.charge is not None:
             return attempt.charge
         declined, payment_id, method = attempt.declined, attempt.payment_id, attempt.method
         ref = str(ULID())
-        session = self.payment_page(attempt.customer, preview.amount_due, preview.currency, description=description,
-                                    key=key, metadata={"tenant_id": tenant.tenant_id, "purpose": PURPOSE_CHANGE,
-                                                       "checkout_ref": ref, "subscription_id": before.id})
+        session = self.collection.payment_page(
+            attempt.customer, preview.amount_due, preview.currency, description=description, key=key,
+            metadata={"tenant_id": tenant.tenant_id, "purpose": PURPOSE_CHANGE, "checkout_ref": ref,
+                      "subscription_id": before.id})
         item: Item = {"ref": ref, "expected_version": before.version, "target": after.model_dump_json(),
                       "amount": preview.amount_due, "currency": preview.currency, "preview": preview.model_dump_json(),
                       **{k: v for k, v in pending.items() if v is not None}}
@@ -655,36 +608,6 @@ class Subscriptions:
                               f"({declined}): pay on the Checkout page and the change applies.",
                               checkout_url=session.url, checkout_session_id=session.id,
                               amount_due=preview.amount_due, currency=preview.currency)
-
-    def charge_saved_card(self, actor: Actor, amount_minor: int, currency: str, *, description: str, key: str,
-                          metadata: dict[str, str]) -> CardAttempt:
-        """Charge the tenant's saved card off-session. ``key`` names the payment: the same key charges
-        once at the provider, whatever retries happen here."""
-        customer = self._customer(actor)
-        billing = self.store.billing(actor.tenant) or {}
-        method = billing.get("default_payment_method") or self._provider(
-            lambda p: p.default_payment_method(customer))
-        if not method:
-            return CardAttempt(customer, charge=None, declined="no saved card", payment_id=None, method=None)
-        try:
-            charge = self._provider(lambda p: p.charge(
-                customer, amount_minor, currency, payment_method=str(method), description=description,
-                idempotency_key=f"charge:{key}:{method}", metadata=metadata))
-        except PaymentDeclined as exc:
-            return CardAttempt(customer, charge=None, declined=exc.message, payment_id=exc.payment_id,
-                               method=str(method))
-        if charge.status == "succeeded":
-            return CardAttempt(customer, charge=charge, declined=None, payment_id=charge.id, method=str(method))
-        return CardAttempt(customer, charge=None, declined=charge.failure_message or charge.status,
-                           payment_id=charge.id, method=str(method))
-
-    def payment_page(self, customer: str, amount_minor: int, currency: str, *, description: str, key: str,
-                     metadata: dict[str, str]) -> CheckoutSession:
-        """A Checkout page (mode payment) for the amount; the webhook acts on its ``metadata``."""
-        return self._provider(lambda p: p.checkout_session(
-            customer, "payment", amount_minor, currency, description,
-            f"{self.billing_page}?checkout=success", f"{self.billing_page}?checkout=canceled",
-            metadata, idempotency_key=f"checkout:{key}"))
 
     def _paid_event(self, tenant: TenantContext, payment_id: str, preview: ChangePreview,
                     audit: dict[str, Any]) -> EventEnvelope:
@@ -707,14 +630,9 @@ class Subscriptions:
             self._write(operations, events)
         except Conflict:
             if charge is not None:
-                self._provider(lambda p: p.refund(charge.id, None, idempotency_key=f"refund:{charge.id}"))
+                self.collection.refund(charge)
             raise
 
-    def _provider(self, call: Callable[[Payments], Any]) -> Any:
-        try:
-            return call(self.payments())
-        except PaymentProviderUnavailable:
-            raise Unavailable("The payment provider is unavailable; retry in a moment.") from None
 
 
 def _describe(plan_code: str, interval: str, seats: int) -> str:

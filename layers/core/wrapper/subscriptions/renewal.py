@@ -38,16 +38,15 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from wrapper.billing.periods import Anchor, Interval, period_containing
-from wrapper.errors import Conflict
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, new_event
+from wrapper.kernel.errors import Conflict
+from wrapper.kernel.tenant import TenantContext
+from wrapper.money.periods import Anchor, Interval, period_containing
 from wrapper.payments.port import PaymentDeclined, PaymentError
-from wrapper.store.keys import TenantContext
-from wrapper.store.table import Item
+from wrapper.store.table import Item, is_conflict
 from wrapper.subscriptions.logic import Subscriptions, discount_of
 from wrapper.subscriptions.models import Subscription
-from wrapper.subscriptions.store import is_conflict
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +201,7 @@ class PeriodEnds:
         customer = billing.get("stripe_customer_id")
         if not customer:
             return None, "no saved card"
-        payments = self.subscriptions.payments()
+        payments = self.subscriptions.collection.payments()
         method = billing.get("default_payment_method") or payments.default_payment_method(str(customer))
         if not method:
             return None, "no saved card"

@@ -29,8 +29,9 @@ from botocore.exceptions import ClientError
 from wrapper.catalog.store import CATALOG_PK, coupon_sk
 from wrapper.events.envelope import EventEnvelope
 from wrapper.events.outbox import write_with_outbox
-from wrapper.store.keys import TenantContext, platform_pk, tenant_pk
-from wrapper.store.table import Item, Table, put_op, update_op
+from wrapper.kernel.tenant import TenantContext
+from wrapper.store.keys import platform_pk, tenant_pk
+from wrapper.store.table import Item, Table, is_conflict, put_op, update_op
 from wrapper.subscriptions.models import Subscription
 
 SUBSCRIPTION_SK = "SUBSCRIPTION"
@@ -51,10 +52,6 @@ def customer_pk(customer_id: str) -> str:
 
 def due_pk(subscription: Subscription) -> str:
     return platform_pk(f"DUE#{subscription.current_period_end.date().isoformat()}")
-
-
-def is_conflict(exc: ClientError) -> bool:
-    return exc.response["Error"]["Code"] in ("TransactionCanceledException", "ConditionalCheckFailedException")
 
 
 class SubscriptionStore:
@@ -79,6 +76,10 @@ class SubscriptionStore:
 
     def billing(self, tenant: TenantContext) -> Item | None:
         return self.table.get(tenant.pk, BILLING_SK)
+
+    def member_email(self, tenant: TenantContext, user_id: str) -> str | None:
+        member = self.table.get(tenant.pk, f"MEMBER#{user_id}") or {}
+        return str(member["email"]) if member.get("email") else None
 
     def tenant_of_customer(self, customer_id: str) -> str | None:
         item = self.table.get(customer_pk(customer_id), "TENANT")

@@ -41,12 +41,12 @@ from wrapper.credits.store import WalletStore
 from wrapper.credits.topups import PURPOSE_TOP_UP, grant_paid_checkout
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, new_event
+from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.port import Payments
-from wrapper.store.keys import TenantContext
-from wrapper.store.table import Item, Table
+from wrapper.store.table import Item, Table, is_conflict
 from wrapper.subscriptions.logic import PURPOSE_CHANGE
 from wrapper.subscriptions.models import Subscription
-from wrapper.subscriptions.store import SubscriptionStore, is_conflict
+from wrapper.subscriptions.store import SubscriptionStore
 
 
 def _id_of(value: Any) -> str | None:

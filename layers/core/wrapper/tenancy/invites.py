@@ -28,25 +28,21 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, StringConstraints, TypeAdapter, ValidationError
 from ulid import ULID
 
-from wrapper.api.pagination import Page, clamp_limit, decode_cursor, encode_cursor
-from wrapper.api.tenant import Actor, CustomRoles
-from wrapper.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.events.outbox import write_with_outbox
 from wrapper.identity.models import Email, Password, SessionResponse
 from wrapper.identity.ports import IdentityProvider, InvalidCredentials, UserExists
 from wrapper.identity.store import IdentityStore
+from wrapper.kernel.actor import Actor, CustomRoles
+from wrapper.kernel.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from wrapper.kernel.permissions import ROLE_PERMISSIONS, Permission, ensure_can_assign
+from wrapper.kernel.timestamps import iso_z
 from wrapper.notifications import Email as EmailMessage
 from wrapper.notifications import Notifier
 from wrapper.store.keys import digest, platform_pk, tenant_pk
 from wrapper.store.table import Item, Table, check_op, delete_op, put_op
-from wrapper.tenancy.permissions import (
-    ROLE_PERMISSIONS,
-    Permission,
-    ensure_can_assign,
-)
-from wrapper.timestamps import iso_z
 
 INVITE_PREFIX = "INVITE#"
 _PASSWORD = TypeAdapter(Password)

@@ -15,16 +15,13 @@ from typing import Annotated, Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from wrapper.api.pagination import Page, clamp_limit, decode_cursor, encode_cursor
-from wrapper.api.tenant import Actor
-from wrapper.errors import Conflict, NotFound
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.events.outbox import write_with_outbox
-from wrapper.store.keys import TenantContext, platform_pk
-from wrapper.store.table import Item, Table, check_op, delete_op, put_op, to_dynamo, update_op
-from wrapper.tenancy.organizations import Organizations
-from wrapper.tenancy.permissions import (
+from wrapper.kernel.actor import Actor
+from wrapper.kernel.errors import Conflict, NotFound
+from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from wrapper.kernel.permissions import (
     ROLE_PERMISSIONS,
     BuiltInRole,
     MemberChange,
@@ -33,6 +30,10 @@ from wrapper.tenancy.permissions import (
     ensure_can_manage_member,
     ensure_owner_remains,
 )
+from wrapper.kernel.tenant import TenantContext
+from wrapper.store.keys import platform_pk
+from wrapper.store.table import Item, Table, check_op, delete_op, put_op, to_dynamo, update_op
+from wrapper.tenancy.organizations import Organizations
 from wrapper.tenancy.roles import Roles
 
 MEMBER_PREFIX = "MEMBER#"

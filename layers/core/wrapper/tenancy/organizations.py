@@ -30,16 +30,16 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, StringConstraints, computed_field, model_validator
 from ulid import ULID
 
-from wrapper.api.pagination import Page, clamp_limit, decode_cursor, encode_cursor
-from wrapper.api.tenant import Actor
-from wrapper.errors import Conflict, InvalidInput, NotFound
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, new_event
 from wrapper.events.outbox import write_with_outbox
-from wrapper.store.keys import TenantContext
+from wrapper.kernel.actor import Actor
+from wrapper.kernel.errors import Conflict, InvalidInput, NotFound
+from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from wrapper.kernel.permissions import Permission
+from wrapper.kernel.tenant import TenantContext
+from wrapper.kernel.timestamps import iso_z
 from wrapper.store.table import Item, Table, delete_op, put_op, to_dynamo, update_op
-from wrapper.tenancy.permissions import Permission
-from wrapper.timestamps import iso_z
 
 ORG_PREFIX = "ORG#"
 ORG_TREE_SK = "ORGTREE"

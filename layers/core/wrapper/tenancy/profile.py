@@ -10,15 +10,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from botocore.exceptions import ClientError
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
 
-from wrapper.api.tenant import Actor
-from wrapper.errors import Conflict, NotFound
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.events.outbox import write_with_outbox
 from wrapper.identity.models import normalize_email
-from wrapper.store.keys import TenantContext
+from wrapper.kernel.actor import Actor
+from wrapper.kernel.errors import Conflict, NotFound
+from wrapper.kernel.permissions import Permission
+from wrapper.kernel.tenant import TenantContext
 from wrapper.store.table import Item, Table, put_op
-from wrapper.tenancy.permissions import Permission
 
 MAX_SETTINGS_BYTES = 8192
 

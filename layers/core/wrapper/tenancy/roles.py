@@ -23,15 +23,13 @@ from typing import Annotated, Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from wrapper.api.pagination import Page
-from wrapper.api.tenant import Actor
-from wrapper.errors import Conflict, InvalidInput, NotFound
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.events.outbox import write_with_outbox
-from wrapper.store.keys import tenant_pk
-from wrapper.store.table import Item, Table, delete_op, put_op, to_dynamo, update_op
-from wrapper.tenancy.permissions import (
+from wrapper.kernel.actor import Actor
+from wrapper.kernel.errors import Conflict, InvalidInput, NotFound
+from wrapper.kernel.pagination import Page
+from wrapper.kernel.permissions import (
     ALL_PERMISSIONS,
     ROLE_PERMISSIONS,
     Permission,
@@ -39,7 +37,9 @@ from wrapper.tenancy.permissions import (
     ensure_can_assign,
     validate_custom_role,
 )
-from wrapper.timestamps import iso_z
+from wrapper.kernel.timestamps import iso_z
+from wrapper.store.keys import tenant_pk
+from wrapper.store.table import Item, Table, delete_op, put_op, to_dynamo, update_op
 
 ROLE_PREFIX = "ROLE#"
 ROLE_COUNT_SK = "ROLECOUNT"

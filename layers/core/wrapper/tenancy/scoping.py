@@ -36,8 +36,9 @@ from functools import cache
 from typing import Any
 
 from wrapper import aws
+from wrapper.kernel.tenant import TenantContext
 from wrapper.settings import Settings
-from wrapper.store.keys import TenantContext, tenant_pk
+from wrapper.store.keys import tenant_pk
 from wrapper.store.table import Table
 
 SCOPED_ACTIONS: tuple[str, ...] = (

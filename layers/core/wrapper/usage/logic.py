@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from wrapper.billing.periods import Anchor, Interval, Period, period_containing
 from wrapper.catalog.models import Aggregation, Meter
+from wrapper.kernel.timestamps import iso_z
+from wrapper.money.periods import Anchor, Interval, Period, period_containing
 from wrapper.store.keys import digest
-from wrapper.timestamps import iso_z
 from wrapper.usage.models import MAX_PROPERTIES, MAX_PROPERTIES_BYTES, UsageEvent
 
 SHARDS = 8

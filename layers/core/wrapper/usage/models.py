@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from wrapper.kernel.numbers import Number
 
 MAX_EVENTS = 100
 MAX_BODY_BYTES = 256 * 1024
@@ -15,7 +16,6 @@ MAX_PROPERTIES = 50
 MAX_PROPERTIES_BYTES = 4096
 
 Status = Literal["accepted", "duplicate", "rejected", "late"]
-Number = int | float
 
 
 class EventBatch(BaseModel):
@@ -77,10 +77,3 @@ class EntitlementCheck(BaseModel):
     used: Number | None
     remaining: Number | None
     hard: bool
-
-
-def as_number(value: Decimal | int) -> Number:
-    """A JSON number for an exact stored value (integral values stay integers)."""
-    if isinstance(value, int):
-        return value
-    return int(value) if value == value.to_integral_value() else float(value)

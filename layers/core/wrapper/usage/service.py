@@ -14,18 +14,19 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from wrapper.api.tenant import Actor
 from wrapper.catalog.models import Aggregation, Feature, FeatureKind, Meter, Plan
 from wrapper.catalog.store import Catalog
 from wrapper.credits.service import Credits
-from wrapper.errors import InvalidInput, NotFound, PermissionDenied, Unavailable
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
-from wrapper.store.keys import TenantContext
+from wrapper.kernel.actor import Actor
+from wrapper.kernel.errors import InvalidInput, NotFound, PermissionDenied, Unavailable
+from wrapper.kernel.numbers import as_number
+from wrapper.kernel.permissions import Permission
+from wrapper.kernel.tenant import TenantContext
+from wrapper.kernel.timestamps import iso_z
 from wrapper.subscriptions.logic import resolve_entitlements
 from wrapper.subscriptions.models import ENTITLED, EntitlementView, Subscription
-from wrapper.tenancy.permissions import Permission
-from wrapper.timestamps import iso_z
 from wrapper.usage.logic import (
     DEFAULT_THRESHOLDS,
     Rejected,
@@ -50,7 +51,6 @@ from wrapper.usage.models import (
     SummaryItem,
     UsageEvent,
     UsageSummary,
-    as_number,
 )
 from wrapper.usage.store import UsageStore, retryable
 

@@ -15,12 +15,12 @@ from botocore.exceptions import ClientError
 from wrapper.catalog.models import Aggregation, Meter
 from wrapper.credits.service import Charge
 from wrapper.credits.store import pause_after_conflict, wallet_conflict
-from wrapper.errors import Unavailable
 from wrapper.events.envelope import EventEnvelope
 from wrapper.events.outbox import write_with_outbox
-from wrapper.store.keys import TenantContext
+from wrapper.kernel.errors import Unavailable
+from wrapper.kernel.tenant import TenantContext
+from wrapper.kernel.timestamps import iso_z
 from wrapper.store.table import Item, Table, put_op, to_dynamo, update_op
-from wrapper.timestamps import iso_z
 from wrapper.usage.logic import canonical, day_of, latest_key, measure, shard_of, stamp, value_digest
 from wrapper.usage.models import UsageEvent
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from wrapper.kernel.timestamps import iso_z
 from wrapper.store.keys import platform_pk
 from wrapper.store.table import Table, to_dynamo
-from wrapper.timestamps import iso_z
 from wrapper.webhooks.models import StripeEventFacts
 
 RETENTION_DAYS = 35

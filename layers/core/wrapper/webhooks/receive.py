@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-from wrapper.errors import DomainError
+from wrapper.kernel.errors import DomainError
 from wrapper.payments.webhooks import InvalidSignature
 from wrapper.webhooks.ledger import StripeEventLedger
 from wrapper.webhooks.models import MalformedEvent, StripeEventFacts, WebhookReceipt

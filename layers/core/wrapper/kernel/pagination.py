@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from wrapper.errors import InvalidInput
+from wrapper.kernel.errors import InvalidInput
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100

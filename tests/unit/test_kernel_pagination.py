@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wrapper.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, clamp_limit, decode_cursor, encode_cursor
-from wrapper.errors import InvalidInput
+from wrapper.kernel.errors import InvalidInput
+from wrapper.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT, clamp_limit, decode_cursor, encode_cursor
 
 PARTITION = "TENANT#acme"
 

@@ -3,7 +3,7 @@
 Proration: at an instant ``at`` inside the current period, the unused share of the period is
 ``share = (end - at) / (end - start)``, an exact fraction of microseconds. The old terms are
 credited for that share (a negative line) and the new terms charged for it; each line is
-its exact value rounded once (:func:`wrapper.billing.money.to_minor`), and the amount due
+its exact value rounded once (:func:`wrapper.money.amounts.to_minor`), and the amount due
 is the sum of the lines. It may be negative: a credit is shown, never hidden, and the
 caller decides whether it becomes a balance or a refund.
 
@@ -30,8 +30,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
 
-from wrapper.billing.money import Money, currency_code, minor_as_major, to_minor
-from wrapper.billing.periods import Anchor, Interval, Period, first_period, next_period, require_aware
+from wrapper.money.amounts import Money, currency_code, minor_as_major, to_minor
+from wrapper.money.periods import Anchor, Interval, Period, first_period, next_period, require_aware
 
 _MICROSECOND = timedelta(microseconds=1)
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wrapper.billing.money import CURRENCY_EXPONENTS, Money, exponent, minor_as_major, to_minor
+from wrapper.money.amounts import CURRENCY_EXPONENTS, Money, exponent, minor_as_major, to_minor
 
 exact_amounts = st.fractions(max_denominator=10**6).filter(lambda f: abs(f) < 10**9)
 

@@ -24,11 +24,10 @@ from typing import TypeVar
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from wrapper.errors import Conflict, InvalidInput
-from wrapper.store.keys import TenantContext
-from wrapper.store.table import Table, delete_op, put_op
-from wrapper.subscriptions.logic import PaymentRequired
-from wrapper.subscriptions.store import is_conflict
+from wrapper.kernel.errors import Conflict, InvalidInput
+from wrapper.kernel.tenant import TenantContext
+from wrapper.payments.collection import PaymentRequired
+from wrapper.store.table import Table, delete_op, is_conflict, put_op
 
 M = TypeVar("M", bound=BaseModel)
 TTL_SECONDS = 24 * 3600

@@ -28,7 +28,7 @@ Graduated versus volume (what the property tests hold):
   among others;
 - when unit amounts never fall and no tier has a flat amount, graduated ≤ volume.
 
-The total is computed exactly and rounded once with :func:`wrapper.billing.money.to_minor`.
+The total is computed exactly and rounded once with :func:`wrapper.money.amounts.to_minor`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
-from wrapper.billing.money import currency_code, exact, minor_as_major, to_minor
+from wrapper.money.amounts import currency_code, exact, minor_as_major, to_minor
 
 _T = TypeVar("_T")
 

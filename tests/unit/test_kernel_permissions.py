@@ -6,9 +6,9 @@ from itertools import pairwise
 
 import pytest
 
-from wrapper.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from wrapper.tenancy import permissions
-from wrapper.tenancy.permissions import (
+from wrapper.kernel import permissions
+from wrapper.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from wrapper.kernel.permissions import (
     BUILT_IN_ROLES,
     ROLE_PERMISSIONS,
     BuiltInRole,

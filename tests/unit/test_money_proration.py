@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wrapper.billing.periods import MONTHLY, YEARLY, Anchor, Interval, Period, first_period, period_containing
-from wrapper.billing.pricing import PriceSpec, amount_for
-from wrapper.billing.proration import ChangeKind, Line, Terms, change_kind, preview_change, prorate, unused_share
+from wrapper.money.periods import MONTHLY, YEARLY, Anchor, Interval, Period, first_period, period_containing
+from wrapper.money.pricing import PriceSpec, amount_for
+from wrapper.money.proration import ChangeKind, Line, Terms, change_kind, preview_change, prorate, unused_share
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from wrapper.billing.periods import (
+from wrapper.money.periods import (
     MONTHLY,
     YEARLY,
     Anchor,

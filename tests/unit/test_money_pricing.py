@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from wrapper.billing.money import to_minor
-from wrapper.billing.pricing import PriceSpec, Tier, amount_for
+from wrapper.money.amounts import to_minor
+from wrapper.money.pricing import PriceSpec, Tier, amount_for
 
 # Stripe's tiered-pricing page (Typographic fonts): 1-5 at 7 USD, 6-10 at 6.50, 11+ at 6.
 FONT_TIERS: list[dict[str, Any]] = [

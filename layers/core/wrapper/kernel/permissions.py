@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from wrapper.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from wrapper.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 
 class Permission(StrEnum):

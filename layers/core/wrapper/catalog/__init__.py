@@ -1,0 +1,1 @@
+"""The catalog: plans, prices, features, meters, coupons and tax rates, and the operator's changes to them."""

@@ -1,0 +1,2 @@
+"""The leaf every other package may import, and which imports none of them: the actor and its tenant,
+permissions, errors, pages and cursors, numbers, clocks and timestamps. No I/O lives here."""

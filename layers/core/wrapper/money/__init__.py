@@ -1,0 +1,2 @@
+"""Pure money and time arithmetic: amounts in minor units, billing periods, price models and proration.
+No I/O; only ``wrapper.kernel`` below it."""
