@@ -13,14 +13,13 @@ import uuid
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.support import sample_event, wait_for
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, new_event
 from wrapper.events.outbox import write_with_outbox
 from wrapper.store.keys import tenant_pk
-from wrapper.store.table import Table, put_op
+from wrapper.store.table import Table, WriteRefused, put_op
 
 
 def _tenant() -> str:
@@ -75,7 +74,7 @@ def test_a_failed_state_change_publishes_no_event(cloud: Any, table_name: str) -
     tenant_id = _tenant()
     event = new_event(EventType.TENANT_UPDATED, tenant_id, {"actor": "user-1"})
     impossible = put_op({"PK": tenant_pk(tenant_id), "SK": "PROFILE"}, condition="attribute_exists(PK)")
-    with pytest.raises(ClientError):
+    with pytest.raises(WriteRefused):
         write_with_outbox(_table(cloud, table_name), [impossible], [event], ttl_days=1)
     sentinel = _change_with_event(cloud, table_name, _tenant())  # proves the pipeline kept flowing
     wait_for(lambda: _audit(cloud, table_name, sentinel.tenant_id), message="the sentinel's audit entry")
@@ -99,14 +98,13 @@ def test_a_canceled_transaction_never_reaches_the_table_or_its_stream(
     event = new_event(EventType.TENANT_UPDATED, tenant_id, {"actor": "user-1"})
     table = _table(cloud, table_name)
     # The outbox Put comes first and would succeed alone; the last operation's condition fails.
-    with pytest.raises(ClientError) as raised:
+    with pytest.raises(WriteRefused) as raised:
         table.transact([put_op({"PK": tenant_pk(tenant_id), "SK": f"OUTBOX#{event.id}",
                                 "envelope": event.model_dump_json()}),
                         put_op({"PK": tenant_pk(tenant_id), "SK": "PROFILE"}),
                         put_op({"PK": tenant_pk(tenant_id), "SK": "SETTINGS"}, condition="attribute_exists(PK)")])
 
-    reasons = [r["Code"] for r in raised.value.response["CancellationReasons"]]
-    assert reasons == ["None", "None", "ConditionalCheckFailed"]
+    assert raised.value.reasons == (None, None, "ConditionalCheckFailed") and raised.value.failed == (2,)
     assert table.query(tenant_pk(tenant_id))[0] == []
     assert tenant_pk(tenant_id) not in appended
 

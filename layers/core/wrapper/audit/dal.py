@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from wrapper.kernel.actor import Actor
@@ -22,7 +21,7 @@ from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_c
 from wrapper.kernel.permissions import Permission
 from wrapper.kernel.timestamps import iso_z
 from wrapper.store.keys import platform_pk, tenant_pk
-from wrapper.store.table import Item, Table, put_op
+from wrapper.store.table import Item, Table, WriteRefused, put_op
 
 AUDIT_SK_PREFIX = "AUDIT#"
 AUDIT_MARKER_PREFIX = "AUDITEVT#"
@@ -58,11 +57,9 @@ class DynamoAuditLog:
         marker: Item = {"PK": pk, "SK": f"{AUDIT_MARKER_PREFIX}{entry['event_id']}", "record_type": "audit_marker"}
         try:
             self.table.transact([put_op(marker, condition="attribute_not_exists(PK)"), put_op(item)])
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
-                reasons = exc.response.get("CancellationReasons", [])
-                if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                    return False
+        except WriteRefused as refused:
+            if refused.failed_at(0):
+                return False
             raise
         return True
 

@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from botocore.exceptions import ClientError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from ulid import ULID
 
@@ -62,7 +61,7 @@ from wrapper.kernel.errors import Conflict, InvalidInput, NotFound
 from wrapper.money.amounts import currency_code
 from wrapper.money.periods import Interval
 from wrapper.money.pricing import PriceSpec
-from wrapper.store.table import Item, Table, delete_op, put_op, to_dynamo, update_op
+from wrapper.store.table import Item, Table, WriteRefused, delete_op, put_op, to_dynamo, update_op
 
 DEFAULT_PLAN_SK = "DEFAULTPLAN"
 CHANGED_MEANWHILE = "The catalog changed meanwhile; read it again and retry."
@@ -324,16 +323,6 @@ def expected_version(if_match: str | None, in_body: int | None) -> int:
     return version
 
 
-def _failed(exc: ClientError) -> list[int]:
-    """Which operations of a cancelled transaction failed their condition (none: not a cancellation)."""
-    if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-        return [0]
-    if exc.response["Error"]["Code"] != "TransactionCanceledException":
-        return []
-    reasons = exc.response.get("CancellationReasons", [])
-    return [n for n, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"]
-
-
 # ------------------------------------------------------------------------------------------ writes
 
 class CatalogAdmin:
@@ -375,11 +364,8 @@ class CatalogAdmin:
         its index."""
         try:
             write_with_outbox(self.table, operations, events, ttl_days=self.outbox_ttl_days)
-        except ClientError as exc:
-            failed = _failed(exc)
-            if not failed:
-                raise
-            raise Conflict(next((conflicts[n] for n in failed if n in conflicts), CHANGED_MEANWHILE)) from None
+        except WriteRefused as refused:
+            raise Conflict(next((conflicts[n] for n in refused.failed if n in conflicts), CHANGED_MEANWHILE)) from None
 
     def _read(self, sk: str, what: str) -> Item:
         item = self.table.get(CATALOG_PK, sk)
@@ -540,8 +526,8 @@ class CatalogAdmin:
             retire, retired = self._retirement(price, by=by)
             try:
                 write_with_outbox(self.table, [retire], [retired], ttl_days=self.outbox_ttl_days)
-            except ClientError as exc:
-                if not _failed(exc):
+            except WriteRefused as refused:
+                if not refused.failed:
                     raise  # a failed condition: retired meanwhile (with its event), which is what was asked
         return price.model_copy(update={"active": False})
 

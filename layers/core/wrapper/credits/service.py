@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from botocore.exceptions import ClientError
 from ulid import ULID
 
 from wrapper.credits.logic import GrantState, WalletState, add_grant, consume, credits, expire, spending_order
 from wrapper.credits.models import CreditGrant, LedgerEntry, NewGrant, Wallet
-from wrapper.credits.store import WalletStore, grant_of_item, grant_view, pause_after_conflict, wallet_conflict
+from wrapper.credits.store import WalletStore, grant_of_item, grant_view, pause_after_conflict
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.events.outbox import outbox_item, write_with_outbox
@@ -25,7 +24,7 @@ from wrapper.kernel.permissions import Permission
 from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.idempotency import check_key
 from wrapper.store.keys import digest
-from wrapper.store.table import put_op
+from wrapper.store.table import WriteRefused, put_op
 from wrapper.tenancy.profile import TenantProfiles
 
 Clock = Callable[[], datetime]
@@ -101,8 +100,8 @@ class Credits:
                 "actor": by, "target": grant_id, "request_id": request_id})
             try:
                 write_with_outbox(self.store.tenant_tables(tenant), operations, [event], ttl_days=self.outbox_ttl_days)
-            except ClientError as exc:
-                if wallet_conflict(exc, 0) or wallet_conflict(exc, len(operations) - 1):
+            except WriteRefused as refused:
+                if refused.failed_at(0) or refused.failed_at(len(operations) - 1):
                     # The wallet moved, or the same grant landed meanwhile: read both again.
                     pause_after_conflict(attempt)
                     continue
@@ -126,8 +125,8 @@ class Credits:
                 return state
             try:
                 self.store.tenant_tables(tenant).transact(self.store.operations(tenant, state, after, movements, now))
-            except ClientError as exc:
-                if wallet_conflict(exc, 0):
+            except WriteRefused as refused:
+                if refused.failed_at(0):
                     pause_after_conflict(attempt)
                     continue
                 raise

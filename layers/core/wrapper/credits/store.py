@@ -10,8 +10,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from wrapper.credits.logic import ZERO, GrantState, Movement, WalletState
 from wrapper.credits.models import CreditGrant, LedgerEntry
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
@@ -119,13 +117,6 @@ class WalletStore:
 def pause_after_conflict(attempt: int) -> None:
     """Writers racing on one wallet take turns: a short random wait, growing with the attempts."""
     time.sleep(random.uniform(0, 0.004 * 2 ** min(attempt, 6)))
-
-
-def wallet_conflict(exc: ClientError, index: int) -> bool:
-    """Whether a transaction failed because the wallet (at ``index``) changed since it was read."""
-    reasons = exc.response.get("CancellationReasons", [])
-    return (exc.response["Error"]["Code"] == "TransactionCanceledException" and len(reasons) > index
-            and reasons[index].get("Code") == "ConditionalCheckFailed")
 
 
 def grant_view(state: GrantState) -> CreditGrant:

@@ -47,7 +47,6 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any
 
-from botocore.exceptions import ClientError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from ulid import ULID
 
@@ -58,7 +57,7 @@ from wrapper.kernel.errors import InvalidInput, NotFound
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.kernel.permissions import Permission, ensure_can_assign
 from wrapper.store.keys import digest, platform_pk, tenant_pk
-from wrapper.store.table import Item, Table, delete_op, put_op, to_dynamo
+from wrapper.store.table import Item, Table, WriteRefused, delete_op, put_op
 
 if TYPE_CHECKING:  # the authorizer imports this module and should not load the HTTP resolver
     from wrapper.kernel.actor import Actor
@@ -227,9 +226,7 @@ class ApiKeys:
                       delete_op(platform_pk(f"APIKEY#{item['key_digest']}"), LOOKUP_SK)]
         try:
             write_with_outbox(self.table, operations, [event], ttl_days=self.outbox_ttl_days)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
+        except WriteRefused:
             raise NotFound("No such API key.") from None  # revoked by a concurrent request
 
     # ------------------------------------------------------------------ the authorizer's side
@@ -241,18 +238,12 @@ class ApiKeys:
         """Stamp ``last_used_at`` unless it was stamped within the last minute; True if stamped.
         Never recreates a revoked key's item."""
         try:
-            self.table.client.update_item(
-                TableName=self.table.name,
-                Key=to_dynamo({"PK": tenant_pk(tenant_id), "SK": f"{APIKEY_SK_PREFIX}{key_id}"}),
-                UpdateExpression="SET last_used_at = :now",
-                ConditionExpression="attribute_exists(PK) AND "
-                                    "(attribute_not_exists(last_used_at) OR last_used_at < :cutoff)",
-                ExpressionAttributeValues=to_dynamo({
-                    ":now": _iso(now), ":cutoff": _iso(now - LAST_USED_RESOLUTION_SECONDS)}))
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
+            self.table.update(tenant_pk(tenant_id), f"{APIKEY_SK_PREFIX}{key_id}", update="SET last_used_at = :now",
+                              condition="attribute_exists(PK) AND "
+                                        "(attribute_not_exists(last_used_at) OR last_used_at < :cutoff)",
+                              values={":now": _iso(now), ":cutoff": _iso(now - LAST_USED_RESOLUTION_SECONDS)})
+        except WriteRefused:
+            return False
         return True
 
 

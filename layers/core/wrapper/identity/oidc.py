@@ -18,12 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
-from botocore.exceptions import ClientError
-
 from wrapper.identity.models import normalize_email
 from wrapper.identity.tokens import Claims
 from wrapper.store.keys import digest, platform_pk
-from wrapper.store.table import Table, to_dynamo
+from wrapper.store.table import Table, WriteRefused
 
 
 class OidcLinks:
@@ -50,15 +48,11 @@ class OidcLinks:
             return None
         try:
             # UpdateItem rather than PutItem: the authorizer's role may update, not put.
-            self.table.client.update_item(
-                TableName=self.table.name, Key=to_dynamo(key),
-                UpdateExpression="SET record_type = :t, user_id = :u, email = :e, linked_at = :at",
-                ConditionExpression="attribute_not_exists(PK)",
-                ExpressionAttributeValues=to_dynamo({":t": "oidc_link", ":u": user_id, ":e": email,
-                                                     ":at": self.clock().isoformat()}))
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+            self.table.update(key["PK"], key["SK"],
+                              update="SET record_type = :t, user_id = :u, email = :e, linked_at = :at",
+                              condition="attribute_not_exists(PK)",
+                              values={":t": "oidc_link", ":u": user_id, ":e": email, ":at": self.clock().isoformat()})
+        except WriteRefused:
             # Linked meanwhile by a concurrent first request: the stored link wins.
             raced = self.table.get(key["PK"], key["SK"])
             return str(raced["user_id"]) if raced else None

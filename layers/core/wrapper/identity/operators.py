@@ -28,4 +28,4 @@ def grant_operator(table: Table, user_id: str, *, granted_by: str = "seed") -> N
 
 
 def revoke_operator(table: Table, user_id: str) -> None:
-    table.client.delete_item(TableName=table.name, Key={"PK": {"S": operator_pk(user_id)}, "SK": {"S": OPERATOR_SK}})
+    table.delete(operator_pk(user_id), OPERATOR_SK)

@@ -21,28 +21,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
-
-from botocore.exceptions import ClientError
 
 from wrapper.events.envelope import EventEnvelope
 from wrapper.events.outbox import write_with_outbox
 from wrapper.store.keys import digest, platform_pk, tenant_pk
-from wrapper.store.table import Item, Table, delete_op, put_op, to_dynamo, update_op
+from wrapper.store.table import Item, Table, WriteRefused, delete_op, put_op, to_dynamo, update_op
 
 RESET_POINTER_SK = "PWRESET"
 
 
 class EmailTaken(Exception):
     pass
-
-
-def _cancelled_by_condition(exc: ClientError, index: int) -> bool:
-    """Whether a transaction was cancelled because operation ``index`` failed its condition."""
-    if exc.response["Error"]["Code"] != "TransactionCanceledException":
-        return False
-    reasons = exc.response.get("CancellationReasons", [])
-    return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"
 
 
 class IdentityStore:
@@ -68,16 +57,10 @@ class IdentityStore:
         states: dict[str, dict[str, str]] = {}
         ids = list(dict.fromkeys(tenant_ids))
         for start in range(0, len(ids), 100):
-            keys = [to_dynamo({"PK": tenant_pk(t), "SK": "PROFILE"}) for t in ids[start:start + 100]]
-            request: dict[str, Any] = {self.table.name: {
-                "Keys": keys, "ProjectionExpression": "tenant_id, #s, plan_tier",
-                "ExpressionAttributeNames": {"#s": "status"}}}
-            while request:
-                answer = self.table.client.batch_get_item(RequestItems=request)
-                for item in answer.get("Responses", {}).get(self.table.name, []):
-                    states[item["tenant_id"]["S"]] = {"status": item["status"]["S"],
-                                                      "tier": item.get("plan_tier", {}).get("S", "free")}
-                request = answer.get("UnprocessedKeys") or {}
+            keys = [(tenant_pk(t), "PROFILE") for t in ids[start:start + 100]]
+            for item in self.table.batch_get(keys, attributes=("tenant_id", "status", "plan_tier")):
+                states[str(item["tenant_id"])] = {"status": str(item["status"]),
+                                                  "tier": str(item.get("plan_tier", "free"))}
         return states
 
     def create_tenant_with_owner(self, *, tenant_id: str, user_id: str, email: str, tenant_name: str,
@@ -100,9 +83,8 @@ class IdentityStore:
         ]
         try:
             write_with_outbox(self.table, operations, events, ttl_days=self.outbox_ttl_days)
-        except ClientError as exc:
-            reasons = exc.response.get("CancellationReasons", [])
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+        except WriteRefused as refused:
+            if refused.failed_at(0):
                 raise EmailTaken(email) from None
             raise
 
@@ -128,7 +110,7 @@ class IdentityStore:
 
     def clear_failures(self, email: str, window_start: int) -> None:
         key = self._failure_key(email, window_start)
-        self.table.client.delete_item(TableName=self.table.name, Key=to_dynamo(key))
+        self.table.delete(key["PK"], key["SK"])
 
     def record_failed_sign_in(self, email: str, window_start: int, events: Sequence[EventEnvelope], *,
                               locked: bool) -> bool:
@@ -145,8 +127,8 @@ class IdentityStore:
                                         values={":yes": True}))
         try:
             write_with_outbox(self.table, operations, events, ttl_days=self.outbox_ttl_days)
-        except ClientError as exc:
-            if locked and _cancelled_by_condition(exc, 0):
+        except WriteRefused as refused:
+            if locked and refused.failed_at(0):
                 return False
             raise
         return True
@@ -181,8 +163,8 @@ class IdentityStore:
             operations.append(put_op(pointer, condition="attribute_not_exists(PK)"))
         try:
             self.table.transact(operations)
-        except ClientError as exc:
-            if _cancelled_by_condition(exc, len(operations) - 1):
+        except WriteRefused as refused:
+            if refused.failed_at(len(operations) - 1):
                 return False
             raise
         return True
@@ -199,8 +181,8 @@ class IdentityStore:
                       delete_op(failures["PK"], failures["SK"])]
         try:
             write_with_outbox(self.table, operations, events, ttl_days=self.outbox_ttl_days)
-        except ClientError as exc:
-            if _cancelled_by_condition(exc, 0):
+        except WriteRefused as refused:
+            if refused.failed_at(0):
                 return False
             raise
         return True

@@ -21,13 +21,12 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from wrapper.kernel.errors import Conflict, InvalidInput
 from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.collection import PaymentRequired
-from wrapper.store.table import Table, delete_op, is_conflict, put_op
+from wrapper.store.table import Table, WriteRefused, delete_op, put_op
 
 M = TypeVar("M", bound=BaseModel)
 TTL_SECONDS = 24 * 3600
@@ -61,9 +60,7 @@ class IdempotencyRecords:
                                          "expires_at": int(now + TTL_SECONDS)},
                                         condition="attribute_not_exists(PK) OR expires_at < :now",
                                         values={":now": int(now)})])
-        except ClientError as exc:
-            if not is_conflict(exc):
-                raise
+        except WriteRefused:
             return self._replay(tenant, sk, request_print, model)
         try:
             answer = produce()

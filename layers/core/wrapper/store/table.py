@@ -1,14 +1,22 @@
-"""A thin typed wrapper over the low-level DynamoDB client for the one table."""
+"""The one door to DynamoDB: a thin typed wrapper over the low-level client for the one table.
+
+DynamoDB's errors stop here. A write refused by its own condition, or a transaction cancelled, is
+``WriteRefused`` (a 409 ``Conflict`` unless the caller makes more of it), naming which operations'
+conditions failed; throttling and DynamoDB's internal errors are ``StoreBusy`` (a 503). Nothing
+above this package catches a ``ClientError``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from wrapper import aws
+from wrapper.kernel.errors import Conflict, Unavailable
 from wrapper.settings import Settings
 
 _serializer = TypeSerializer()
@@ -35,9 +43,71 @@ def _to_decimal(value: Any) -> Any:
     return value
 
 
-def is_conflict(exc: ClientError) -> bool:
-    """Whether a write was refused by its own condition (or a transaction by one of its items')."""
-    return exc.response["Error"]["Code"] in ("TransactionCanceledException", "ConditionalCheckFailedException")
+CHANGED_MEANWHILE = "The item changed meanwhile; read it again and retry."
+CONDITION_FAILED = "ConditionalCheckFailed"
+# Per-operation reasons of a cancelled transaction that say nothing of the item, only of the moment.
+_CONTENDED = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+_BUSY = frozenset({"TransactionConflictException", "ProvisionedThroughputExceededException", "ThrottlingException",
+                   "RequestLimitExceeded", "InternalServerError"})
+
+
+class WriteRefused(Conflict):
+    """DynamoDB refused a write whole. ``reasons`` holds one code per operation of a transaction (None
+    where that operation was fine), or the one code of a single write. ``failed`` are the operations
+    whose own condition failed; ``contended`` means none did, but concurrent writes or throttling got
+    in the way, and the same write may go through when tried again."""
+
+    def __init__(self, reasons: Sequence[str | None], detail: str = CHANGED_MEANWHILE) -> None:
+        super().__init__(detail)
+        self.reasons = tuple(reasons)
+
+    @property
+    def failed(self) -> tuple[int, ...]:
+        return tuple(n for n, reason in enumerate(self.reasons) if reason == CONDITION_FAILED)
+
+    def failed_at(self, index: int) -> bool:
+        """Whether operation ``index`` (0 for a single write) failed its condition."""
+        return index in self.failed
+
+    @property
+    def contended(self) -> bool:
+        return not self.failed and any(reason in _CONTENDED for reason in self.reasons)
+
+
+class StoreBusy(Unavailable):
+    """DynamoDB throttled the call or failed inside it: the same call may go through when tried again."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__("The data store is busy; retry in a moment.")
+        self.code = code
+
+
+def retryable(exc: Exception) -> bool:
+    """Whether the same write may go through when tried again (nothing about the items refused it)."""
+    return isinstance(exc, StoreBusy) or (isinstance(exc, WriteRefused) and exc.contended)
+
+
+def _refusal(exc: ClientError) -> Exception:
+    code = exc.response["Error"]["Code"]
+    if code == "ConditionalCheckFailedException":
+        return WriteRefused((CONDITION_FAILED,))
+    if code == "TransactionCanceledException":
+        reasons = exc.response.get("CancellationReasons") or []
+        return WriteRefused([None if r.get("Code") in (None, "None") else str(r["Code"]) for r in reasons])
+    if code in _BUSY:
+        return StoreBusy(code)
+    return exc
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as exc:
+        refusal = _refusal(exc)
+        if refusal is exc:
+            raise
+        raise refusal from exc
 
 
 def table_for(settings: Settings) -> Table:
@@ -53,8 +123,9 @@ class Table:
         self.name = table_name
 
     def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
-        answer = self.client.get_item(TableName=self.name, Key=to_dynamo({"PK": pk, "SK": sk}),
-                                      ConsistentRead=consistent)
+        with _translated():
+            answer = self.client.get_item(TableName=self.name, Key=to_dynamo({"PK": pk, "SK": sk}),
+                                          ConsistentRead=consistent)
         return from_dynamo(answer["Item"]) if "Item" in answer else None
 
     def put(self, item: Item, *, condition: str | None = None, names: dict[str, str] | None = None) -> None:
@@ -63,7 +134,8 @@ class Table:
             kwargs["ConditionExpression"] = condition
         if names:
             kwargs["ExpressionAttributeNames"] = names
-        self.client.put_item(**kwargs)
+        with _translated():
+            self.client.put_item(**kwargs)
 
     def query(
         self,
@@ -110,7 +182,8 @@ class Table:
             kwargs["IndexName"] = index
         if start_key:
             kwargs["ExclusiveStartKey"] = to_dynamo(start_key)
-        answer = self.client.query(**kwargs)
+        with _translated():
+            answer = self.client.query(**kwargs)
         last = from_dynamo(answer["LastEvaluatedKey"]) if "LastEvaluatedKey" in answer else None
         return [from_dynamo(item) for item in answer.get("Items", [])], last
 
@@ -118,23 +191,53 @@ class Table:
                   below: int | None = None) -> int | None:
         """Add 1 to ``attribute`` atomically (the item expires at ``expires_at``); answer the new
         value, or None when ``below`` is given and the value had already reached it."""
-        kwargs: dict[str, Any] = {}
-        if below is not None:
-            kwargs["ConditionExpression"] = "attribute_not_exists(#n) OR #n < :below"
         values: dict[str, Any] = {":one": 1, ":exp": expires_at, ":t": record_type}
         if below is not None:
             values[":below"] = below
         try:
-            answer = self.client.update_item(
-                TableName=self.name, Key=to_dynamo({"PK": pk, "SK": sk}),
-                UpdateExpression="ADD #n :one SET expires_at = if_not_exists(expires_at, :exp), record_type = :t",
-                ExpressionAttributeNames={"#n": attribute}, ExpressionAttributeValues=to_dynamo(values),
-                ReturnValues="UPDATED_NEW", **kwargs)
-        except ClientError as exc:
-            if below is not None and exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            answer = self.update(pk, sk, update="ADD #n :one SET expires_at = if_not_exists(expires_at, :exp), "
+                                 "record_type = :t", names={"#n": attribute}, values=values, returns="UPDATED_NEW",
+                                 condition="attribute_not_exists(#n) OR #n < :below" if below is not None else None)
+        except WriteRefused:
+            if below is not None:
                 return None
             raise
-        return int(answer["Attributes"][attribute]["N"])
+        return int(answer[attribute])
+
+    def update(self, pk: str, sk: str, *, update: str, condition: str | None = None,
+               names: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+               returns: str | None = None) -> Item:
+        """One UpdateItem; answers the attributes ``returns`` asks for (none by default)."""
+        kwargs: dict[str, Any] = update_op(pk, sk, update=update, condition=condition, names=names,
+                                           values=values)["Update"]
+        if returns:
+            kwargs["ReturnValues"] = returns
+        with _translated():
+            answer = self.client.update_item(TableName=self.name, **kwargs)
+        return from_dynamo(answer.get("Attributes", {}))
+
+    def delete(self, pk: str, sk: str, *, condition: str | None = None) -> None:
+        with _translated():
+            self.client.delete_item(TableName=self.name, **delete_op(pk, sk, condition=condition)["Delete"])
+
+    def batch_get(self, keys: Sequence[tuple[str, str]], *, attributes: Sequence[str] | None = None,
+                  consistent: bool = False) -> list[Item]:
+        """The items of up to 100 keys (missing ones are left out), in no particular order, with only
+        ``attributes`` when given; keys DynamoDB leaves unprocessed are asked for again."""
+        spec: dict[str, Any] = {"Keys": [to_dynamo({"PK": pk, "SK": sk}) for pk, sk in keys]}
+        if consistent:
+            spec["ConsistentRead"] = True
+        if attributes:
+            spec["ExpressionAttributeNames"] = {f"#a{n}": name for n, name in enumerate(attributes)}
+            spec["ProjectionExpression"] = ", ".join(spec["ExpressionAttributeNames"])
+        request: dict[str, Any] = {self.name: spec}
+        found: list[Item] = []
+        while request:
+            with _translated():
+                answer = self.client.batch_get_item(RequestItems=request)
+            found.extend(from_dynamo(item) for item in answer.get("Responses", {}).get(self.name, []))
+            request = answer.get("UnprocessedKeys") or {}
+        return found
 
     def transact(self, operations: Iterable[dict[str, Any]]) -> None:
         """Write all or nothing. Operations are TransactWriteItems entries without TableName."""
@@ -142,7 +245,8 @@ class Table:
         for op in operations:
             ((kind, body),) = op.items()
             items.append({kind: {"TableName": self.name, **body}})
-        self.client.transact_write_items(TransactItems=items)
+        with _translated():
+            self.client.transact_write_items(TransactItems=items)
 
 
 def put_op(item: Item, *, condition: str | None = None, names: dict[str, str] | None = None,

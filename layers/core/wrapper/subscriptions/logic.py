@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from botocore.exceptions import ClientError
 from ulid import ULID
 
 from wrapper.catalog.models import Coupon, CouponDuration, Feature, FeatureKind, Plan, PlanKind, Price
@@ -29,7 +28,7 @@ from wrapper.money.pricing import PriceSpec, amount_for
 from wrapper.money.proration import ChangeKind, Terms, preview_change
 from wrapper.payments.collection import Collection, PaymentRequired
 from wrapper.payments.port import Charge, Payments
-from wrapper.store.table import Item, is_conflict
+from wrapper.store.table import Item, WriteRefused
 from wrapper.subscriptions.models import (
     ENTITLED,
     Addon,
@@ -385,9 +384,7 @@ class Subscriptions:
                 EventType.SUBSCRIPTION_CREATED, tenant.tenant_id,
                 {"actor": "system", "target": created.id, "request_id": None, "source_ip": None,
                  "plan_code": created.plan_code, "status": created.status, "default_plan": True})])
-        except ClientError as exc:
-            if not is_conflict(exc):
-                raise
+        except WriteRefused:
             again = self.store.current(tenant)
             if again is None:
                 raise
@@ -600,9 +597,7 @@ class Subscriptions:
                 "reason": declined, "checkout_session_id": session.id}))
         try:
             self.store.write([self.store.checkout_op(tenant, session.id, item, time.time())], events)
-        except ClientError as exc:
-            if not is_conflict(exc):
-                raise
+        except WriteRefused:
             raise Conflict("This payment was already made; read the subscription again.") from None
         raise PaymentRequired(f"The saved card could not pay {preview.amount_due} {preview.currency} "
                               f"({declined}): pay on the Checkout page and the change applies.",
@@ -618,10 +613,8 @@ class Subscriptions:
     def _write(self, operations: list[dict[str, Any]], events: list[EventEnvelope]) -> None:
         try:
             self.store.write(operations, events)
-        except ClientError as exc:
-            if is_conflict(exc):
-                raise Conflict("The subscription changed meanwhile; read it again and retry.") from None
-            raise
+        except WriteRefused:
+            raise Conflict("The subscription changed meanwhile; read it again and retry.") from None
 
     def _write_or_refund(self, operations: list[dict[str, Any]], events: list[EventEnvelope],
                          charge: Charge | None) -> None:

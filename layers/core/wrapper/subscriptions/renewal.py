@@ -35,7 +35,6 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from wrapper.events.catalog import EventType
@@ -44,7 +43,7 @@ from wrapper.kernel.errors import Conflict
 from wrapper.kernel.tenant import TenantContext
 from wrapper.money.periods import Anchor, Interval, period_containing
 from wrapper.payments.port import PaymentDeclined, PaymentError
-from wrapper.store.table import Item, is_conflict
+from wrapper.store.table import Item, WriteRefused
 from wrapper.subscriptions.logic import Subscriptions, discount_of
 from wrapper.subscriptions.models import Subscription
 
@@ -85,10 +84,7 @@ class PeriodEnds:
             try:
                 return self._close(tenant, subscription_id, day)
             except Conflict:
-                continue  # lost to a concurrent write (the cancel path reports it so): read again
-            except ClientError as exc:
-                if not is_conflict(exc):
-                    raise
+                continue  # lost to a concurrent write (WriteRefused is a Conflict too): read again
             except PaymentError as exc:
                 logger.warning("renewal charge failed for %s/%s: %s", tenant.tenant_id, subscription_id, exc)
                 return self._result(tenant, subscription_id, "error",
@@ -109,9 +105,7 @@ class PeriodEnds:
             **self._audit(current), "plan_code": current.plan_code, "trial_end": trial_end.isoformat()})
         try:
             self.store.write([self.store.trial_notice_op(current, trial_end)], [event])
-        except ClientError as exc:
-            if not is_conflict(exc):
-                raise
+        except WriteRefused:
             return self._result(tenant, subscription_id, "skipped", "trial.ending was already sent",
                                 period_end=trial_end)
         return self._result(tenant, subscription_id, "notified", "trial.ending sent", period_end=trial_end)

@@ -21,17 +21,16 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from wrapper.catalog.store import CATALOG_PK, coupon_sk
 from wrapper.events.envelope import EventEnvelope
 from wrapper.events.outbox import write_with_outbox
 from wrapper.kernel.tenant import TenantContext
 from wrapper.store.keys import platform_pk, tenant_pk
-from wrapper.store.table import Item, Table, is_conflict, put_op, update_op
+from wrapper.store.table import Item, Table, WriteRefused, put_op, update_op
 from wrapper.subscriptions.models import Subscription
 
 SUBSCRIPTION_SK = "SUBSCRIPTION"
@@ -204,7 +203,8 @@ class SubscriptionStore:
 
     def create_billing(self, tenant: TenantContext, customer_id: str) -> None:
         """The billing record and the customer → tenant lookup, together; a concurrent creator's is kept."""
-        try:
+        # A concurrent creator's record stands, and the caller reads it.
+        with suppress(WriteRefused):
             self.write([
                 put_op({"PK": tenant.pk, "SK": BILLING_SK, "record_type": "billing", "stripe_customer_id": customer_id,
                         "created_at": int(time.time())}, condition="attribute_not_exists(PK)"),
@@ -212,9 +212,6 @@ class SubscriptionStore:
                         "tenant_id": tenant.tenant_id}, condition="attribute_not_exists(PK) OR tenant_id = :t",
                        values={":t": tenant.tenant_id}),
             ], [])
-        except ClientError as exc:
-            if not is_conflict(exc):
-                raise
 
 
 def dumps(value: Any) -> str:

@@ -30,10 +30,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from wrapper.catalog.store import Catalog
 from wrapper.credits.service import Credits
@@ -43,7 +42,7 @@ from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, new_event
 from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.port import Payments
-from wrapper.store.table import Item, Table, is_conflict
+from wrapper.store.table import Item, Table, WriteRefused
 from wrapper.subscriptions.logic import PURPOSE_CHANGE
 from wrapper.subscriptions.models import Subscription
 from wrapper.subscriptions.store import SubscriptionStore
@@ -169,9 +168,7 @@ class _Applier:
         ]
         try:
             self.store.write(operations, events)
-        except ClientError as exc:
-            if not is_conflict(exc):
-                raise
+        except WriteRefused:
             return self._pending_lost(tenant, session_id, payment_id)
         return f"applied: checkout {session_id} ({pending.get('kind')})"
 
@@ -183,13 +180,11 @@ class _Applier:
             return f"duplicate: checkout {session_id} already {again.get('status')}"
         if payment_id:
             self.payments.refund(payment_id, None, idempotency_key=f"refund:{payment_id}")
-        try:
+        # Recorded meanwhile by a redelivery: the refund's idempotency key made it once.
+        with suppress(WriteRefused):
             self.store.write([self.store.checkout_done_op(tenant, session_id, "refunded"),
                               self.store.stripe_event_op(tenant, self.event_id, "refunded", self.now.timestamp())],
                              [])
-        except ClientError as exc:
-            if not is_conflict(exc):
-                raise
         return f"refunded: checkout {session_id}, the subscription changed meanwhile"
 
     def _payment_failed(self, tenant: TenantContext) -> str:
@@ -262,9 +257,7 @@ class _Applier:
                stale: str = "ignored: the subscription changed meanwhile") -> str:
         try:
             self.store.write(operations, events)
-        except ClientError as exc:
-            if not is_conflict(exc):
-                raise
+        except WriteRefused:
             return "duplicate: already applied" if self.store.event_applied(self._tenant_or_fail(), self.event_id) \
                 else stale
         return outcome

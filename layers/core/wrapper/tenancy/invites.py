@@ -24,7 +24,6 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Annotated, Any
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, StringConstraints, TypeAdapter, ValidationError
 from ulid import ULID
 
@@ -42,7 +41,7 @@ from wrapper.kernel.timestamps import iso_z
 from wrapper.notifications import Email as EmailMessage
 from wrapper.notifications import Notifier
 from wrapper.store.keys import digest, platform_pk, tenant_pk
-from wrapper.store.table import Item, Table, check_op, delete_op, put_op
+from wrapper.store.table import Item, Table, WriteRefused, check_op, delete_op, put_op
 
 INVITE_PREFIX = "INVITE#"
 _PASSWORD = TypeAdapter(Password)
@@ -173,13 +172,10 @@ class Invites:
             "request_id": request_id, "source_ip": source_ip})
         try:
             write_with_outbox(self.table, operations, [event], ttl_days=self.outbox_ttl_days)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            codes = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if codes and codes[0] == "ConditionalCheckFailed":
+        except WriteRefused as refused:
+            if refused.failed_at(0):
                 raise NotFound("No such invite, or it has expired or been used.") from None
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+            if refused.failed_at(1):
                 raise Conflict("You are already a member of this tenant.") from None
             raise Conflict("The tenant or the invited role changed meanwhile; ask for a new invite.") from None
         return SessionResponse(tenant_id=tenant_id, user_id=user_id, access_token=tokens.access_token,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from wrapper.events.catalog import EventType
@@ -32,7 +31,7 @@ from wrapper.kernel.permissions import (
 )
 from wrapper.kernel.tenant import TenantContext
 from wrapper.store.keys import platform_pk
-from wrapper.store.table import Item, Table, check_op, delete_op, put_op, to_dynamo, update_op
+from wrapper.store.table import Item, Table, WriteRefused, check_op, delete_op, put_op, to_dynamo, update_op
 from wrapper.tenancy.organizations import Organizations
 from wrapper.tenancy.roles import Roles
 
@@ -165,10 +164,8 @@ class Members:
     def _write(self, operations: list[dict[str, Any]], event: Any) -> None:
         try:
             write_with_outbox(self.table, operations, [event], ttl_days=self.outbox_ttl_days)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
-                raise Conflict("The members changed meanwhile; read them again and retry.") from None
-            raise
+        except WriteRefused:
+            raise Conflict("The members changed meanwhile; read them again and retry.") from None
 
 
 def _member(item: Item) -> Member:

@@ -26,7 +26,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, StringConstraints, computed_field, model_validator
 from ulid import ULID
 
@@ -39,7 +38,7 @@ from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_c
 from wrapper.kernel.permissions import Permission
 from wrapper.kernel.tenant import TenantContext
 from wrapper.kernel.timestamps import iso_z
-from wrapper.store.table import Item, Table, delete_op, put_op, to_dynamo, update_op
+from wrapper.store.table import Item, Table, WriteRefused, delete_op, put_op, to_dynamo, update_op
 
 ORG_PREFIX = "ORG#"
 ORG_TREE_SK = "ORGTREE"
@@ -345,10 +344,8 @@ class Organizations:
     def _commit(self, operations: list[dict[str, Any]], event: EventEnvelope) -> None:
         try:
             write_with_outbox(self.table, operations, [event], ttl_days=self.outbox_ttl_days)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
-                raise Conflict("The organization units changed meanwhile; read them again and retry.") from None
-            raise
+        except WriteRefused:
+            raise Conflict("The organization units changed meanwhile; read them again and retry.") from None
 
 
 def _assignment_sk(user_id: str, org_id: str) -> str:

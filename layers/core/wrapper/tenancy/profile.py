@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from botocore.exceptions import ClientError
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
 
 from wrapper.events.catalog import EventType
@@ -18,7 +17,7 @@ from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import Conflict, NotFound
 from wrapper.kernel.permissions import Permission
 from wrapper.kernel.tenant import TenantContext
-from wrapper.store.table import Item, Table, put_op
+from wrapper.store.table import Item, Table, WriteRefused, put_op
 
 MAX_SETTINGS_BYTES = 8192
 
@@ -99,10 +98,8 @@ class TenantProfiles:
             write_with_outbox(self.table, [put_op(updated, condition="#v = :v", names={"#v": "version"},
                                                        values={":v": int(current["version"])})],
                               [event], ttl_days=self.outbox_ttl_days)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
-                raise Conflict("The tenant changed meanwhile; read it again and retry.") from None
-            raise
+        except WriteRefused:
+            raise Conflict("The tenant changed meanwhile; read it again and retry.") from None
         return _profile(updated)
 
 
@@ -126,10 +123,8 @@ class TenantProfiles:
                                                   names={"#v": "version", "#s": "status"},
                                                   values={":v": int(current["version"]), ":active": "active"})],
                               [event], ttl_days=self.outbox_ttl_days)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
-                raise Conflict("The tenant changed meanwhile; read it again and retry.") from None
-            raise
+        except WriteRefused:
+            raise Conflict("The tenant changed meanwhile; read it again and retry.") from None
         return _profile(deleted)
 
 

@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from wrapper.events.catalog import EventType
@@ -39,7 +38,7 @@ from wrapper.kernel.permissions import (
 )
 from wrapper.kernel.timestamps import iso_z
 from wrapper.store.keys import tenant_pk
-from wrapper.store.table import Item, Table, delete_op, put_op, to_dynamo, update_op
+from wrapper.store.table import Item, Table, WriteRefused, delete_op, put_op, to_dynamo, update_op
 
 ROLE_PREFIX = "ROLE#"
 ROLE_COUNT_SK = "ROLECOUNT"
@@ -143,11 +142,11 @@ class Roles:
         event = new_event(EventType.ROLE_CREATED, actor.tenant.tenant_id, {
             "actor": actor.user_id, "target": role.name, "permissions": item["permissions"],
             "request_id": request_id, "source_ip": source_ip})
-        reasons = self._write(operations, event)
-        if reasons is not None:
-            if reasons[0] == "ConditionalCheckFailed":
+        refused = self._write(operations, event)
+        if refused is not None:
+            if refused.failed_at(0):
                 raise Conflict(f"A role named {role.name!r} already exists.")
-            if reasons[1] == "ConditionalCheckFailed":
+            if refused.failed_at(1):
                 raise Conflict(f"A tenant has at most {MAX_CUSTOM_ROLES} custom roles; delete one first.")
             raise Conflict("The roles changed meanwhile; retry.")
         return _view(item)
@@ -227,15 +226,12 @@ class Roles:
             if not start:
                 return found
 
-    def _write(self, operations: list[dict[str, Any]], event: Any) -> list[str] | None:
-        """Commit; on a failed condition answer each operation's cancellation code instead of raising."""
+    def _write(self, operations: list[dict[str, Any]], event: Any) -> WriteRefused | None:
+        """Commit; answer the refusal (which conditions failed) instead of raising it."""
         try:
             write_with_outbox(self.table, operations, [event], ttl_days=self.outbox_ttl_days)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            codes = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]
-            return codes + ["None"] * (len(operations) - len(codes))
+        except WriteRefused as refused:
+            return refused
         return None
 
 

@@ -12,8 +12,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from wrapper.catalog.models import Aggregation, Feature, FeatureKind, Meter, Plan
 from wrapper.catalog.store import Catalog
 from wrapper.credits.service import Credits
@@ -25,6 +23,7 @@ from wrapper.kernel.numbers import as_number
 from wrapper.kernel.permissions import Permission
 from wrapper.kernel.tenant import TenantContext
 from wrapper.kernel.timestamps import iso_z
+from wrapper.store.table import StoreBusy, WriteRefused, retryable
 from wrapper.subscriptions.logic import resolve_entitlements
 from wrapper.subscriptions.models import ENTITLED, EntitlementView, Subscription
 from wrapper.usage.logic import (
@@ -52,7 +51,7 @@ from wrapper.usage.models import (
     UsageEvent,
     UsageSummary,
 )
-from wrapper.usage.store import UsageStore, retryable
+from wrapper.usage.store import UsageStore
 
 LIMIT_REACHED = "limit_reached"
 KNOWN_MARKERS = 10_000  # thresholds this container knows are published; forgotten (and re-checked) past it
@@ -164,7 +163,7 @@ class Usage:
                 results.append(EventResult(event_id=event_id, status="rejected",
                                            reason="temporarily unavailable: send it again"))
                 continue
-            except ClientError as exc:
+            except (WriteRefused, StoreBusy) as exc:
                 if not retryable(exc):
                     raise
                 # Nothing was written: the caller sends it again (same event_id, so never twice).
@@ -210,7 +209,7 @@ class Usage:
                     "source_ip": source_ip})
                 try:
                     self.store.mark_threshold(actor.tenant, meter.code, start, percent, event)
-                except ClientError as exc:
+                except (WriteRefused, StoreBusy) as exc:
                     if not retryable(exc):
                         raise
                     continue  # the events are counted; the next batch of this meter publishes it

@@ -10,17 +10,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from wrapper.catalog.models import Aggregation, Meter
 from wrapper.credits.service import Charge
-from wrapper.credits.store import pause_after_conflict, wallet_conflict
+from wrapper.credits.store import pause_after_conflict
 from wrapper.events.envelope import EventEnvelope
 from wrapper.events.outbox import write_with_outbox
 from wrapper.kernel.errors import Unavailable
 from wrapper.kernel.tenant import TenantContext
 from wrapper.kernel.timestamps import iso_z
-from wrapper.store.table import Item, Table, put_op, to_dynamo, update_op
+from wrapper.store.table import Item, StoreBusy, Table, WriteRefused, put_op, retryable, update_op
 from wrapper.usage.logic import canonical, day_of, latest_key, measure, shard_of, stamp, value_digest
 from wrapper.usage.models import UsageEvent
 
@@ -55,29 +53,6 @@ def threshold_sk(meter: str, period_start: datetime, percent: int) -> str:
 
 def unique_sk(meter: str, scope: str, value: str) -> str:
     return f"UNIQ#{meter}#{scope}#{value_digest(value)}"
-
-
-def _cancelled_by_condition(exc: ClientError, index: int) -> bool:
-    error = exc.response["Error"]["Code"]
-    if error == "ConditionalCheckFailedException":
-        return True
-    reasons = exc.response.get("CancellationReasons", [])
-    return (error == "TransactionCanceledException" and len(reasons) > index
-            and reasons[index].get("Code") == "ConditionalCheckFailed")
-
-
-RETRYABLE = frozenset({"TransactionConflictException", "ProvisionedThroughputExceededException",
-                       "ThrottlingException", "RequestLimitExceeded", "InternalServerError"})
-
-
-def retryable(exc: ClientError) -> bool:
-    error = exc.response["Error"]["Code"]
-    if error in RETRYABLE:
-        return True
-    reasons = exc.response.get("CancellationReasons", [])
-    return error == "TransactionCanceledException" and any(
-        r.get("Code") in ("TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded")
-        for r in reasons) and not any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
 
 
 class UsageStore:
@@ -117,13 +92,13 @@ class UsageStore:
             try:
                 self._retrying(functools.partial(self.tenant_tables(tenant).transact, operations + charged))
                 break
-            except ClientError as exc:
-                if _cancelled_by_condition(exc, 0):
+            except WriteRefused as refused:
+                if refused.failed_at(0):
                     if charge:
                         charge.forget()
                     self.complete(tenant, event.event_id, meters)
                     return False
-                if not (charge and charged and wallet_conflict(exc, len(operations))):
+                if not (charge and charged and refused.failed_at(len(operations))):
                     raise
                 # The wallet moved (another batch charged it): wait a little, then charge it as it is now.
                 pause_after_conflict(attempt)
@@ -158,9 +133,8 @@ class UsageStore:
             if value is not None:
                 self._follow_up(tenant, meter, value, event, period, table)
         self.faults("follow_up_done")
-        self._retrying(lambda: table.client.update_item(
-            TableName=table.name, Key=to_dynamo({"PK": pk, "SK": event_sk(event_id)}),
-            UpdateExpression="REMOVE pending", ConditionExpression="attribute_exists(PK)"))
+        self._retrying(lambda: table.update(pk, event_sk(event_id), update="REMOVE pending",
+                                            condition="attribute_exists(PK)"))
 
     def _follow_up(self, tenant: TenantContext, meter: Meter, value: Decimal | str, event: UsageEvent,
                    period_start: datetime, table: Table) -> None:
@@ -199,8 +173,8 @@ class UsageStore:
             self._retrying(lambda: write_with_outbox(
                 self.tenant_tables(tenant), [put_op(marker, condition="attribute_not_exists(PK)")], [event],
                 ttl_days=self.outbox_ttl_days))
-        except ClientError as exc:
-            if not _cancelled_by_condition(exc, 0):
+        except WriteRefused as refused:
+            if not refused.failed_at(0):
                 raise
             return False
         return True
@@ -209,15 +183,15 @@ class UsageStore:
         """A write whose failed condition means it is already done (a larger max, a later latest, a seen value)."""
         try:
             self._retrying(lambda: table.transact(operations))
-        except ClientError as exc:
-            if not _cancelled_by_condition(exc, 0):
+        except WriteRefused as refused:
+            if not refused.failed_at(0):
                 raise
 
     def _retrying(self, write: Callable[[], Any]) -> Any:
         for attempt in range(self.attempts):
             try:
                 return write()
-            except ClientError as exc:
+            except (WriteRefused, StoreBusy) as exc:
                 if not retryable(exc) or attempt == self.attempts - 1:
                     raise
                 time.sleep(0.02 * 2 ** attempt)

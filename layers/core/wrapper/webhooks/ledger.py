@@ -12,14 +12,13 @@ An event's ``status`` goes ``queued`` → ``applied`` | ``stale`` | ``ignored``.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from enum import StrEnum
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from wrapper.kernel.timestamps import iso_z
 from wrapper.store.keys import platform_pk
-from wrapper.store.table import Table, to_dynamo
+from wrapper.store.table import Table, WriteRefused
 from wrapper.webhooks.models import StripeEventFacts
 
 RETENTION_DAYS = 35
@@ -55,10 +54,6 @@ def _expires_at(now: float) -> int:
     return int(now) + RETENTION_DAYS * 86400
 
 
-def _condition_failed(exc: ClientError) -> bool:
-    return bool(exc.response["Error"]["Code"] == "ConditionalCheckFailedException")
-
-
 class StripeEventLedger:
     def __init__(self, table: Table) -> None:
         self.table = table
@@ -78,10 +73,8 @@ class StripeEventLedger:
         }
         try:
             self.table.put(item, condition="attribute_not_exists(PK)")
-        except ClientError as exc:
-            if _condition_failed(exc):
-                return False
-            raise
+        except WriteRefused:
+            return False
         return True
 
     def advance_object(self, facts: StripeEventFacts, *, now: float) -> bool:
@@ -92,19 +85,15 @@ class StripeEventLedger:
         if facts.object_id is None or facts.created is None:
             raise ValueError("ordering needs the event's object id and created time")
         try:
-            self.table.client.update_item(
-                TableName=self.table.name, Key=to_dynamo({"PK": object_pk(facts.object_id), "SK": LAST_SK}),
-                UpdateExpression="SET #created = :created, event_id = :event_id, event_type = :type, "
-                                 "record_type = :record_type, expires_at = :expires_at",
-                ConditionExpression="attribute_not_exists(PK) OR #created <= :created",
-                ExpressionAttributeNames={"#created": "created"},
-                ExpressionAttributeValues=to_dynamo({
-                    ":created": facts.created, ":event_id": facts.id, ":type": facts.type,
-                    ":record_type": OBJECT_RECORD_TYPE, ":expires_at": _expires_at(now)}))
-        except ClientError as exc:
-            if _condition_failed(exc):
-                return False
-            raise
+            self.table.update(
+                object_pk(facts.object_id), LAST_SK,
+                update="SET #created = :created, event_id = :event_id, event_type = :type, "
+                       "record_type = :record_type, expires_at = :expires_at",
+                condition="attribute_not_exists(PK) OR #created <= :created", names={"#created": "created"},
+                values={":created": facts.created, ":event_id": facts.id, ":type": facts.type,
+                        ":record_type": OBJECT_RECORD_TYPE, ":expires_at": _expires_at(now)})
+        except WriteRefused:
+            return False
         return True
 
     def last_applied(self, object_id: str) -> int | None:
@@ -126,12 +115,8 @@ class StripeEventLedger:
                 names[f"#{attribute}"] = attribute
                 values[f":{attribute}"] = value
                 sets.append(f"#{attribute} = :{attribute}")
-        try:
-            self.table.client.update_item(
-                TableName=self.table.name, Key=to_dynamo({"PK": event_pk(facts.id), "SK": EVENT_SK}),
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression="attribute_not_exists(#status) OR #status = :queued",
-                ExpressionAttributeNames=names, ExpressionAttributeValues=to_dynamo(values))
-        except ClientError as exc:
-            if not _condition_failed(exc):
-                raise
+        # A final status already stands: this redelivery changes nothing.
+        with suppress(WriteRefused):
+            self.table.update(event_pk(facts.id), EVENT_SK, update="SET " + ", ".join(sets),
+                              condition="attribute_not_exists(#status) OR #status = :queued", names=names,
+                              values=values)

@@ -1,0 +1,30 @@
+"""Rules of the layer's shape that import-linter cannot state (its contracts run in `make lint`)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+WRAPPER = Path(__file__).resolve().parents[2] / "layers" / "core" / "wrapper"
+# Cognito's adapter is a door to another AWS service, and translates that service's errors itself.
+CLIENT_ERROR_ALLOWED = {WRAPPER / "identity" / "cognito.py"}
+
+
+def _imports_client_error(path: Path) -> bool:
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module == "botocore.exceptions" \
+                and any(alias.name == "ClientError" for alias in node.names):
+            return True
+    return False
+
+
+def test_client_error_is_caught_only_in_the_store_package() -> None:
+    # Given every module of the layer
+    modules = [p for p in WRAPPER.rglob("*.py") if (WRAPPER / "store") not in p.parents]
+
+    # When each one's imports are read
+    offenders = sorted(str(p.relative_to(WRAPPER)) for p in modules
+                       if _imports_client_error(p) and p not in CLIENT_ERROR_ALLOWED)
+
+    # Then none but the store (and Cognito's adapter) knows DynamoDB's errors
+    assert offenders == []
