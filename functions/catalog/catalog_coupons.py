@@ -8,8 +8,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from catalog_shared import ADMIN, DENIED, WRITE_REFUSED, admin, operator_only
 
 from wrapper.api.operator import current_operator
-from wrapper.catalog.admin import CouponUpdate, NewCoupon
 from wrapper.catalog.models import Coupon
+from wrapper.catalog.requests import CouponUpdate, NewCoupon
 from wrapper.kernel.pagination import Page
 
 router = APIGatewayRouter()

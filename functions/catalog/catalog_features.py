@@ -8,8 +8,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from catalog_shared import ADMIN, DENIED, WRITE_REFUSED, CodePath, admin, operator_only
 
 from wrapper.api.operator import current_operator
-from wrapper.catalog.admin import FeatureUpdate, NewFeature
 from wrapper.catalog.models import Feature
+from wrapper.catalog.requests import FeatureUpdate, NewFeature
 from wrapper.kernel.pagination import Page
 
 router = APIGatewayRouter()

@@ -8,8 +8,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from catalog_shared import ADMIN, DENIED, WRITE_REFUSED, UlidPath, admin, operator_only
 
 from wrapper.api.operator import current_operator
-from wrapper.catalog.admin import NewPlan, NewPrice, PlanUpdate
 from wrapper.catalog.models import Plan, Price
+from wrapper.catalog.requests import NewPlan, NewPrice, PlanUpdate
 from wrapper.kernel.pagination import Page
 
 router = APIGatewayRouter()

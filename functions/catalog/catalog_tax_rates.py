@@ -8,8 +8,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from catalog_shared import ADMIN, DENIED, WRITE_REFUSED, UlidPath, admin, operator_only
 
 from wrapper.api.operator import current_operator
-from wrapper.catalog.admin import NewTaxRate, TaxRateUpdate
 from wrapper.catalog.models import TaxRate
+from wrapper.catalog.requests import NewTaxRate, TaxRateUpdate
 from wrapper.kernel.pagination import Page
 
 router = APIGatewayRouter()

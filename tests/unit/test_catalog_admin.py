@@ -16,8 +16,9 @@ from moto import mock_aws
 
 from localcloud.dynamodb import patch_transactions
 from tests.unit.builders import wrapper_table
-from wrapper.catalog.admin import (
-    CatalogAdmin,
+from wrapper.catalog.admin import CatalogAdmin
+from wrapper.catalog.models import Plan
+from wrapper.catalog.requests import (
     CouponUpdate,
     FeatureUpdate,
     MeterUpdate,
@@ -30,7 +31,6 @@ from wrapper.catalog.admin import (
     PlanUpdate,
     TaxRateUpdate,
 )
-from wrapper.catalog.models import Plan
 from wrapper.catalog.seed_data import FEATURES, PLANS, seed_catalog
 from wrapper.catalog.store import item_of, plan_sk
 from wrapper.kernel.errors import Conflict, InvalidInput, NotFound

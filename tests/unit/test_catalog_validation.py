@@ -9,19 +9,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from wrapper.catalog.admin import (
-    FeatureUpdate,
-    NewCoupon,
-    NewFeature,
-    NewPlan,
-    NewPrice,
-    NewTaxRate,
-    PlanUpdate,
-    check_entitlements,
-    check_plan,
-    expected_version,
-)
 from wrapper.catalog.models import Entitlement, Feature, Plan, Price, PublicPlan
+from wrapper.catalog.requests import FeatureUpdate, NewCoupon, NewFeature, NewPlan, NewPrice, NewTaxRate, PlanUpdate
+from wrapper.catalog.rules import check_entitlements, check_plan, expected_version
 from wrapper.kernel.errors import InvalidInput
 
 FEATURES = {f.code: f for f in (Feature(code="sso", name="SSO", kind="boolean"),

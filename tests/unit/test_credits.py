@@ -228,8 +228,9 @@ def test_concurrent_batches_with_stale_wallets_charge_every_event_exactly_once(c
 # -- the usage service's view of the catalog ---------------------------------------------------------------------
 
 def test_a_plan_made_after_the_catalog_snapshot_is_read_at_once_not_the_default_plans(credits: Credits) -> None:
-    from wrapper.catalog.admin import CatalogAdmin, NewPlan
+    from wrapper.catalog.admin import CatalogAdmin
     from wrapper.catalog.models import Entitlement
+    from wrapper.catalog.requests import NewPlan
     from wrapper.catalog.seed_data import seed_catalog
     from wrapper.catalog.store import Catalog
     from wrapper.subscriptions.models import Subscription

@@ -1,5 +1,6 @@
-"""The platform operator's changes to the catalog: what a request may ask for, the rules it must
-keep, and the conditional writes that keep them under concurrent requests.
+"""The platform operator's changes to the catalog: the conditional writes that keep the catalog's
+rules under concurrent requests. What a request may ask for is ``catalog.requests``; the rules a
+change is checked against before it is written are ``catalog.rules``.
 
 Catalog changes are platform changes, not a tenant's. Each one writes its event (``plan.created``,
 ``price.retired``, ...; no tenant, the item as it now is, the operator as ``actor``) to the
@@ -21,29 +22,37 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel
 from ulid import ULID
 
 from wrapper.catalog.models import (
-    Aggregation,
-    Code,
     Coupon,
-    CouponDuration,
-    Entitlement,
     Feature,
-    FeatureKind,
     Meter,
     Plan,
-    PlanKind,
     Price,
     TaxRate,
 )
+from wrapper.catalog.requests import (
+    CouponUpdate,
+    FeatureUpdate,
+    MeterUpdate,
+    NewCoupon,
+    NewFeature,
+    NewMeter,
+    NewPlan,
+    NewPrice,
+    NewTaxRate,
+    PlanUpdate,
+    TaxRateUpdate,
+)
+from wrapper.catalog.rules import check_entitlements, check_plan, expected_version
 from wrapper.catalog.store import (
     CATALOG_PK,
     Catalog,
+    active_tax_rate_sk,
     coupon_sk,
     feature_sk,
     item_of,
@@ -58,272 +67,11 @@ from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, new_event
 from wrapper.events.outbox import write_with_outbox
 from wrapper.kernel.errors import Conflict, InvalidInput, NotFound
-from wrapper.money.amounts import currency_code
-from wrapper.money.periods import Interval
-from wrapper.money.pricing import PriceSpec
 from wrapper.store.table import Item, Table, WriteRefused, delete_op, put_op, to_dynamo, update_op
 
 DEFAULT_PLAN_SK = "DEFAULTPLAN"
 CHANGED_MEANWHILE = "The catalog changed meanwhile; read it again and retry."
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
-
-def active_tax_rate_sk(country: str, region: str | None) -> str:
-    return f"ACTIVETAXRATE#{country}#{region or '-'}"
-
-
-def _refuse_nulls(data: Any, nullable: frozenset[str] = frozenset()) -> Any:
-    """A PATCH sets what it names: ``null`` clears a field only where clearing means something."""
-    if isinstance(data, dict):
-        nulled = sorted(k for k, v in data.items() if v is None and k not in nullable)
-        if nulled:
-            raise ValueError(f"{', '.join(nulled)} cannot be null")
-    return data
-
-
-def _exact_number(value: Any) -> Any:
-    # A JSON number with a fraction is a binary float: 7.25 may not be 7.25. Decimals come as strings.
-    if isinstance(value, float | bool):
-        raise ValueError("must be a decimal string or an integer, not a float or a boolean")
-    return value
-
-
-# ------------------------------------------------------------------------------------------ requests
-
-class NewFeature(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    code: Code
-    name: Name
-    kind: FeatureKind
-    unit: str | None = Field(default=None, max_length=32)
-    meter: Code | None = Field(default=None, description="Required for a metered feature, refused otherwise")
-    description: str | None = Field(default=None, max_length=500)
-
-    @model_validator(mode="after")
-    def _meter_fits_kind(self) -> NewFeature:
-        if self.kind == FeatureKind.METERED and self.meter is None:
-            raise ValueError("a metered feature needs a meter")
-        if self.kind != FeatureKind.METERED and self.meter is not None:
-            raise ValueError(f"a {self.kind} feature has no meter")
-        return self
-
-
-class FeatureUpdate(BaseModel):
-    """A feature's kind and meter never change: plans and usage rely on them."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: Name | None = None
-    unit: str | None = Field(default=None, max_length=32)
-    description: str | None = Field(default=None, max_length=500)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        return _refuse_nulls(data, frozenset({"unit", "description"}))
-
-
-class NewMeter(Meter):
-    """A meter as the operator creates it. What it counts (event name, aggregation, property,
-    filter) never changes afterwards: aggregates already written were counted by it."""
-
-
-class MeterUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Name | None = None
-    active: bool | None = Field(default=None, description="An inactive meter counts no new events")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        return _refuse_nulls(data, frozenset({"name"}))
-
-
-class NewPlan(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    code: Code = Field(description="Unique and permanent: subscriptions and clients name plans by it")
-    name: Name
-    description: str | None = Field(default=None, max_length=1000)
-    kind: PlanKind = PlanKind.BASE
-    public: bool = True
-    is_default: bool = Field(default=False, description="The base plan new tenants start on; unsets the previous")
-    trial_days: int = Field(default=0, ge=0, le=365)
-    entitlements: list[Entitlement] = Field(default_factory=list, max_length=100)
-    credit_overdraft: Decimal = Field(default=Decimal(0), ge=0, le=1_000_000_000, decimal_places=6,
-                                      description="Credits a tenant's wallet may go below zero")
-
-
-class PlanUpdate(BaseModel):
-    """Optimistic concurrency: send the plan's ``version`` as read, in this field or as the
-    ``If-Match`` header; a plan changed since answers 409."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: Name | None = None
-    description: str | None = Field(default=None, max_length=1000)
-    public: bool | None = None
-    is_default: bool | None = None
-    trial_days: int | None = Field(default=None, ge=0, le=365)
-    entitlements: list[Entitlement] | None = Field(default=None, max_length=100)
-    credit_overdraft: Decimal | None = Field(default=None, ge=0, le=1_000_000_000, decimal_places=6)
-    status: Literal["active", "archived"] | None = None
-    version: int | None = Field(default=None, ge=1, description="The version you read (or send If-Match)")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        return _refuse_nulls(data, frozenset({"description"}))
-
-
-class NewPrice(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    interval: Interval
-    spec: PriceSpec
-    replaces: str | None = Field(default=None, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$",
-                                 description="A price of this plan that this one supersedes: it is retired")
-
-
-class NewCoupon(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,48}$")] = Field(
-        description="Case-insensitive; stored upper-case")
-    name: str | None = Field(default=None, max_length=100)
-    percent_off: Decimal | None = Field(default=None, gt=0, le=100, decimal_places=4,
-                                        description="An integer or a decimal string (\"12.5\"), never a float")
-    amount_off: int | None = Field(default=None, gt=0, strict=True, description="Minor units of currency")
-    currency: str | None = Field(default=None, min_length=3, max_length=3)
-    duration: CouponDuration
-    duration_in_periods: int | None = Field(default=None, ge=1, le=120, strict=True)
-    max_redemptions: int | None = Field(default=None, ge=1, strict=True)
-    expires_at: AwareDatetime | None = Field(default=None, description="UTC ISO 8601, with its offset or Z")
-
-    _exact_percent = field_validator("percent_off", mode="before")(_exact_number)
-
-    @field_validator("currency")
-    @classmethod
-    def _known_currency(cls, value: str | None) -> str | None:
-        return None if value is None else currency_code(value)
-
-    @model_validator(mode="after")
-    def _one_discount(self) -> NewCoupon:
-        if (self.percent_off is None) == (self.amount_off is None):
-            raise ValueError("give exactly one of percent_off and amount_off")
-        if (self.amount_off is None) != (self.currency is None):
-            raise ValueError("amount_off and currency go together")
-        if (self.duration == CouponDuration.REPEATING) != (self.duration_in_periods is not None):
-            raise ValueError("duration_in_periods is required for a repeating coupon, and only for one")
-        return self
-
-
-class CouponUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    active: bool | None = None
-    name: str | None = Field(default=None, max_length=100)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        return _refuse_nulls(data, frozenset({"name"}))
-
-
-class NewTaxRate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Name
-    percentage: Decimal = Field(ge=0, le=100, decimal_places=4,
-                                description="An integer or a decimal string (\"7.25\"), never a float")
-    inclusive: bool
-    country: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
-    region: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}-[A-Za-z0-9]{1,3}$")] | None = Field(
-        default=None, description="ISO 3166-2 subdivision of the country, e.g. US-CA")
-
-    _exact_percentage = field_validator("percentage", mode="before")(_exact_number)
-
-    @model_validator(mode="after")
-    def _region_in_country(self) -> NewTaxRate:
-        self.country = self.country.upper()
-        if self.region is not None:
-            self.region = self.region.upper()
-            if not self.region.startswith(f"{self.country}-"):
-                raise ValueError(f"region {self.region} is not in country {self.country}")
-        return self
-
-
-class TaxRateUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    active: bool | None = None
-    name: Name | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        return _refuse_nulls(data, frozenset())
-
-
-# ------------------------------------------------------------------------------------------ rules
-
-def check_entitlements(entitlements: Sequence[Entitlement], features: Mapping[str, Feature],
-                       meters: Mapping[str, Meter] | None = None) -> None:
-    """Each entitlement names an existing feature once and gives what that feature's kind takes:
-    a boolean feature is on or off (no limit, nothing hard); limit and metered ones take a limit."""
-    errors: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for n, entitlement in enumerate(entitlements):
-        field = f"entitlements.{n}"
-        feature = features.get(entitlement.feature)
-        if entitlement.feature in seen:
-            errors.append({"field": field, "message": f"feature {entitlement.feature} is listed twice"})
-        seen.add(entitlement.feature)
-        if feature is None:
-            errors.append({"field": field, "message": f"no feature {entitlement.feature}"})
-        elif feature.kind == FeatureKind.BOOLEAN and (entitlement.limit is not None or entitlement.hard):
-            errors.append({"field": field, "message": f"{feature.code} is a boolean feature: give enabled only"})
-        elif feature.kind != FeatureKind.METERED and (entitlement.thresholds or entitlement.credit_rate):
-            errors.append({"field": field,
-                           "message": f"{feature.code} is not metered: thresholds and credit_rate need usage"})
-        elif entitlement.credit_rate and meters is not None and feature.meter and feature.meter in meters \
-                and meters[feature.meter].aggregation not in (Aggregation.COUNT, Aggregation.SUM):
-            errors.append({"field": field, "message": f"credits are spent per unit of a count or sum meter; "
-                                                      f"{feature.meter} is {meters[feature.meter].aggregation}"})
-    if errors:
-        raise InvalidInput("The entitlements do not fit the catalog's features.", errors=errors)
-
-
-def check_plan(plan: Plan) -> None:
-    if plan.is_default and plan.kind != PlanKind.BASE:
-        raise InvalidInput("Only a base plan can be the default.",
-                           errors=[{"field": "is_default", "message": "an add-on is never the default"}])
-    if plan.is_default and plan.status != "active":
-        raise InvalidInput("An archived plan cannot be the default.",
-                           errors=[{"field": "is_default", "message": "archive it after choosing another default"}])
-
-
-def expected_version(if_match: str | None, in_body: int | None) -> int:
-    """The version a PATCH was based on, from ``If-Match`` (``"3"``, ``W/"3"`` or ``3``) or the body."""
-    from_header: int | None = None
-    if if_match is not None:
-        raw = if_match.strip().removeprefix("W/").strip('"')
-        if not raw.isdigit():
-            raise InvalidInput("If-Match must be the plan's version, e.g. \"3\".",
-                               errors=[{"field": "If-Match", "message": "not a version"}])
-        from_header = int(raw)
-    if from_header is not None and in_body is not None and from_header != in_body:
-        raise InvalidInput("If-Match and version disagree.", errors=[{"field": "version", "message": "disagrees"}])
-    version = from_header if from_header is not None else in_body
-    if version is None:
-        raise InvalidInput("Send the version you read, as If-Match or a version field.",
-                           errors=[{"field": "version", "message": "required (or If-Match)"}])
-    return version
-
-
-# ------------------------------------------------------------------------------------------ writes
 
 class CatalogAdmin:
     """Creates and changes catalog items on the operator's behalf (``by``: their user id)."""

@@ -12,8 +12,9 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import Any
 
-from wrapper.catalog.admin import CatalogAdmin, NewCoupon, NewFeature, NewMeter, NewPlan, NewPrice, NewTaxRate
+from wrapper.catalog.admin import CatalogAdmin
 from wrapper.catalog.models import Plan
+from wrapper.catalog.requests import NewCoupon, NewFeature, NewMeter, NewPlan, NewPrice, NewTaxRate
 from wrapper.kernel.errors import Conflict
 from wrapper.store.table import Table
 

@@ -167,3 +167,7 @@ def _coupon(item: Item) -> Coupon:
     subscription redeems the coupon), never in its stored document."""
     coupon = model_of(item, Coupon)
     return coupon.model_copy(update={"times_redeemed": int(item.get("times_redeemed") or 0)})
+
+
+def active_tax_rate_sk(country: str, region: str | None) -> str:
+    return f"ACTIVETAXRATE#{country}#{region or '-'}"
