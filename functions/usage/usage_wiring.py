@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from wrapper.catalog.store import Catalog
+from wrapper.catalog.view import CatalogView
 from wrapper.credits.service import Credits
 from wrapper.credits.store import WalletStore
 from wrapper.kernel.errors import Unavailable
@@ -13,7 +14,7 @@ from wrapper.store.table import table_for
 from wrapper.subscriptions.logic import Subscriptions
 from wrapper.subscriptions.store import SubscriptionStore
 from wrapper.tenancy.scoping import scoped_tables_for
-from wrapper.usage.service import CatalogView, Usage
+from wrapper.usage.service import Usage
 from wrapper.usage.store import UsageStore
 
 settings = Settings()

@@ -78,6 +78,7 @@ def run() -> list[dict[str, Any]]:
     try:
         from wrapper.catalog.seed_data import seed_catalog
         from wrapper.catalog.store import Catalog
+        from wrapper.catalog.view import CatalogView
         from wrapper.credits.service import Credits
         from wrapper.credits.store import WalletStore
         from wrapper.kernel.actor import Actor
@@ -86,7 +87,7 @@ def run() -> list[dict[str, Any]]:
         from wrapper.store.table import Table
         from wrapper.subscriptions.logic import Subscriptions
         from wrapper.subscriptions.store import SubscriptionStore
-        from wrapper.usage.service import CatalogView, Usage
+        from wrapper.usage.service import Usage
         from wrapper.usage.store import UsageStore
 
         name = cloud.stack.outputs["TableName"]

@@ -59,9 +59,10 @@ def _usage_items(cloud: Any, tenant_id: str) -> list[dict[str, Any]]:
 def _service(cloud: Any, **kw: Any) -> Any:
     """The usage service in-process against the local cloud's table (fault injection, recompute)."""
     from wrapper.catalog.store import Catalog
+    from wrapper.catalog.view import CatalogView
     from wrapper.subscriptions.logic import Subscriptions
     from wrapper.subscriptions.store import SubscriptionStore
-    from wrapper.usage.service import CatalogView, Usage
+    from wrapper.usage.service import Usage
     from wrapper.usage.store import UsageStore
 
     items = table(cloud)

@@ -233,8 +233,9 @@ def test_a_plan_made_after_the_catalog_snapshot_is_read_at_once_not_the_default_
     from wrapper.catalog.requests import NewPlan
     from wrapper.catalog.seed_data import seed_catalog
     from wrapper.catalog.store import Catalog
+    from wrapper.catalog.view import CatalogView
     from wrapper.subscriptions.models import Subscription
-    from wrapper.usage.service import CatalogView, Usage
+    from wrapper.usage.service import Usage
 
     table = credits.store.table
     seed_catalog(table)
@@ -259,8 +260,9 @@ def test_a_plan_made_after_the_catalog_snapshot_is_read_at_once_not_the_default_
 
 def test_a_wallet_reads_without_an_overdraft_when_there_is_no_plan_to_subscribe_to(credits: Credits) -> None:
     from wrapper.catalog.store import Catalog
+    from wrapper.catalog.view import CatalogView
     from wrapper.kernel.errors import NotFound
-    from wrapper.usage.service import CatalogView, Usage
+    from wrapper.usage.service import Usage
 
     def no_subscription(tenant: TenantContext) -> Any:
         raise NotFound("The tenant has no subscription and the catalog has no default plan to start one on.")

@@ -28,3 +28,12 @@ def test_client_error_is_caught_only_in_the_store_package() -> None:
 
     # Then none but the store (and Cognito's adapter) knows DynamoDB's errors
     assert offenders == []
+
+
+def test_no_module_of_the_layer_is_over_400_lines() -> None:
+    # Given / When every module's length is counted
+    long = {str(p.relative_to(WRAPPER)): n for p in WRAPPER.rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 400}
+
+    # Then none is over 400: split a module by job before it grows past that
+    assert long == {}

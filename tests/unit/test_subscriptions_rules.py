@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from wrapper.catalog.models import Coupon, CouponDuration, Entitlement, Feature, FeatureKind, Plan, PlanKind
 from wrapper.kernel.errors import InvalidInput
-from wrapper.subscriptions.logic import coupon_state, discount_of, resolve_entitlements
 from wrapper.subscriptions.models import CouponState
+from wrapper.subscriptions.rules import coupon_state, discount_of, resolve_entitlements
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 

@@ -18,6 +18,7 @@ from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.events.outbox import outbox_item, write_with_outbox
 from wrapper.kernel.actor import Actor
+from wrapper.kernel.clock import Clock
 from wrapper.kernel.errors import Conflict, InvalidInput
 from wrapper.kernel.pagination import Page
 from wrapper.kernel.permissions import Permission
@@ -27,7 +28,6 @@ from wrapper.store.keys import digest
 from wrapper.store.table import WriteRefused, put_op
 from wrapper.tenancy.profile import TenantProfiles
 
-Clock = Callable[[], datetime]
 ATTEMPTS = 30  # a wallet written by many requests at once: each retry reads it again
 
 

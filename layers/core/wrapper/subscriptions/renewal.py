@@ -44,8 +44,9 @@ from wrapper.kernel.tenant import TenantContext
 from wrapper.money.periods import Anchor, Interval, period_containing
 from wrapper.payments.port import PaymentDeclined, PaymentError
 from wrapper.store.table import Item, WriteRefused
-from wrapper.subscriptions.logic import Subscriptions, discount_of
+from wrapper.subscriptions.logic import Subscriptions
 from wrapper.subscriptions.models import Subscription
+from wrapper.subscriptions.rules import discount_of
 
 logger = logging.getLogger(__name__)
 

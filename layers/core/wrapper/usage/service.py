@@ -4,28 +4,28 @@ a catalog snapshot and the tenant's subscription."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from wrapper.catalog.models import Aggregation, Feature, FeatureKind, Meter, Plan
-from wrapper.catalog.store import Catalog
+from wrapper.catalog.view import CatalogView, Snapshot
 from wrapper.credits.service import Credits
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.kernel.actor import Actor
+from wrapper.kernel.clock import Clock
 from wrapper.kernel.errors import InvalidInput, NotFound, PermissionDenied, Unavailable
 from wrapper.kernel.numbers import as_number
 from wrapper.kernel.permissions import Permission
 from wrapper.kernel.tenant import TenantContext
 from wrapper.kernel.timestamps import iso_z
 from wrapper.store.table import StoreBusy, WriteRefused, retryable
-from wrapper.subscriptions.logic import resolve_entitlements
 from wrapper.subscriptions.models import ENTITLED, EntitlementView, Subscription
+from wrapper.subscriptions.rules import resolve_entitlements
 from wrapper.usage.logic import (
     DEFAULT_THRESHOLDS,
     Rejected,
@@ -56,41 +56,7 @@ from wrapper.usage.store import UsageStore
 LIMIT_REACHED = "limit_reached"
 KNOWN_MARKERS = 10_000  # thresholds this container knows are published; forgotten (and re-checked) past it
 MAX_DAYS = 366
-Clock = Callable[[], datetime]
 Period = tuple[datetime, datetime]
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    meters: dict[str, Meter]
-    features: dict[str, Feature]
-    plans: dict[str, Plan]
-    taken: float
-
-    def default_plan(self) -> Plan | None:
-        return next((p for p in self.plans.values() if p.is_default and p.status == "active"), None)
-
-
-@dataclass
-class CatalogView:
-    """The catalog's meters, features and plans, read once per cold start and again after
-    ``max_age`` seconds: entitlement checks then cost no catalog read."""
-
-    catalog: Catalog
-    max_age: float = 60.0
-    clock: Callable[[], float] = time.monotonic
-    _snapshot: Snapshot | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def snapshot(self, *, older_than: float | None = None) -> Snapshot:
-        """The cached snapshot, or a new one when it is older than ``older_than`` (default max_age)."""
-        limit = self.max_age if older_than is None else older_than
-        with self._lock:
-            if self._snapshot is None or self.clock() - self._snapshot.taken > limit:
-                self._snapshot = Snapshot(meters={m.code: m for m in self.catalog.meters()},
-                                          features={f.code: f for f in self.catalog.features()},
-                                          plans={p.id: p for p in self.catalog.plans()}, taken=self.clock())
-            return self._snapshot
 
 
 @dataclass
