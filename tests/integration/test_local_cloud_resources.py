@@ -78,7 +78,7 @@ def test_table_has_the_declared_keys_indexes_stream_and_ttl(cloud: Any, table_na
     ddb = cloud.client("dynamodb")
     table = ddb.describe_table(TableName=table_name)["Table"]
     assert [k["AttributeName"] for k in table["KeySchema"]] == ["PK", "SK"]
-    assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {"GSI1", "GSI2"}
+    assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {"GSI1"}
     assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     ttl = ddb.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
     assert ttl["AttributeName"] == "expires_at"

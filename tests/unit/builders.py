@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from functools import cache
+from pathlib import Path
 from typing import Any, cast
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -12,6 +14,7 @@ from wrapper.events.outbox import outbox_item
 from wrapper.store.table import to_dynamo
 
 REQUEST_ID = "c0ffee00-0000-4000-8000-000000000001"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def envelope(tenant_id: str | None = "acme", *, event_type: str = "tenant.updated",
@@ -118,17 +121,20 @@ def response_headers(response: dict[str, Any]) -> dict[str, str]:
     return found
 
 
+@cache
+def table_definition() -> dict[str, Any]:
+    """The table's key attributes, key schema and indexes, as template.yaml declares them."""
+    from localcloud.template import load_yaml
+
+    properties = load_yaml(REPO / "template.yaml")["Resources"]["Table"]["Properties"]
+    return {name: properties[name] for name in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes")}
+
+
 def wrapper_table(client: Any, name: str = "wrapper") -> Any:
-    """The one table with template.yaml's keys (PK/SK, and GSI1), created in moto; answers a Table."""
+    """The one table as template.yaml defines it, created in moto; answers a Table."""
     from wrapper.store.table import Table
 
-    client.create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK", "GSI1PK", "GSI1SK")],
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        GlobalSecondaryIndexes=[{"IndexName": "GSI1", "Projection": {"ProjectionType": "ALL"},
-                                 "KeySchema": [{"AttributeName": "GSI1PK", "KeyType": "HASH"},
-                                               {"AttributeName": "GSI1SK", "KeyType": "RANGE"}]}])
+    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **table_definition())
     return Table(client, name)
 
 

@@ -123,3 +123,18 @@ class _Refusing:
         def refuse(**_: Any) -> None:
             raise ClientError(self.response, operation)  # type: ignore[arg-type]
         return refuse
+
+
+def test_the_unit_tests_table_is_the_one_template_yaml_declares(table: Table) -> None:
+    # Given the table the unit tests create, and template.yaml's definition of it
+    from tests.unit.builders import table_definition
+
+    declared = table_definition()
+    described = table.client.describe_table(TableName=table.name)["Table"]
+
+    # Then keys and indexes agree, and every index is one some code queries
+    assert described["KeySchema"] == declared["KeySchema"]
+    assert sorted(described["AttributeDefinitions"], key=str) == sorted(declared["AttributeDefinitions"], key=str)
+    assert [(i["IndexName"], i["KeySchema"]) for i in described["GlobalSecondaryIndexes"]] == \
+        [(i["IndexName"], i["KeySchema"]) for i in declared["GlobalSecondaryIndexes"]] == \
+        [("GSI1", [{"AttributeName": "GSI1PK", "KeyType": "HASH"}, {"AttributeName": "GSI1SK", "KeyType": "RANGE"}])]
