@@ -37,7 +37,7 @@ def test_tenant_requests_run_on_a_session_scoped_to_that_tenant(cloud: Any, tena
 def test_a_key_built_for_another_tenant_is_refused_by_the_scoped_session(cloud: Any, tenants: Any) -> None:
     """The defence in depth: the function's own scoped table, handed a wrong key, is refused."""
     from wrapper.kernel.tenant import TenantContext
-    from wrapper.store.keys import tenant_pk
+    from wrapper.store.schema import tenant_pk
 
     a, b = tenants
     module = cloud.runtime.module(next(n for n in cloud.stack.functions if "TenantsFunction" in n))

@@ -15,8 +15,13 @@ import stripe
 
 from tests.support import call, signup, table, wait_for
 from wrapper.payments.webhooks import sign
-from wrapper.subscriptions.store import customer_pk
-from wrapper.webhooks.ledger import EVENT_SK, LAST_SK, event_pk, object_pk
+from wrapper.store.schema import (
+    STRIPE_EVENT_SK,
+    STRIPE_OBJECT_LAST_SK,
+    stripe_customer_pk,
+    stripe_event_pk,
+    stripe_object_pk,
+)
 
 PROBLEM = "application/problem+json"
 SECRET = "whsec_local_wrapper"
@@ -47,7 +52,7 @@ def _deliver(cloud: Any, event: dict[str, Any], *, secret: str = SECRET) -> requ
 
 
 def _record(cloud: Any, event_id: str) -> dict[str, Any] | None:
-    item: dict[str, Any] | None = table(cloud).get(event_pk(event_id), EVENT_SK)
+    item: dict[str, Any] | None = table(cloud).get(stripe_event_pk(event_id), STRIPE_EVENT_SK)
     return item
 
 
@@ -83,7 +88,7 @@ def test_a_signed_event_is_acknowledged_and_applied_by_the_consumer(cloud: Any) 
     record = _settled(cloud, event["id"])
     assert record["status"] == "applied"
     assert record["event_type"] == "payment_intent.succeeded" and record["object_id"] == event["data"]["object"]["id"]
-    last = table(cloud).get(object_pk(event["data"]["object"]["id"]), LAST_SK)
+    last = table(cloud).get(stripe_object_pk(event["data"]["object"]["id"]), STRIPE_OBJECT_LAST_SK)
     assert last is not None and last["event_id"] == event["id"]
 
 
@@ -92,7 +97,7 @@ def test_a_wrong_signature_is_a_400_and_nothing_is_stored(cloud: Any) -> None:
     _assert_refused(_deliver(cloud, event, secret="whsec_someone_else"))
     time.sleep(1.5)
     assert _record(cloud, event["id"]) is None
-    assert table(cloud).get(object_pk(event["data"]["object"]["id"]), LAST_SK) is None
+    assert table(cloud).get(stripe_object_pk(event["data"]["object"]["id"]), STRIPE_OBJECT_LAST_SK) is None
 
 
 @pytest.mark.parametrize("case", ["missing", "empty", "malformed", "stale", "tampered", "not json", "no id"])
@@ -151,7 +156,7 @@ def test_an_older_event_after_a_newer_one_is_not_applied(cloud: Any) -> None:
     assert _deliver(cloud, older).status_code == 200
 
     assert _settled(cloud, older["id"])["status"] == "stale"
-    last = table(cloud).get(object_pk(object_id), LAST_SK)
+    last = table(cloud).get(stripe_object_pk(object_id), STRIPE_OBJECT_LAST_SK)
     assert last is not None and last["event_id"] == newer["id"]
 
 
@@ -177,14 +182,14 @@ def test_checkout_completed_on_the_local_stripe_server_reaches_the_webhook(cloud
     assert done.status_code == 200, done.text
 
     # Then the signed checkout.session.completed reached the webhook function and was settled
-    last = wait_for(lambda: table(cloud).get(object_pk(session.id), LAST_SK),
+    last = wait_for(lambda: table(cloud).get(stripe_object_pk(session.id), STRIPE_OBJECT_LAST_SK),
                     message="checkout.session.completed to be applied")
     assert last["event_type"] == "checkout.session.completed"
     assert _settled(cloud, last["event_id"])["status"] == "applied"
     # And so were the events of the card it saved
     setup_intent = client.v1.checkout.sessions.retrieve(session.id).setup_intent
     assert setup_intent
-    setup_last = wait_for(lambda: table(cloud).get(object_pk(str(setup_intent)), LAST_SK),
+    setup_last = wait_for(lambda: table(cloud).get(stripe_object_pk(str(setup_intent)), STRIPE_OBJECT_LAST_SK),
                           message="setup_intent.succeeded to be applied")
     assert setup_last["event_type"] == "setup_intent.succeeded"
 
@@ -200,7 +205,7 @@ def test_an_event_for_tenant_a_customer_claiming_tenant_b_changes_neither(cloud:
     # Given tenant A's Stripe customer, and tenant B
     tenant_a, tenant_b = signup(cloud, "Webhook Tenant A"), signup(cloud, "Webhook Tenant B")
     customer = f"cus_e2e{uuid.uuid4().hex[:16]}"
-    table(cloud).put({"PK": customer_pk(customer), "SK": "TENANT", "tenant_id": tenant_a["tenant_id"]})
+    table(cloud).put({"PK": stripe_customer_pk(customer), "SK": "TENANT", "tenant_id": tenant_a["tenant_id"]})
     before_a, before_b = _partition(cloud, tenant_a["tenant_id"]), _partition(cloud, tenant_b["tenant_id"])
 
     # When a signed event about A's customer names tenant B in its metadata

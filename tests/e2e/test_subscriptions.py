@@ -30,9 +30,10 @@ FEATURE = f"sso-{SUFFIX}"
 def seed_plans(cloud: Any) -> None:
     """A default plan if the catalog has none, and this run's own paid plans and coupons."""
     from wrapper.catalog.models import Coupon, CouponDuration, Entitlement, Plan, Price
-    from wrapper.catalog.store import CATALOG_PK, Catalog, coupon_sk, item_of, plan_code_sk, plan_sk, price_sk
+    from wrapper.catalog.store import Catalog, item_of
     from wrapper.money.periods import MONTHLY, YEARLY
     from wrapper.money.pricing import PriceSpec
+    from wrapper.store.schema import CATALOG_PK, coupon_sk, plan_code_sk, plan_sk, price_sk
 
     items = table(cloud)
     now = datetime.now(UTC)

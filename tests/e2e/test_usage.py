@@ -331,7 +331,8 @@ def test_a_crash_half_way_is_completed_by_the_retry_and_nothing_counts_twice(clo
 
 def test_a_hard_limit_rejects_further_events_and_a_batch_refused_whole_is_403(cloud: Any) -> None:
     from wrapper.catalog.models import Entitlement, Plan
-    from wrapper.catalog.store import item_of, plan_sk
+    from wrapper.catalog.store import item_of
+    from wrapper.store.schema import plan_sk
     from wrapper.subscriptions.models import Subscription
 
     owner = signup(cloud, "Usage hard")

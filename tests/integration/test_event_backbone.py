@@ -18,7 +18,7 @@ from tests.support import sample_event, wait_for
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, new_event
 from wrapper.events.outbox import write_with_outbox
-from wrapper.store.keys import tenant_pk
+from wrapper.store.schema import tenant_pk
 from wrapper.store.table import Table, WriteRefused, put_op
 
 

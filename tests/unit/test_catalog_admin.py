@@ -32,8 +32,9 @@ from wrapper.catalog.requests import (
     TaxRateUpdate,
 )
 from wrapper.catalog.seed_data import FEATURES, PLANS, seed_catalog
-from wrapper.catalog.store import item_of, plan_sk
+from wrapper.catalog.store import item_of
 from wrapper.kernel.errors import Conflict, InvalidInput, NotFound
+from wrapper.store.schema import plan_sk
 from wrapper.store.table import Table
 
 AT = datetime(2026, 1, 31, 12, tzinfo=UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 WRAPPER = Path(__file__).resolve().parents[2] / "layers" / "core" / "wrapper"
@@ -37,3 +38,32 @@ def test_no_module_of_the_layer_is_over_400_lines() -> None:
 
     # Then none is over 400: split a module by job before it grows past that
     assert long == {}
+
+
+def test_no_key_is_spelled_outside_the_schema_module() -> None:
+    # Given every module of the layer, the functions and the local cloud, and the schema's own key words
+    import wrapper.store.schema as schema
+
+    repo = WRAPPER.parents[2]
+    bare = {v for k, v in vars(schema).items() if k.isupper() and isinstance(v, str) and "#" not in v}
+    prefix = re.compile(r"^[A-Z][A-Z0-9]*#")
+    allowed = {WRAPPER / "store" / "schema.py",
+               WRAPPER / "kernel" / "tenant.py"}  # TENANT#: the isolation rule the schema builds on
+    modules = [p for root in (WRAPPER, repo / "functions", repo / "infra" / "localcloud") for p in root.rglob("*.py")
+               if p not in allowed]
+
+    # When their string literals (docstrings aside) are read
+    spelled = [f"{p.relative_to(repo)}:{line}: {value!r}" for p in modules for line, value in _literals(p)
+               if prefix.match(value) or value in bare]
+
+    # Then none spells a key or a key's prefix: wrapper.store.schema builds them all
+    assert spelled == []
+
+
+def _literals(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]

@@ -26,7 +26,7 @@ from moto import mock_aws
 
 from tests.unit.builders import fake_aws_environment, wrapper_table
 from wrapper.catalog.models import Coupon, CouponDuration, Entitlement, Feature, FeatureKind, Plan, PlanKind, Price
-from wrapper.catalog.store import CATALOG_PK, Catalog, coupon_sk, feature_sk, item_of, plan_code_sk, plan_sk, price_sk
+from wrapper.catalog.store import Catalog, item_of
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import Conflict, InvalidInput, PermissionDenied
 from wrapper.kernel.permissions import ROLE_PERMISSIONS
@@ -35,6 +35,7 @@ from wrapper.money.periods import MONTHLY, YEARLY, Interval
 from wrapper.money.pricing import PriceSpec
 from wrapper.payments.collection import PaymentRequired
 from wrapper.payments.port import Charge, CheckoutMode, CheckoutSession, PaymentDeclined, Refund
+from wrapper.store.schema import CATALOG_PK, coupon_sk, feature_sk, plan_code_sk, plan_sk, price_sk
 from wrapper.store.table import Table
 from wrapper.subscriptions.logic import Subscriptions
 from wrapper.subscriptions.models import CancelRequest, ChangeRequest, CheckoutRequest, SubscribeRequest, Subscription

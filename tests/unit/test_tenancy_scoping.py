@@ -15,7 +15,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from wrapper.store.keys import tenant_pk
+from wrapper.store.schema import tenant_pk
 from wrapper.tenancy.scoping import (
     MAX_POLICY_CHARS,
     assume_role_kwargs,
@@ -30,7 +30,7 @@ ITEM_ACTIONS = {
     "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query",
     "dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
 }
-# The tenant-id shape of wrapper.store.keys, as a generator of valid ids.
+# The tenant-id shape of wrapper.store.schema, as a generator of valid ids.
 TENANT_IDS = st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True)
 STS_SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
 

@@ -18,10 +18,11 @@ from moto import mock_aws
 from tests.unit.builders import fake_aws_environment, lambda_context, wrapper_table
 from wrapper import aws
 from wrapper.payments.webhooks import sign
+from wrapper.store.schema import STRIPE_EVENT_SK, STRIPE_OBJECT_LAST_SK, stripe_event_pk, stripe_object_pk
 from wrapper.store.table import Table
 from wrapper.webhooks.consumer import DUPLICATE, process
 from wrapper.webhooks.effects import SubscriptionEffects
-from wrapper.webhooks.ledger import EVENT_SK, LAST_SK, EventStatus, StripeEventLedger, event_pk, object_pk
+from wrapper.webhooks.ledger import EventStatus, StripeEventLedger
 from wrapper.webhooks.models import HANDLED_TYPES, StripeEventFacts
 from wrapper.webhooks.receive import receive
 from wrapper.webhooks.secrets import WebhookSecrets
@@ -67,7 +68,7 @@ class World:
         return process(event, ledger=self.ledger, effects=self.effects, now=now)
 
     def record(self, event_id: str) -> dict[str, Any]:
-        item = self.table.get(event_pk(event_id), EVENT_SK)
+        item = self.table.get(stripe_event_pk(event_id), STRIPE_EVENT_SK)
         assert item is not None
         return item
 
@@ -133,7 +134,7 @@ def test_an_older_event_after_a_newer_one_is_stale_and_the_newer_state_stays(wor
     assert world.effects.state == {"pi_1": "succeeded"}
     assert world.effects.applied == ["evt_succeeded"]
     assert world.record("evt_failed")["status"] == "stale"
-    last = world.table.get(object_pk("pi_1"), LAST_SK)
+    last = world.table.get(stripe_object_pk("pi_1"), STRIPE_OBJECT_LAST_SK)
     assert last is not None and last["created"] == T + 30 and last["event_id"] == "evt_succeeded"
 
 
@@ -273,7 +274,7 @@ def test_the_sample_sqs_event_is_settled_by_the_consumer(consumer: tuple[Any, Ta
     answer = module.handler(event, lambda_context())
     assert answer == {"batchItemFailures": []}
     stripe_event_id = json.loads(event["Records"][0]["body"])["id"]
-    item = table.get(event_pk(stripe_event_id), EVENT_SK)
+    item = table.get(stripe_event_pk(stripe_event_id), STRIPE_EVENT_SK)
     assert item is not None and item["status"] == "applied"
 
 
@@ -282,5 +283,5 @@ def test_a_bad_message_fails_alone_and_the_rest_of_the_batch_is_settled(consumer
     answer = module.handler(_sqs_event("not json", json.dumps(stripe_event("evt_good")), json.dumps({"id": "#"})),
                             lambda_context())
     assert answer == {"batchItemFailures": [{"itemIdentifier": "message-0"}, {"itemIdentifier": "message-2"}]}
-    item = table.get(event_pk("evt_good"), EVENT_SK)
+    item = table.get(stripe_event_pk("evt_good"), STRIPE_EVENT_SK)
     assert item is not None and item["status"] == "applied"

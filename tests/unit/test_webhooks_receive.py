@@ -19,8 +19,9 @@ from moto import mock_aws
 from tests.unit.builders import api_event, fake_aws_environment, lambda_context, wrapper_table
 from wrapper import aws
 from wrapper.payments.webhooks import sign
+from wrapper.store.schema import STRIPE_EVENT_SK, stripe_event_pk
 from wrapper.store.table import Table
-from wrapper.webhooks.ledger import EVENT_SK, StripeEventLedger, event_pk
+from wrapper.webhooks.ledger import StripeEventLedger
 from wrapper.webhooks.models import StripeEventFacts
 from wrapper.webhooks.receive import InvalidWebhook, receive
 from wrapper.webhooks.secrets import WebhookSecrets, parse_secrets
@@ -128,7 +129,7 @@ def test_a_signed_event_is_queued_then_recorded_as_queued(world: World) -> None:
     # Then it is acknowledged, queued whole, and recorded once with what dedupe and ordering need
     assert receipt.received and not receipt.duplicate
     assert [json.loads(body) for body in world.queue.sent] == [json.loads(payload)]
-    record = world.table.get(event_pk("evt_1"), EVENT_SK)
+    record = world.table.get(stripe_event_pk("evt_1"), STRIPE_EVENT_SK)
     assert record is not None
     assert record["status"] == "queued" and record["event_type"] == "setup_intent.succeeded"
     assert record["created"] == T and record["object_id"] == "seti_1"
@@ -328,7 +329,7 @@ def test_the_fixed_vector_goes_through_the_whole_handler(function: Function) -> 
     assert answer["statusCode"] == 200, answer
     assert json.loads(answer["body"]) == {"received": True, "duplicate": False}
     assert function.messages() == [json.loads(VECTOR_BODY)]
-    record = function.table.get(event_pk("evt_test_webhook"), EVENT_SK)
+    record = function.table.get(stripe_event_pk("evt_test_webhook"), STRIPE_EVENT_SK)
     assert record is not None and record["object_id"] == "rdr_123" and record["status"] == "queued"
 
 
@@ -340,7 +341,7 @@ def test_one_changed_byte_of_the_vector_is_a_400_problem_with_no_side_effect(fun
     problem = json.loads(answer["body"])
     assert problem["status"] == 400 and problem["type"].endswith("invalid-webhook")
     assert function.messages() == []
-    assert function.table.get(event_pk("evt_test_webhook"), EVENT_SK) is None
+    assert function.table.get(stripe_event_pk("evt_test_webhook"), STRIPE_EVENT_SK) is None
 
 
 def test_a_base64_encoded_body_is_verified_over_its_decoded_bytes(function: Function) -> None:

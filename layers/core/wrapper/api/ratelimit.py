@@ -14,7 +14,7 @@ from typing import Protocol
 
 from wrapper.kernel.clock import fixed_window
 from wrapper.kernel.errors import LimitExceeded
-from wrapper.store.keys import tenant_pk
+from wrapper.store.schema import rate_sk, tenant_pk
 from wrapper.store.table import Table
 
 
@@ -62,7 +62,7 @@ class DynamoRequestCounter:
         self.table = table
 
     def hit(self, tenant_id: str, window_start: int, *, expires_at: int) -> int:
-        count = self.table.increment(tenant_pk(tenant_id), f"RATE#{window_start}", "hits", expires_at=expires_at,
+        count = self.table.increment(tenant_pk(tenant_id), rate_sk(window_start), "hits", expires_at=expires_at,
                                      record_type="rate_window")
         assert count is not None  # unconditional: always counted
         return count

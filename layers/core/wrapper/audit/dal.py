@@ -20,12 +20,9 @@ from wrapper.kernel.errors import InvalidInput
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.kernel.permissions import Permission
 from wrapper.kernel.timestamps import iso_z
-from wrapper.store.keys import platform_pk, tenant_pk
+from wrapper.store.schema import AUDIT_SK_PREFIX, PLATFORM_AUDIT_PK, audit_marker_sk, audit_sk, tenant_pk
 from wrapper.store.table import Item, Table, WriteRefused, put_op
 
-AUDIT_SK_PREFIX = "AUDIT#"
-AUDIT_MARKER_PREFIX = "AUDITEVT#"
-PLATFORM_AUDIT_PK = platform_pk("AUDIT")
 # Sorts after every ISO timestamp: the open upper end of a time window.
 _END = "~"
 
@@ -52,9 +49,9 @@ class DynamoAuditLog:
 
     def add_once(self, entry: dict[str, Any]) -> bool:
         pk = tenant_pk(entry["tenant_id"]) if entry["tenant_id"] else PLATFORM_AUDIT_PK
-        item: Item = {"PK": pk, "SK": f"{AUDIT_SK_PREFIX}{entry['occurred_at']}#{entry['event_id']}",
+        item: Item = {"PK": pk, "SK": audit_sk(entry['occurred_at'], entry['event_id']),
                       "record_type": "audit", **entry}
-        marker: Item = {"PK": pk, "SK": f"{AUDIT_MARKER_PREFIX}{entry['event_id']}", "record_type": "audit_marker"}
+        marker: Item = {"PK": pk, "SK": audit_marker_sk(entry['event_id']), "record_type": "audit_marker"}
         try:
             self.table.transact([put_op(marker, condition="attribute_not_exists(PK)"), put_op(item)])
         except WriteRefused as refused:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from wrapper.store.keys import platform_pk
+from wrapper.store.schema import due_pk
 from wrapper.store.table import Table
 
 
@@ -26,7 +26,7 @@ class DynamoDueSubscriptions:
         found: list[dict[str, Any]] = []
         start: dict[str, Any] | None = None
         while True:
-            items, start = self.table.query(platform_pk(f"DUE#{day.isoformat()}"), index="GSI1", limit=100,
+            items, start = self.table.query(due_pk(day), index="GSI1", limit=100,
                                             start_key=start, filter_equals=filter_equals)
             found.extend({"tenant_id": i.get("tenant_id"), "subscription_id": i.get("subscription_id")}
                          for i in items)

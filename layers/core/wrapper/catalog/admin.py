@@ -49,27 +49,25 @@ from wrapper.catalog.requests import (
     TaxRateUpdate,
 )
 from wrapper.catalog.rules import check_entitlements, check_plan, expected_version
-from wrapper.catalog.store import (
+from wrapper.catalog.store import Catalog, item_of, model_of
+from wrapper.events.catalog import EventType
+from wrapper.events.envelope import EventEnvelope, new_event
+from wrapper.events.outbox import write_with_outbox
+from wrapper.kernel.errors import Conflict, InvalidInput, NotFound
+from wrapper.store.schema import (
     CATALOG_PK,
-    Catalog,
+    DEFAULT_PLAN_SK,
     active_tax_rate_sk,
     coupon_sk,
     feature_sk,
-    item_of,
     meter_sk,
-    model_of,
     plan_code_sk,
     plan_sk,
     price_sk,
     tax_rate_sk,
 )
-from wrapper.events.catalog import EventType
-from wrapper.events.envelope import EventEnvelope, new_event
-from wrapper.events.outbox import write_with_outbox
-from wrapper.kernel.errors import Conflict, InvalidInput, NotFound
 from wrapper.store.table import Item, Table, WriteRefused, delete_op, put_op, to_dynamo, update_op
 
-DEFAULT_PLAN_SK = "DEFAULTPLAN"
 CHANGED_MEANWHILE = "The catalog changed meanwhile; read it again and retry."
 
 

@@ -26,39 +26,25 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from wrapper.catalog.models import Coupon, Feature, Meter, Plan, Price, TaxRate
-from wrapper.store.keys import platform_pk
+from wrapper.store.schema import (
+    CATALOG_PK,
+    COUPON_PREFIX,
+    FEATURE_PREFIX,
+    METER_PREFIX,
+    PLAN_PREFIX,
+    PRICE_PREFIX,
+    TAX_RATE_PREFIX,
+    coupon_sk,
+    feature_sk,
+    meter_sk,
+    plan_code_sk,
+    plan_prices_prefix,
+    plan_sk,
+    price_sk,
+)
 from wrapper.store.table import Item, Table
 
-CATALOG_PK = platform_pk("CATALOG")
 _M = TypeVar("_M", bound=BaseModel)
-
-
-def plan_sk(plan_id: str) -> str:
-    return f"PLAN#{plan_id}"
-
-
-def plan_code_sk(code: str) -> str:
-    return f"PLANCODE#{code}"
-
-
-def price_sk(plan_id: str, price_id: str) -> str:
-    return f"PRICE#{plan_id}#{price_id}"
-
-
-def feature_sk(code: str) -> str:
-    return f"FEATURE#{code}"
-
-
-def meter_sk(code: str) -> str:
-    return f"METER#{code}"
-
-
-def coupon_sk(code: str) -> str:
-    return f"COUPON#{code.upper()}"
-
-
-def tax_rate_sk(rate_id: str) -> str:
-    return f"TAXRATE#{rate_id}"
 
 
 def item_of(model: BaseModel, sk: str, record_type: str, **extra: Any) -> Item:
@@ -90,12 +76,12 @@ class Catalog:
         return self.plan(str(link["plan_id"]), with_prices=with_prices) if link else None
 
     def plans(self) -> list[Plan]:
-        return [model_of(i, Plan) for i in self._all("PLAN#")]
+        return [model_of(i, Plan) for i in self._all(PLAN_PREFIX)]
 
     def public_plans(self) -> list[Plan]:
         """Active public plans with their active prices, in code order."""
         prices: dict[str, list[Price]] = {}
-        for price in (model_of(i, Price) for i in self._all("PRICE#")):
+        for price in (model_of(i, Price) for i in self._all(PRICE_PREFIX)):
             if price.active:
                 prices.setdefault(price.plan_id, []).append(price)
         chosen = [p for p in self.plans() if p.public and p.status == "active"]
@@ -106,11 +92,11 @@ class Catalog:
 
     def all_prices(self) -> list[Price]:
         """Every price of every plan, in key order."""
-        return [model_of(i, Price) for i in self._all("PRICE#")]
+        return [model_of(i, Price) for i in self._all(PRICE_PREFIX)]
 
     def prices(self, plan_id: str) -> list[Price]:
         """Every version of every price of a plan, oldest first."""
-        return sorted((model_of(i, Price) for i in self._all(f"PRICE#{plan_id}#")), key=lambda p: p.version)
+        return sorted((model_of(i, Price) for i in self._all(plan_prices_prefix(plan_id))), key=lambda p: p.version)
 
     def price(self, plan_id: str, price_id: str) -> Price | None:
         item = self.table.get(CATALOG_PK, price_sk(plan_id, price_id))
@@ -125,24 +111,24 @@ class Catalog:
         return model_of(item, Feature) if item else None
 
     def features(self) -> list[Feature]:
-        return [model_of(i, Feature) for i in self._all("FEATURE#")]
+        return [model_of(i, Feature) for i in self._all(FEATURE_PREFIX)]
 
     def meter(self, code: str) -> Meter | None:
         item = self.table.get(CATALOG_PK, meter_sk(code))
         return model_of(item, Meter) if item else None
 
     def meters(self) -> list[Meter]:
-        return [model_of(i, Meter) for i in self._all("METER#")]
+        return [model_of(i, Meter) for i in self._all(METER_PREFIX)]
 
     def coupon(self, code: str) -> Coupon | None:
         item = self.table.get(CATALOG_PK, coupon_sk(code))
         return _coupon(item) if item else None
 
     def coupons(self) -> list[Coupon]:
-        return [_coupon(i) for i in self._all("COUPON#")]
+        return [_coupon(i) for i in self._all(COUPON_PREFIX)]
 
     def tax_rates(self) -> list[TaxRate]:
-        return [model_of(i, TaxRate) for i in self._all("TAXRATE#")]
+        return [model_of(i, TaxRate) for i in self._all(TAX_RATE_PREFIX)]
 
     def tax_rate_for(self, country: str | None, region: str | None = None) -> TaxRate | None:
         """The active rate for a tenant's country and region: the region's if there is one, else
@@ -168,6 +154,3 @@ def _coupon(item: Item) -> Coupon:
     coupon = model_of(item, Coupon)
     return coupon.model_copy(update={"times_redeemed": int(item.get("times_redeemed") or 0)})
 
-
-def active_tax_rate_sk(country: str, region: str | None) -> str:
-    return f"ACTIVETAXRATE#{country}#{region or '-'}"

@@ -24,7 +24,7 @@ from wrapper.kernel.pagination import Page
 from wrapper.kernel.permissions import Permission
 from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.idempotency import check_key
-from wrapper.store.keys import digest
+from wrapper.store.schema import digest
 from wrapper.store.table import WriteRefused, put_op
 from wrapper.tenancy.profile import TenantProfiles
 

@@ -14,22 +14,8 @@ from wrapper.credits.logic import ZERO, GrantState, Movement, WalletState
 from wrapper.credits.models import CreditGrant, LedgerEntry
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.kernel.tenant import TenantContext
+from wrapper.store.schema import LEDGER_PREFIX, WALLET_SK, credits_pk, grant_sk, ledger_sk
 from wrapper.store.table import Item, Table, put_op
-
-WALLET_SK = "WALLET"
-
-
-def credits_pk(tenant: TenantContext) -> str:
-    return f"{tenant.pk}#CREDITS"
-
-
-def grant_sk(grant_id: str) -> str:
-    return f"GRANT#{grant_id}"
-
-
-def ledger_sk(version: int, n: int) -> str:
-    # The wallet's version orders the entries exactly: every write bumps it.
-    return f"LEDGER#{version:012d}#{n:02d}"
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -64,15 +50,15 @@ class WalletStore:
 
     def ledger(self, tenant: TenantContext, limit: int | None, cursor: str | None) -> Page[LedgerEntry]:
         pk = credits_pk(tenant)
-        items, last = self.tenant_tables(tenant).query(pk, sk_prefix="LEDGER#", limit=clamp_limit(limit), forward=False,
-                                       start_key=decode_cursor(cursor, partition_key=pk))
+        items, last = self.tenant_tables(tenant).query(pk, sk_prefix=LEDGER_PREFIX, limit=clamp_limit(limit),
+                                                       forward=False, start_key=decode_cursor(cursor, partition_key=pk))
         return Page[LedgerEntry](items=[_entry(i) for i in items], next_cursor=encode_cursor(last))
 
     def ledger_total(self, tenant: TenantContext) -> Decimal:
         """The sum of every ledger entry (checks, not a request path)."""
         total, start = ZERO, None
         while True:
-            items, start = self.tenant_tables(tenant).query(credits_pk(tenant), sk_prefix="LEDGER#", limit=1000,
+            items, start = self.tenant_tables(tenant).query(credits_pk(tenant), sk_prefix=LEDGER_PREFIX, limit=1000,
                                                             start_key=start)
             total += sum((Decimal(i["amount"]) for i in items), ZERO)
             if not start:

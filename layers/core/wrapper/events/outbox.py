@@ -12,18 +12,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from wrapper.events.envelope import EventEnvelope
-from wrapper.store.keys import platform_pk, tenant_pk
+from wrapper.store.schema import PLATFORM_OUTBOX_PK, outbox_sk, tenant_pk
 from wrapper.store.table import Item, Table, put_op
 
-OUTBOX_SK_PREFIX = "OUTBOX#"
 OUTBOX_RECORD_TYPE = "outbox"
 
 
 def outbox_item(event: EventEnvelope, *, ttl_days: int, now: float | None = None) -> Item:
-    pk = tenant_pk(event.tenant_id) if event.tenant_id else platform_pk("OUTBOX")
+    pk = tenant_pk(event.tenant_id) if event.tenant_id else PLATFORM_OUTBOX_PK
     return {
         "PK": pk,
-        "SK": f"{OUTBOX_SK_PREFIX}{event.id}",
+        "SK": outbox_sk(event.id),
         "record_type": OUTBOX_RECORD_TYPE,
         "event_type": event.type,
         "envelope": json.dumps(event.model_dump(), separators=(",", ":")),

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from wrapper.events.envelope import EventEnvelope
-from wrapper.events.outbox import OUTBOX_SK_PREFIX, envelope_from_stream_image
+from wrapper.events.outbox import envelope_from_stream_image
+from wrapper.store.schema import OUTBOX_SK_PREFIX
 
 PUT_EVENTS_BATCH = 10
 

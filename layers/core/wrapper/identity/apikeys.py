@@ -56,15 +56,20 @@ from wrapper.events.outbox import write_with_outbox
 from wrapper.kernel.errors import InvalidInput, NotFound
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.kernel.permissions import Permission, ensure_can_assign
-from wrapper.store.keys import digest, platform_pk, tenant_pk
+from wrapper.store.schema import (
+    API_KEY_LOOKUP_SK,
+    APIKEY_SK_PREFIX,
+    api_key_lookup_pk,
+    api_key_sk,
+    digest,
+    tenant_pk,
+)
 from wrapper.store.table import Item, Table, WriteRefused, delete_op, put_op
 
 if TYPE_CHECKING:  # the authorizer imports this module and should not load the HTTP resolver
     from wrapper.kernel.actor import Actor
 
 KEY_PREFIX = "wk_"
-APIKEY_SK_PREFIX = "APIKEY#"
-LOOKUP_SK = "KEY"
 # The role name API keys carry in the authorizer's context; their permissions come with it.
 API_KEY_ROLE = "api-key"
 PRINCIPAL_PREFIX = "apikey:"
@@ -187,14 +192,14 @@ class ApiKeys:
         digest = key_digest(key)
         scopes = [str(s) for s in request.scopes]
         item: Item = {
-            "PK": actor.tenant.pk, "SK": f"{APIKEY_SK_PREFIX}{key_id}", "record_type": "api_key",
+            "PK": actor.tenant.pk, "SK": api_key_sk(key_id), "record_type": "api_key",
             "key_id": key_id, "name": request.name, "scopes": scopes, "prefix": f"{KEY_PREFIX}{key_id}",
             "created_at": _iso(now), "created_by": actor.user_id, "key_digest": digest,
             # ISO text, not a number: the tenant's item outlives the key's expiry (TTL reads numbers only).
             "expires_at": _iso(expires_at) if expires_at is not None else None,
         }
         lookup: Item = {
-            "PK": platform_pk(f"APIKEY#{digest}"), "SK": LOOKUP_SK, "record_type": "api_key_lookup",
+            "PK": api_key_lookup_pk(digest), "SK": API_KEY_LOOKUP_SK, "record_type": "api_key_lookup",
             "tenant_id": actor.tenant.tenant_id, "key_id": key_id, "scopes": scopes,
             "created_by": actor.user_id, "expires_at": expires_at,
         }
@@ -215,7 +220,7 @@ class ApiKeys:
 
     def revoke(self, actor: Actor, key_id: str, *, request_id: str | None, source_ip: str | None) -> None:
         actor.require(Permission.API_KEYS_WRITE)
-        sk = f"{APIKEY_SK_PREFIX}{key_id}"
+        sk = api_key_sk(key_id)
         item = self.table.get(actor.tenant.pk, sk)
         if item is None:
             raise NotFound("No such API key.")
@@ -223,7 +228,7 @@ class ApiKeys:
             "actor": actor.user_id, "target": key_id, "name": item.get("name"), "request_id": request_id,
             "source_ip": source_ip})
         operations = [delete_op(actor.tenant.pk, sk, condition="attribute_exists(PK)"),
-                      delete_op(platform_pk(f"APIKEY#{item['key_digest']}"), LOOKUP_SK)]
+                      delete_op(api_key_lookup_pk(item['key_digest']), API_KEY_LOOKUP_SK)]
         try:
             write_with_outbox(self.table, operations, [event], ttl_days=self.outbox_ttl_days)
         except WriteRefused:
@@ -232,13 +237,13 @@ class ApiKeys:
     # ------------------------------------------------------------------ the authorizer's side
     def find(self, key: str) -> Item | None:
         """The lookup item of a presented key, or None if no such key exists (or it was revoked)."""
-        return self.table.get(platform_pk(f"APIKEY#{key_digest(key)}"), LOOKUP_SK)
+        return self.table.get(api_key_lookup_pk(key_digest(key)), API_KEY_LOOKUP_SK)
 
     def mark_used(self, tenant_id: str, key_id: str, now: float) -> bool:
         """Stamp ``last_used_at`` unless it was stamped within the last minute; True if stamped.
         Never recreates a revoked key's item."""
         try:
-            self.table.update(tenant_pk(tenant_id), f"{APIKEY_SK_PREFIX}{key_id}", update="SET last_used_at = :now",
+            self.table.update(tenant_pk(tenant_id), api_key_sk(key_id), update="SET last_used_at = :now",
                               condition="attribute_exists(PK) AND "
                                         "(attribute_not_exists(last_used_at) OR last_used_at < :cutoff)",
                               values={":now": _iso(now), ":cutoff": _iso(now - LAST_USED_RESOLUTION_SECONDS)})

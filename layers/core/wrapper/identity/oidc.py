@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from wrapper.identity.models import normalize_email
 from wrapper.identity.tokens import Claims
-from wrapper.store.keys import digest, platform_pk
+from wrapper.store.schema import oidc_pk, oidc_subject_sk
 from wrapper.store.table import Table, WriteRefused
 
 
@@ -60,7 +60,7 @@ class OidcLinks:
 
 
 def _key(issuer: str, subject: str) -> dict[str, str]:
-    return {"PK": platform_pk(f"OIDC#{digest(issuer)}"), "SK": f"SUB#{subject}"}
+    return {"PK": oidc_pk(issuer), "SK": oidc_subject_sk(subject)}
 
 
 def _verified_email(claims: Claims) -> str | None:

@@ -3,14 +3,8 @@ read by the authorizer with one GetItem (what the flag opens: ``wrapper.api.oper
 
 from __future__ import annotations
 
-from wrapper.store.keys import platform_pk
+from wrapper.store.schema import OPERATOR_SK, operator_pk
 from wrapper.store.table import Table
-
-OPERATOR_SK = "OPERATOR"
-
-
-def operator_pk(user_id: str) -> str:
-    return platform_pk(f"OPERATOR#{user_id}")
 
 
 class PlatformOperators:

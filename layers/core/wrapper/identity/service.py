@@ -29,7 +29,7 @@ from wrapper.kernel.clock import fixed_window
 from wrapper.kernel.errors import Conflict, LimitExceeded, NotFound, Unauthorized
 from wrapper.kernel.timestamps import iso_z
 from wrapper.notifications import Email, Notifier
-from wrapper.store.keys import digest
+from wrapper.store.schema import digest
 
 WRONG_CREDENTIALS = "Email or password is wrong."
 INVALID_RESET_TOKEN = "This reset token is invalid, expired or already used; ask for a new one."  # noqa: S105

@@ -24,10 +24,25 @@ from datetime import datetime
 
 from wrapper.events.envelope import EventEnvelope
 from wrapper.events.outbox import write_with_outbox
-from wrapper.store.keys import digest, platform_pk, tenant_pk
+from wrapper.store.schema import (
+    MEMBERSHIP_PREFIX,
+    PROFILE_SK,
+    RESET_POINTER_SK,
+    TOKEN_SK,
+    USER_SK,
+    digest,
+    email_pk,
+    login_failures_pk,
+    member_sk,
+    membership_sk,
+    reset_requests_pk,
+    reset_token_pk,
+    revoked_token_pk,
+    tenant_pk,
+    user_pk,
+    window_sk,
+)
 from wrapper.store.table import Item, Table, WriteRefused, delete_op, put_op, to_dynamo, update_op
-
-RESET_POINTER_SK = "PWRESET"
 
 
 class EmailTaken(Exception):
@@ -41,23 +56,23 @@ class IdentityStore:
 
     # ------------------------------------------------------------------ users and tenants
     def user_id_by_email(self, email: str) -> str | None:
-        item = self.table.get(platform_pk(f"EMAIL#{email}"), "USER")
+        item = self.table.get(email_pk(email), USER_SK)
         return str(item["user_id"]) if item else None
 
     def tenants_of(self, user_id: str) -> list[Item]:
-        items, _ = self.table.query(platform_pk(f"USER#{user_id}"), sk_prefix="TENANT#", limit=100)
+        items, _ = self.table.query(user_pk(user_id), sk_prefix=MEMBERSHIP_PREFIX, limit=100)
         return items
 
     def membership_in(self, tenant_id: str, user_id: str) -> Item | None:
         """The user's membership of the tenant (``role``, ``joined_at``), or None if they are not a member."""
-        return self.table.get(platform_pk(f"USER#{user_id}"), f"TENANT#{tenant_id}")
+        return self.table.get(user_pk(user_id), membership_sk(tenant_id))
 
     def tenant_states(self, tenant_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         """Status and plan tier of each tenant, one BatchGetItem (a user belongs to few tenants)."""
         states: dict[str, dict[str, str]] = {}
         ids = list(dict.fromkeys(tenant_ids))
         for start in range(0, len(ids), 100):
-            keys = [(tenant_pk(t), "PROFILE") for t in ids[start:start + 100]]
+            keys = [(tenant_pk(t), PROFILE_SK) for t in ids[start:start + 100]]
             for item in self.table.batch_get(keys, attributes=("tenant_id", "status", "plan_tier")):
                 states[str(item["tenant_id"])] = {"status": str(item["status"]),
                                                   "tier": str(item.get("plan_tier", "free"))}
@@ -69,16 +84,16 @@ class IdentityStore:
         all in one transaction. EmailTaken if the email was claimed meanwhile."""
         at = now.isoformat()
         operations = [
-            put_op({"PK": platform_pk(f"EMAIL#{email}"), "SK": "USER", "record_type": "email", "user_id": user_id,
+            put_op({"PK": email_pk(email), "SK": USER_SK, "record_type": "email", "user_id": user_id,
                     "created_at": at}, condition="attribute_not_exists(PK)"),
-            put_op({"PK": platform_pk(f"USER#{user_id}"), "SK": "PROFILE", "record_type": "user",
+            put_op({"PK": user_pk(user_id), "SK": PROFILE_SK, "record_type": "user",
                     "user_id": user_id, "email": email, "created_at": at}, condition="attribute_not_exists(PK)"),
-            put_op({"PK": platform_pk(f"USER#{user_id}"), "SK": f"TENANT#{tenant_id}", "record_type": "membership",
+            put_op({"PK": user_pk(user_id), "SK": membership_sk(tenant_id), "record_type": "membership",
                     "tenant_id": tenant_id, "role": "owner", "joined_at": at}),
-            put_op({"PK": tenant_pk(tenant_id), "SK": "PROFILE", "record_type": "tenant", "tenant_id": tenant_id,
+            put_op({"PK": tenant_pk(tenant_id), "SK": PROFILE_SK, "record_type": "tenant", "tenant_id": tenant_id,
                     "name": tenant_name, "timezone": "UTC", "billing_email": email, "status": "active",
                     "plan_tier": "free", "created_at": at, "version": 1}, condition="attribute_not_exists(PK)"),
-            put_op({"PK": tenant_pk(tenant_id), "SK": f"MEMBER#{user_id}", "record_type": "member",
+            put_op({"PK": tenant_pk(tenant_id), "SK": member_sk(user_id), "record_type": "member",
                     "user_id": user_id, "email": email, "role": "owner", "joined_at": at}),
         ]
         try:
@@ -90,15 +105,15 @@ class IdentityStore:
 
     # ------------------------------------------------------------------ refresh-token revocation
     def revoke_refresh_token(self, refresh_token: str, *, expires_at: int) -> None:
-        self.table.put({"PK": platform_pk(f"REVOKED#{digest(refresh_token)}"), "SK": "TOKEN",
+        self.table.put({"PK": revoked_token_pk(digest(refresh_token)), "SK": TOKEN_SK,
                         "record_type": "revoked_token", "expires_at": expires_at})
 
     def is_revoked(self, refresh_token: str) -> bool:
-        return self.table.get(platform_pk(f"REVOKED#{digest(refresh_token)}"), "TOKEN") is not None
+        return self.table.get(revoked_token_pk(digest(refresh_token)), TOKEN_SK) is not None
 
     # ------------------------------------------------------------------ sign-in failures
     def _failure_key(self, email: str, window_start: int) -> dict[str, str]:
-        return {"PK": platform_pk(f"LOGINFAIL#{digest(email)}"), "SK": f"WINDOW#{window_start}"}
+        return {"PK": login_failures_pk(digest(email)), "SK": window_sk(window_start)}
 
     def try_attempt(self, email: str, window_start: int, *, max_failures: int, expires_at: int) -> bool:
         """Count one sign-in attempt, atomically, unless the window already holds ``max_failures``
@@ -136,27 +151,27 @@ class IdentityStore:
     # ------------------------------------------------------------------ password reset
     def count_reset_request(self, email: str, window_start: int, *, max_requests: int, expires_at: int) -> bool:
         """Count one reset request for the email, unless the window already holds ``max_requests``."""
-        counted = self.table.increment(platform_pk(f"PWRESETRATE#{digest(email)}"), f"WINDOW#{window_start}",
+        counted = self.table.increment(reset_requests_pk(digest(email)), window_sk(window_start),
                                        "requests", expires_at=expires_at, record_type="reset_requests",
                                        below=max_requests)
         return counted is not None
 
     def reset_token(self, digest: str) -> Item | None:
-        return self.table.get(platform_pk(f"PWRESET#{digest}"), "TOKEN")
+        return self.table.get(reset_token_pk(digest), TOKEN_SK)
 
     def replace_reset_token(self, *, user_id: str, email: str, digest: str, expires_at: int,
                             created_at: str) -> bool:
         """Make ``digest`` the user's one live reset token, deleting the previous one in the same
         transaction. False when a concurrent request replaced it first (its token stands)."""
-        pointer_pk = platform_pk(f"USER#{user_id}")
+        pointer_pk = user_pk(user_id)
         previous = self.table.get(pointer_pk, RESET_POINTER_SK)
         pointer = {"PK": pointer_pk, "SK": RESET_POINTER_SK, "record_type": "reset_pointer", "digest": digest,
                    "expires_at": expires_at}
-        operations = [put_op({"PK": platform_pk(f"PWRESET#{digest}"), "SK": "TOKEN", "record_type": "reset_token",
+        operations = [put_op({"PK": reset_token_pk(digest), "SK": TOKEN_SK, "record_type": "reset_token",
                               "user_id": user_id, "email": email, "created_at": created_at,
                               "expires_at": expires_at}, condition="attribute_not_exists(PK)")]
         if previous:
-            operations.append(delete_op(platform_pk(f"PWRESET#{previous['digest']}"), "TOKEN"))
+            operations.append(delete_op(reset_token_pk(previous['digest']), TOKEN_SK))
             operations.append(put_op(pointer, condition="#d = :previous", names={"#d": "digest"},
                                      values={":previous": previous["digest"]}))
         else:
@@ -173,11 +188,11 @@ class IdentityStore:
                            events: Sequence[EventEnvelope]) -> bool:
         """Spend the token, clear the email's sign-in lockout and record ``events``, all or nothing.
         False when the token was spent, replaced or expired meanwhile."""
-        claim = delete_op(platform_pk(f"PWRESET#{digest}"), "TOKEN",
+        claim = delete_op(reset_token_pk(digest), TOKEN_SK,
                           condition="attribute_exists(PK) AND expires_at > :now")
         claim["Delete"]["ExpressionAttributeValues"] = to_dynamo({":now": now})
         failures = self._failure_key(email, failure_window)
-        operations = [claim, delete_op(platform_pk(f"USER#{user_id}"), RESET_POINTER_SK),
+        operations = [claim, delete_op(user_pk(user_id), RESET_POINTER_SK),
                       delete_op(failures["PK"], failures["SK"])]
         try:
             write_with_outbox(self.table, operations, events, ttl_days=self.outbox_ttl_days)

@@ -1,5 +1,5 @@
 """The tenant a request acts for. Its partition-key prefix is the isolation rule every key obeys: all of a
-tenant's items sit under ``TENANT#<tenant_id>``, and ``wrapper.store.keys`` builds the rest from here."""
+tenant's items sit under ``TENANT#<tenant_id>``, and ``wrapper.store.schema`` builds the rest from here."""
 
 from __future__ import annotations
 

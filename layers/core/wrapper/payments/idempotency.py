@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from wrapper.kernel.errors import Conflict, InvalidInput
 from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.collection import PaymentRequired
+from wrapper.store.schema import idempotency_sk
 from wrapper.store.table import Table, WriteRefused, delete_op, put_op
 
 M = TypeVar("M", bound=BaseModel)
@@ -50,7 +51,7 @@ class IdempotencyRecords:
         if key is None:
             return produce()
         check_key(key)
-        sk = "IDEMPOTENCY#" + hashlib.sha256(key.encode()).hexdigest()
+        sk = idempotency_sk(key)
         request_print = hashlib.sha256(f"{operation}\n{body}".encode()).hexdigest()
         now = self.clock()
         try:

@@ -25,32 +25,33 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
-from wrapper.catalog.store import CATALOG_PK, coupon_sk
 from wrapper.events.envelope import EventEnvelope
 from wrapper.events.outbox import write_with_outbox
 from wrapper.kernel.tenant import TenantContext
-from wrapper.store.keys import platform_pk, tenant_pk
+from wrapper.store.schema import (
+    BILLING_SK,
+    CATALOG_PK,
+    CHARGE_PREFIX,
+    CHECKOUT_PREFIX,
+    HISTORY_PREFIX,
+    PROFILE_SK,
+    STRIPE_CUSTOMER_SK,
+    STRIPE_EVENT_PREFIX,
+    SUBSCRIPTION_SK,
+    TRIAL_NOTICE_PREFIX,
+    coupon_sk,
+    coupon_use_sk,
+    due_pk,
+    member_sk,
+    stripe_customer_pk,
+    tenant_pk,
+)
 from wrapper.store.table import Item, Table, WriteRefused, put_op, update_op
 from wrapper.subscriptions.models import Subscription
 
-SUBSCRIPTION_SK = "SUBSCRIPTION"
-HISTORY_PREFIX = "SUBHIST#"
-BILLING_SK = "BILLING"
-CHECKOUT_PREFIX = "CHECKOUT#"
-STRIPE_EVENT_PREFIX = "STRIPEEVT#"
-CHARGE_PREFIX = "CHARGE#"
-TRIAL_NOTICE_PREFIX = "TRIALNOTICE#"
 # Pending Checkout changes and applied-event markers outlive any retry of what wrote them.
 CHECKOUT_TTL_DAYS = 7
 STRIPE_EVENT_TTL_DAYS = 90
-
-
-def customer_pk(customer_id: str) -> str:
-    return platform_pk(f"STRIPECUST#{customer_id}")
-
-
-def due_pk(subscription: Subscription) -> str:
-    return platform_pk(f"DUE#{subscription.current_period_end.date().isoformat()}")
 
 
 class SubscriptionStore:
@@ -71,17 +72,17 @@ class SubscriptionStore:
         return [Subscription.model_validate_json(str(i["doc"])) for i in items], last
 
     def profile(self, tenant: TenantContext) -> Item:
-        return self.table.get(tenant.pk, "PROFILE") or {}
+        return self.table.get(tenant.pk, PROFILE_SK) or {}
 
     def billing(self, tenant: TenantContext) -> Item | None:
         return self.table.get(tenant.pk, BILLING_SK)
 
     def member_email(self, tenant: TenantContext, user_id: str) -> str | None:
-        member = self.table.get(tenant.pk, f"MEMBER#{user_id}") or {}
+        member = self.table.get(tenant.pk, member_sk(user_id)) or {}
         return str(member["email"]) if member.get("email") else None
 
     def tenant_of_customer(self, customer_id: str) -> str | None:
-        item = self.table.get(customer_pk(customer_id), "TENANT")
+        item = self.table.get(stripe_customer_pk(customer_id), STRIPE_CUSTOMER_SK)
         return str(item["tenant_id"]) if item else None
 
     def checkout(self, tenant: TenantContext, session_id: str) -> Item | None:
@@ -111,7 +112,7 @@ class SubscriptionStore:
             "PK": pk, "SK": SUBSCRIPTION_SK, "record_type": "subscription", "doc": doc,
             "version": subscription.version, "tenant_id": subscription.tenant_id,
             "subscription_id": subscription.id, "status": subscription.status,
-            "GSI1PK": due_pk(subscription), "GSI1SK": pk,
+            "GSI1PK": due_pk(subscription.current_period_end.date()), "GSI1SK": pk,
         }
         if expected_version is None:
             write = put_op(current, condition="attribute_not_exists(PK)")
@@ -142,12 +143,12 @@ class SubscriptionStore:
         return [
             update_op(CATALOG_PK, coupon_sk(code), update="ADD times_redeemed :one", condition=condition,
                       values=values),
-            put_op({"PK": tenant.pk, "SK": f"COUPONUSE#{code.upper()}", "record_type": "coupon_use",
+            put_op({"PK": tenant.pk, "SK": coupon_use_sk(code), "record_type": "coupon_use",
                     "code": code.upper()}, condition="attribute_not_exists(PK)"),
         ]
 
     def coupon_used(self, tenant: TenantContext, code: str) -> bool:
-        return self.table.get(tenant.pk, f"COUPONUSE#{code.upper()}") is not None
+        return self.table.get(tenant.pk, coupon_use_sk(code)) is not None
 
     def checkout_op(self, tenant: TenantContext, session_id: str, pending: Item, now: float) -> dict[str, Any]:
         # A replayed request creates the same session: writing its pending change again is harmless,
@@ -208,9 +209,9 @@ class SubscriptionStore:
             self.write([
                 put_op({"PK": tenant.pk, "SK": BILLING_SK, "record_type": "billing", "stripe_customer_id": customer_id,
                         "created_at": int(time.time())}, condition="attribute_not_exists(PK)"),
-                put_op({"PK": customer_pk(customer_id), "SK": "TENANT", "record_type": "stripe_customer",
-                        "tenant_id": tenant.tenant_id}, condition="attribute_not_exists(PK) OR tenant_id = :t",
-                       values={":t": tenant.tenant_id}),
+                put_op({"PK": stripe_customer_pk(customer_id), "SK": STRIPE_CUSTOMER_SK,
+                        "record_type": "stripe_customer", "tenant_id": tenant.tenant_id},
+                       condition="attribute_not_exists(PK) OR tenant_id = :t", values={":t": tenant.tenant_id}),
             ], [])
 
 

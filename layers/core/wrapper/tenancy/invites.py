@@ -40,10 +40,22 @@ from wrapper.kernel.permissions import ROLE_PERMISSIONS, Permission, ensure_can_
 from wrapper.kernel.timestamps import iso_z
 from wrapper.notifications import Email as EmailMessage
 from wrapper.notifications import Notifier
-from wrapper.store.keys import digest, platform_pk, tenant_pk
+from wrapper.store.schema import (
+    INVITE_PREFIX,
+    INVITE_TOKEN_SK,
+    PROFILE_SK,
+    USER_SK,
+    digest,
+    email_pk,
+    invite_sk,
+    invite_token_pk,
+    member_sk,
+    membership_sk,
+    tenant_pk,
+    user_pk,
+)
 from wrapper.store.table import Item, Table, WriteRefused, check_op, delete_op, put_op
 
-INVITE_PREFIX = "INVITE#"
 _PASSWORD = TypeAdapter(Password)
 
 
@@ -85,25 +97,25 @@ class Invites:
                app_url: str, request_id: str | None, source_ip: str | None) -> Invite:
         actor.require(Permission.MEMBERS_WRITE)
         ensure_can_assign(actor.permissions, _role_permissions(actor.tenant.tenant_id, request.role, custom_roles))
-        tenant = self.table.get(actor.tenant.pk, "PROFILE")
+        tenant = self.table.get(actor.tenant.pk, PROFILE_SK)
         if tenant is None:
             raise NotFound("No such tenant.")
         user_id = IdentityStore(self.table, outbox_ttl_days=self.outbox_ttl_days).user_id_by_email(request.email)
-        if user_id and self.table.get(actor.tenant.pk, f"MEMBER#{user_id}"):
+        if user_id and self.table.get(actor.tenant.pk, member_sk(user_id)):
             raise Conflict("This person is already a member.")
         token = secrets.token_urlsafe(32)
         now = self.clock()
         expires_at = int(now + self.ttl_seconds)
         invite: Item = {
-            "PK": actor.tenant.pk, "SK": f"{INVITE_PREFIX}{request.email}", "record_type": "invite",
+            "PK": actor.tenant.pk, "SK": invite_sk(request.email), "record_type": "invite",
             "invite_id": str(ULID()), "email": request.email, "role": request.role, "invited_by": actor.user_id,
             "created_at": _iso(now), "expires_at": expires_at, "token_digest": token_digest(token)}
-        previous = self.table.get(actor.tenant.pk, f"{INVITE_PREFIX}{request.email}")
+        previous = self.table.get(actor.tenant.pk, invite_sk(request.email))
         operations = [put_op(invite)]
         if previous:  # re-inviting replaces the pending invite: its token dies with it
-            operations.append(delete_op(platform_pk(f"INVITE#{previous['token_digest']}"), "INVITE"))
+            operations.append(delete_op(invite_token_pk(previous['token_digest']), INVITE_TOKEN_SK))
         operations.append(put_op({
-            "PK": platform_pk(f"INVITE#{invite['token_digest']}"), "SK": "INVITE", "record_type": "invite_token",
+            "PK": invite_token_pk(invite['token_digest']), "SK": INVITE_TOKEN_SK, "record_type": "invite_token",
             "tenant_id": actor.tenant.tenant_id, "email": request.email, "role": request.role,
             "invited_by": actor.user_id, "expires_at": expires_at}))
         event = new_event(EventType.MEMBER_INVITED, actor.tenant.tenant_id, {
@@ -133,7 +145,7 @@ class Invites:
         """Join the invite's tenant. An existing user proves it is them with their password; a
         new one chooses a password (sign-up's rules) and gets an account."""
         digest = token_digest(token)
-        lookup = self.table.get(platform_pk(f"INVITE#{digest}"), "INVITE")
+        lookup = self.table.get(invite_token_pk(digest), INVITE_TOKEN_SK)
         if lookup is None or int(lookup["expires_at"]) <= self.clock():
             raise NotFound("No such invite, or it has expired or been used.")
         email, tenant_id, role = str(lookup["email"]), str(lookup["tenant_id"]), str(lookup["role"])
@@ -152,21 +164,21 @@ class Invites:
                 idp.create_user(email, request.password)
             user_id, tokens = _sign_in(idp, email, request.password)
         at = _iso(self.clock())
-        member: Item = {"PK": tenant_pk(tenant_id), "SK": f"MEMBER#{user_id}", "record_type": "member",
+        member: Item = {"PK": tenant_pk(tenant_id), "SK": member_sk(user_id), "record_type": "member",
                         "user_id": user_id, "email": email, "role": role, "joined_at": at}
         operations = [
-            delete_op(platform_pk(f"INVITE#{digest}"), "INVITE", condition="attribute_exists(PK)"),
+            delete_op(invite_token_pk(digest), INVITE_TOKEN_SK, condition="attribute_exists(PK)"),
             put_op(member, condition="attribute_not_exists(PK)"),
-            put_op({"PK": platform_pk(f"USER#{user_id}"), "SK": f"TENANT#{tenant_id}", "record_type": "membership",
+            put_op({"PK": user_pk(user_id), "SK": membership_sk(tenant_id), "record_type": "membership",
                     "tenant_id": tenant_id, "role": role, "joined_at": at}),
-            check_op(tenant_pk(tenant_id), "PROFILE", condition="#s = :active", names={"#s": "status"},
+            check_op(tenant_pk(tenant_id), PROFILE_SK, condition="#s = :active", names={"#s": "status"},
                      values={":active": "active"}),
             *([] if known_user else _new_user_ops(user_id, email, at)),
             *role_holder_ops(tenant_id, role),
         ]
-        invite_item = self.table.get(tenant_pk(tenant_id), f"{INVITE_PREFIX}{email}")
+        invite_item = self.table.get(tenant_pk(tenant_id), invite_sk(email))
         if invite_item and invite_item.get("token_digest") == digest:
-            operations.append(delete_op(tenant_pk(tenant_id), f"{INVITE_PREFIX}{email}"))
+            operations.append(delete_op(tenant_pk(tenant_id), invite_sk(email)))
         event = new_event(EventType.MEMBER_JOINED, tenant_id, {
             "actor": user_id, "target": user_id, "role": role, "invited_by": lookup.get("invited_by"),
             "request_id": request_id, "source_ip": source_ip})
@@ -185,9 +197,9 @@ class Invites:
 def _new_user_ops(user_id: str, email: str, at: str) -> list[dict[str, Any]]:
     """A new user's email reservation and profile, as sign-up writes them."""
     return [
-        put_op({"PK": platform_pk(f"EMAIL#{email}"), "SK": "USER", "record_type": "email", "user_id": user_id,
+        put_op({"PK": email_pk(email), "SK": USER_SK, "record_type": "email", "user_id": user_id,
                 "created_at": at}, condition="attribute_not_exists(PK)"),
-        put_op({"PK": platform_pk(f"USER#{user_id}"), "SK": "PROFILE", "record_type": "user", "user_id": user_id,
+        put_op({"PK": user_pk(user_id), "SK": PROFILE_SK, "record_type": "user", "user_id": user_id,
                 "email": email, "created_at": at}, condition="attribute_not_exists(PK)"),
     ]
 

@@ -30,12 +30,10 @@ from wrapper.kernel.permissions import (
     ensure_owner_remains,
 )
 from wrapper.kernel.tenant import TenantContext
-from wrapper.store.keys import platform_pk
+from wrapper.store.schema import MEMBER_PREFIX, member_sk, membership_sk, user_pk
 from wrapper.store.table import Item, Table, WriteRefused, check_op, delete_op, put_op, to_dynamo, update_op
 from wrapper.tenancy.organizations import Organizations
 from wrapper.tenancy.roles import Roles
-
-MEMBER_PREFIX = "MEMBER#"
 
 
 class Member(BaseModel):
@@ -79,12 +77,12 @@ class Members:
         roles = {u: str(m["role"]) for u, m in members.items()}
         ensure_owner_remains(roles, MemberChange.set_role(user_id, change.role))
         updated = {**target, "role": change.role}
-        link = self.table.get(platform_pk(f"USER#{user_id}"), f"TENANT#{tenant_id}") or {}
+        link = self.table.get(user_pk(user_id), membership_sk(tenant_id)) or {}
         operations = [
             # An update, not a put: unit assignments change org_count on this item meanwhile.
-            update_op(actor.tenant.pk, f"{MEMBER_PREFIX}{user_id}", update="SET #r = :new", condition="#r = :old",
+            update_op(actor.tenant.pk, member_sk(user_id), update="SET #r = :new", condition="#r = :old",
                       names={"#r": "role"}, values={":new": change.role, ":old": old_role}),
-            put_op({**link, "PK": platform_pk(f"USER#{user_id}"), "SK": f"TENANT#{tenant_id}",
+            put_op({**link, "PK": user_pk(user_id), "SK": membership_sk(tenant_id),
                     "tenant_id": tenant_id, "role": change.role}),
             *self._other_owners_stay(actor.tenant, roles, user_id),
         ]
@@ -120,12 +118,12 @@ class Members:
         else:
             condition += "(attribute_not_exists(org_count) OR org_count = :units)"
             values[":units"] = 0
-        member_gone = delete_op(actor.tenant.pk, f"{MEMBER_PREFIX}{user_id}", condition=condition)
+        member_gone = delete_op(actor.tenant.pk, member_sk(user_id), condition=condition)
         member_gone["Delete"].update(ExpressionAttributeNames={"#r": "role"},
                                      ExpressionAttributeValues=to_dynamo(values))
         operations = [
             member_gone,
-            delete_op(platform_pk(f"USER#{user_id}"), f"TENANT#{tenant_id}"),
+            delete_op(user_pk(user_id), membership_sk(tenant_id)),
             *self._other_owners_stay(actor.tenant, roles, user_id),
             *self._release(tenant_id, role),
             *unit_ops,
@@ -157,7 +155,7 @@ class Members:
                 return members
 
     def _other_owners_stay(self, tenant: TenantContext, roles: dict[str, str], changed: str) -> list[dict[str, Any]]:
-        return [check_op(tenant.pk, f"{MEMBER_PREFIX}{user}", condition="#r = :owner", names={"#r": "role"},
+        return [check_op(tenant.pk, member_sk(user), condition="#r = :owner", names={"#r": "role"},
                          values={":owner": BuiltInRole.OWNER.value})
                 for user, role in roles.items() if role == BuiltInRole.OWNER and user != changed]
 

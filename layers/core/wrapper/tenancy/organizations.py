@@ -38,11 +38,16 @@ from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_c
 from wrapper.kernel.permissions import Permission
 from wrapper.kernel.tenant import TenantContext
 from wrapper.kernel.timestamps import iso_z
+from wrapper.store.schema import (
+    ORG_PREFIX,
+    ORG_TREE_SK,
+    member_sk,
+    org_assignment_sk,
+    org_assignments_prefix,
+    org_sk,
+)
 from wrapper.store.table import Item, Table, WriteRefused, delete_op, put_op, to_dynamo, update_op
 
-ORG_PREFIX = "ORG#"
-ORG_TREE_SK = "ORGTREE"
-ORG_MEMBER_PREFIX = "ORGMEMBER#"
 MAX_UNITS = 1000
 MAX_DEPTH = 10
 MAX_UNITS_PER_MEMBER = 20
@@ -186,7 +191,7 @@ class Organizations:
         ensure_can_add(parents, request.parent_id)
         org_id = str(ULID())
         now = _now()
-        item: Item = {"PK": actor.tenant.pk, "SK": f"{ORG_PREFIX}{org_id}", "record_type": "organization",
+        item: Item = {"PK": actor.tenant.pk, "SK": org_sk(org_id), "record_type": "organization",
                       "org_id": org_id, "name": request.name, "parent_id": request.parent_id, "member_count": 0,
                       "created_at": now, "updated_at": now, "version": 1}
         operations = [put_op(item, condition="attribute_not_exists(PK)"),
@@ -216,7 +221,7 @@ class Organizations:
         else:
             update += ", #p = :p"
             values[":p"] = updated["parent_id"]
-        operations = [update_op(actor.tenant.pk, f"{ORG_PREFIX}{org_id}", update=update,
+        operations = [update_op(actor.tenant.pk, org_sk(org_id), update=update,
                                 condition="version = :v", names=names, values=values)]
         if moving:
             operations.append(self._tree_op(actor.tenant, tree_version, {**parents, org_id: fields["parent_id"]}))
@@ -233,7 +238,7 @@ class Organizations:
         if int(current.get("member_count", 0)) > 0:
             raise Conflict("The unit has members; take them out of it first.")
         remaining = {unit: parent for unit, parent in parents.items() if unit != org_id}
-        gone = delete_op(actor.tenant.pk, f"{ORG_PREFIX}{org_id}",
+        gone = delete_op(actor.tenant.pk, org_sk(org_id),
                          condition="attribute_exists(PK) AND member_count = :zero")
         gone["Delete"]["ExpressionAttributeValues"] = to_dynamo({":zero": 0})
         self._commit([gone, self._tree_op(actor.tenant, tree_version, remaining)],
@@ -246,22 +251,22 @@ class Organizations:
         """Put a member in a unit; doing it again answers the same assignment and writes nothing."""
         actor.require(Permission.ORGANIZATIONS_WRITE)
         pk = actor.tenant.pk
-        member = self.table.get(pk, f"MEMBER#{user_id}")
+        member = self.table.get(pk, member_sk(user_id))
         if member is None:
             raise NotFound("No such member in this tenant.")
         self._unit(actor.tenant, org_id)
-        existing = self.table.get(pk, _assignment_sk(user_id, org_id))
+        existing = self.table.get(pk, org_assignment_sk(user_id, org_id))
         if existing is not None:
             return _assignment(existing)
         if int(member.get("org_count", 0)) >= MAX_UNITS_PER_MEMBER:
             raise Conflict(f"A member belongs to at most {MAX_UNITS_PER_MEMBER} units.")
-        item: Item = {"PK": pk, "SK": _assignment_sk(user_id, org_id), "record_type": "org_member",
+        item: Item = {"PK": pk, "SK": org_assignment_sk(user_id, org_id), "record_type": "org_member",
                       "org_id": org_id, "user_id": user_id, "assigned_at": _now()}
         operations = [
             put_op(item, condition="attribute_not_exists(PK)"),
-            update_op(pk, f"{ORG_PREFIX}{org_id}", update="ADD member_count :one",
+            update_op(pk, org_sk(org_id), update="ADD member_count :one",
                       condition="attribute_exists(PK)", values={":one": 1}),
-            update_op(pk, f"MEMBER#{user_id}", update="ADD org_count :one",
+            update_op(pk, member_sk(user_id), update="ADD org_count :one",
                       condition="attribute_exists(PK) AND (attribute_not_exists(org_count) OR org_count < :cap)",
                       values={":one": 1, ":cap": MAX_UNITS_PER_MEMBER}),
         ]
@@ -271,10 +276,10 @@ class Organizations:
             self._commit(operations, event)
         except Conflict:
             # A concurrent PUT of the same assignment won: the answer is the same.
-            won = self.table.get(pk, _assignment_sk(user_id, org_id))
+            won = self.table.get(pk, org_assignment_sk(user_id, org_id))
             if won is not None:
                 return _assignment(won)
-            if self.table.get(pk, f"MEMBER#{user_id}") is None:
+            if self.table.get(pk, member_sk(user_id)) is None:
                 raise NotFound("No such member in this tenant.") from None
             self._unit(actor.tenant, org_id)
             raise
@@ -284,12 +289,12 @@ class Organizations:
                  source_ip: str | None) -> None:
         actor.require(Permission.ORGANIZATIONS_WRITE)
         pk = actor.tenant.pk
-        if self.table.get(pk, _assignment_sk(user_id, org_id)) is None:
+        if self.table.get(pk, org_assignment_sk(user_id, org_id)) is None:
             raise NotFound("This member is not in that unit.")
         operations = [
-            delete_op(pk, _assignment_sk(user_id, org_id), condition="attribute_exists(PK)"),
+            delete_op(pk, org_assignment_sk(user_id, org_id), condition="attribute_exists(PK)"),
             *self._leave_ops(actor.tenant, org_id),
-            update_op(pk, f"MEMBER#{user_id}", update="ADD org_count :minus", condition="attribute_exists(PK)",
+            update_op(pk, member_sk(user_id), update="ADD org_count :minus", condition="attribute_exists(PK)",
                       values={":minus": -1}),
         ]
         event = self._event(EventType.MEMBER_ORGANIZATIONS_CHANGED, actor, user_id, {
@@ -297,14 +302,14 @@ class Organizations:
         try:
             self._commit(operations, event)
         except Conflict:
-            if self.table.get(pk, _assignment_sk(user_id, org_id)) is None:
+            if self.table.get(pk, org_assignment_sk(user_id, org_id)) is None:
                 raise NotFound("This member is not in that unit.") from None
             raise
 
     def removal_ops(self, tenant: TenantContext, user_id: str) -> tuple[list[dict[str, Any]], int]:
         """Operations taking a member out of every unit (for removing the member), and how many
         units that is: the caller conditions the member's removal on ``org_count`` equal to it."""
-        items, _ = self.table.query(tenant.pk, sk_prefix=f"{ORG_MEMBER_PREFIX}{user_id}#",
+        items, _ = self.table.query(tenant.pk, sk_prefix=org_assignments_prefix(user_id),
                                     limit=MAX_UNITS_PER_MEMBER + 1)
         operations: list[dict[str, Any]] = []
         for item in items:
@@ -327,13 +332,13 @@ class Organizations:
         return put_op(tree, condition="version = :v", values={":v": read_version})
 
     def _unit(self, tenant: TenantContext, org_id: str) -> Item:
-        item = self.table.get(tenant.pk, f"{ORG_PREFIX}{org_id}")
+        item = self.table.get(tenant.pk, org_sk(org_id))
         if item is None:
             raise NotFound("No such organization unit in this tenant.")
         return item
 
     def _leave_ops(self, tenant: TenantContext, org_id: str) -> list[dict[str, Any]]:
-        return [update_op(tenant.pk, f"{ORG_PREFIX}{org_id}", update="ADD member_count :minus",
+        return [update_op(tenant.pk, org_sk(org_id), update="ADD member_count :minus",
                           condition="attribute_exists(PK)", values={":minus": -1})]
 
     def _event(self, event_type: EventType, actor: Actor, target: str, data: dict[str, Any],
@@ -346,10 +351,6 @@ class Organizations:
             write_with_outbox(self.table, operations, [event], ttl_days=self.outbox_ttl_days)
         except WriteRefused:
             raise Conflict("The organization units changed meanwhile; read them again and retry.") from None
-
-
-def _assignment_sk(user_id: str, org_id: str) -> str:
-    return f"{ORG_MEMBER_PREFIX}{user_id}#{org_id}"
 
 
 def _organization(item: Item) -> Organization:

@@ -17,6 +17,7 @@ from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import Conflict, NotFound
 from wrapper.kernel.permissions import Permission
 from wrapper.kernel.tenant import TenantContext
+from wrapper.store.schema import PROFILE_SK
 from wrapper.store.table import Item, Table, WriteRefused, put_op
 
 MAX_SETTINGS_BYTES = 8192
@@ -74,7 +75,7 @@ class TenantProfiles:
         self.outbox_ttl_days = outbox_ttl_days
 
     def get(self, tenant: TenantContext) -> TenantProfile:
-        item = self.table.get(tenant.pk, "PROFILE")
+        item = self.table.get(tenant.pk, PROFILE_SK)
         if item is None:
             raise NotFound("No such tenant.")
         return _profile(item)
@@ -82,7 +83,7 @@ class TenantProfiles:
     def update(self, actor: Actor, change: TenantUpdate, *, request_id: str | None,
                source_ip: str | None = None) -> TenantProfile:
         actor.require(Permission.TENANT_WRITE)
-        current = self.table.get(actor.tenant.pk, "PROFILE")
+        current = self.table.get(actor.tenant.pk, PROFILE_SK)
         if current is None:
             raise NotFound("No such tenant.")
         fields = change.model_dump(exclude_unset=True)
@@ -108,7 +109,7 @@ class TenantProfiles:
         """Soft delete: the tenant is closed to every request at once, and its data is kept for
         ``grace_days`` (the operator can restore it until then; purging comes with the admin API)."""
         actor.require(Permission.TENANT_DELETE)
-        current = self.table.get(actor.tenant.pk, "PROFILE")
+        current = self.table.get(actor.tenant.pk, PROFILE_SK)
         if current is None:
             raise NotFound("No such tenant.")
         now = datetime.now(UTC)

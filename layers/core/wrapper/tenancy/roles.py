@@ -37,11 +37,9 @@ from wrapper.kernel.permissions import (
     validate_custom_role,
 )
 from wrapper.kernel.timestamps import iso_z
-from wrapper.store.keys import tenant_pk
+from wrapper.store.schema import ROLE_COUNT_SK, ROLE_PREFIX, role_sk, tenant_pk
 from wrapper.store.table import Item, Table, WriteRefused, delete_op, put_op, to_dynamo, update_op
 
-ROLE_PREFIX = "ROLE#"
-ROLE_COUNT_SK = "ROLECOUNT"
 MAX_CUSTOM_ROLES = 50
 ROLE_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,31}$"
 
@@ -86,7 +84,7 @@ class Roles:
 
     # ------------------------------------------------------------------ lookups
     def permissions_of(self, tenant_id: str, role_name: str) -> frozenset[Permission] | None:
-        item = self.table.get(tenant_pk(tenant_id), f"{ROLE_PREFIX}{role_name}")
+        item = self.table.get(tenant_pk(tenant_id), role_sk(role_name))
         if item is None:
             return None
         return _permissions(item)
@@ -113,7 +111,7 @@ class Roles:
         if role_name in ROLE_PERMISSIONS:
             return []
         # attribute_exists: ADD on a missing key would create a ghost role instead of failing.
-        return [update_op(tenant_pk(tenant_id), f"{ROLE_PREFIX}{role_name}", update="ADD holders :d",
+        return [update_op(tenant_pk(tenant_id), role_sk(role_name), update="ADD holders :d",
                           condition="attribute_exists(PK)", values={":d": delta})]
 
     # ------------------------------------------------------------------ the API
@@ -130,7 +128,7 @@ class Roles:
         role = validate_custom_role(request.name, request.permissions, actor_permissions=actor.permissions)
         pk = actor.tenant.pk
         now = _now()
-        item: Item = {"PK": pk, "SK": f"{ROLE_PREFIX}{role.name}", "record_type": "role", "name": role.name,
+        item: Item = {"PK": pk, "SK": role_sk(role.name), "record_type": "role", "name": role.name,
                       "permissions": _ordered(role.permissions), "description": request.description,
                       "holders": 0, "version": 1, "created_at": now, "updated_at": now}
         operations = [
@@ -175,7 +173,7 @@ class Roles:
         else:
             update += ", description = :d"
             values[":d"] = description
-        operation = update_op(actor.tenant.pk, f"{ROLE_PREFIX}{role_name}", update=update,
+        operation = update_op(actor.tenant.pk, role_sk(role_name), update=update,
                               condition="version = :v", names={"#p": "permissions"}, values=values)
         event = new_event(EventType.ROLE_UPDATED, actor.tenant.tenant_id, {
             "actor": actor.user_id, "target": role_name, "permissions": permissions, "fields": sorted(fields),
@@ -192,7 +190,7 @@ class Roles:
             raise Conflict(_still_held(current))
         pk = actor.tenant.pk
         operations = [
-            _delete_if(pk, f"{ROLE_PREFIX}{role_name}", condition="attribute_exists(PK) AND holders = :zero",
+            _delete_if(pk, role_sk(role_name), condition="attribute_exists(PK) AND holders = :zero",
                        values={":zero": 0}),
             update_op(pk, ROLE_COUNT_SK, update="ADD #n :minus", condition="#n > :zero", names={"#n": "count"},
                       values={":minus": -1, ":zero": 0}),
@@ -201,7 +199,7 @@ class Roles:
             "actor": actor.user_id, "target": role_name, "permissions": _ordered(_permissions(current)),
             "request_id": request_id, "source_ip": source_ip})
         if self._write(operations, event) is not None:
-            now = self.table.get(pk, f"{ROLE_PREFIX}{role_name}")
+            now = self.table.get(pk, role_sk(role_name))
             if now is None:
                 raise NotFound("No such role in this tenant.")
             raise Conflict(_still_held(now))
@@ -211,7 +209,7 @@ class Roles:
         if role_name in ROLE_PERMISSIONS:
             raise InvalidInput(f"{role_name!r} is a built-in role; built-in roles cannot be changed or deleted.",
                                errors=[{"field": "role_name", "message": "is a built-in role"}])
-        item = self.table.get(tenant_pk(tenant_id), f"{ROLE_PREFIX}{role_name}")
+        item = self.table.get(tenant_pk(tenant_id), role_sk(role_name))
         if item is None:
             raise NotFound("No such role in this tenant.")
         return item

@@ -15,7 +15,7 @@ What the policy relies on:
 - On an index, the leading key is the index's partition key: a scoped session can query only
   indexes keyed by the tenant's prefix. Platform-wide lookups (email → user, API-key hash →
   tenant, Stripe customer → tenant) are done with the function's own role, not these.
-- Tenant ids are checked by the key rule (``wrapper.store.keys.tenant_pk``): no ``*``, ``?``,
+- Tenant ids are checked by the key rule (``wrapper.store.schema.tenant_pk``): no ``*``, ``?``,
   ``#`` or ``/`` can reach a pattern, so ``StringLike`` matches nothing but the tenant's keys.
 - Session tags need ``sts:TagSession`` in the role's trust policy, next to ``sts:AssumeRole``.
 
@@ -38,7 +38,7 @@ from typing import Any
 from wrapper import aws
 from wrapper.kernel.tenant import TenantContext
 from wrapper.settings import Settings
-from wrapper.store.keys import tenant_pk
+from wrapper.store.schema import tenant_pk
 from wrapper.store.table import Table
 
 SCOPED_ACTIONS: tuple[str, ...] = (

@@ -13,7 +13,6 @@ from typing import Any
 from wrapper.catalog.models import Aggregation, Meter
 from wrapper.kernel.timestamps import iso_z
 from wrapper.money.periods import Anchor, Interval, Period, period_containing
-from wrapper.store.keys import digest
 from wrapper.usage.models import MAX_PROPERTIES, MAX_PROPERTIES_BYTES, UsageEvent
 
 SHARDS = 8
@@ -131,18 +130,9 @@ def shard_of(event_id: str) -> int:
     return int.from_bytes(hashlib.sha256(event_id.encode()).digest()[:4], "big") % SHARDS
 
 
-def value_digest(value: str) -> str:
-    return digest(value)[:32]
-
-
 def latest_key(at: datetime, event_id: str) -> str:
     """Orders events for ``latest``: by timestamp, then event id (two events at one instant)."""
     return f"{iso_z(at, timespec='microseconds')}#{event_id}"
-
-
-def stamp(at: datetime) -> str:
-    """A period start as it appears in keys (UTC, sortable)."""
-    return f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}"
 
 
 def day_of(at: datetime) -> date:

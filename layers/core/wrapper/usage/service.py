@@ -23,6 +23,7 @@ from wrapper.kernel.numbers import as_number
 from wrapper.kernel.permissions import Permission
 from wrapper.kernel.tenant import TenantContext
 from wrapper.kernel.timestamps import iso_z
+from wrapper.store.schema import stamp
 from wrapper.store.table import StoreBusy, WriteRefused, retryable
 from wrapper.subscriptions.models import ENTITLED, EntitlementView, Subscription
 from wrapper.subscriptions.rules import resolve_entitlements
@@ -38,7 +39,6 @@ from wrapper.usage.logic import (
     measure,
     parse_event,
     period_for,
-    stamp,
     thresholds_reached,
 )
 from wrapper.usage.models import (

@@ -18,8 +18,18 @@ from wrapper.events.outbox import write_with_outbox
 from wrapper.kernel.errors import Unavailable
 from wrapper.kernel.tenant import TenantContext
 from wrapper.kernel.timestamps import iso_z
+from wrapper.store.schema import (
+    USAGE_EVENT_PREFIX,
+    day_prefix,
+    period_prefix,
+    stamp,
+    threshold_sk,
+    unique_sk,
+    usage_event_sk,
+    usage_pk,
+)
 from wrapper.store.table import Item, StoreBusy, Table, WriteRefused, put_op, retryable, update_op
-from wrapper.usage.logic import canonical, day_of, latest_key, measure, shard_of, stamp, value_digest
+from wrapper.usage.logic import canonical, day_of, latest_key, measure, shard_of
 from wrapper.usage.models import UsageEvent
 
 EVENT_TTL_DAYS = 40  # dedupe for 35 days is promised; 5 more for clock skew and slow retries
@@ -29,30 +39,6 @@ WALLET_ATTEMPTS = 30  # concurrent batches charging one wallet take turns: each 
 TenantTables = Callable[[TenantContext], Table]
 # A hook called at named points of a write ("event_committed", "follow_up_done"): tests inject faults.
 Faults = Callable[[str], None]
-
-
-def usage_pk(tenant: TenantContext) -> str:
-    return f"{tenant.pk}#USAGE"
-
-
-def event_sk(event_id: str) -> str:
-    return f"EVT#{event_id}"
-
-
-def period_prefix(meter: str, period_start: datetime) -> str:
-    return f"AGG#{meter}#{stamp(period_start)}#"
-
-
-def day_prefix(meter: str, day: date) -> str:
-    return f"DAY#{meter}#{day.isoformat()}#"
-
-
-def threshold_sk(meter: str, period_start: datetime, percent: int) -> str:
-    return f"THRESHOLD#{meter}#{stamp(period_start)}#{percent}"
-
-
-def unique_sk(meter: str, scope: str, value: str) -> str:
-    return f"UNIQ#{meter}#{scope}#{value_digest(value)}"
 
 
 class UsageStore:
@@ -75,7 +61,7 @@ class UsageStore:
         pk = usage_pk(tenant)
         shard = shard_of(event.event_id)
         pending = [m.code for m, _ in measured if m.aggregation not in IN_TRANSACTION]
-        item: Item = {"PK": pk, "SK": event_sk(event.event_id), "record_type": "usage_event",
+        item: Item = {"PK": pk, "SK": usage_event_sk(event.event_id), "record_type": "usage_event",
                       "event_id": event.event_id, "name": event.name,
                       "ts": iso_z(event.timestamp, timespec="microseconds"),
                       "properties": canonical(event.properties), "period": stamp(period_start),
@@ -118,7 +104,7 @@ class UsageStore:
         ``written``: the item this request just wrote (no need to read it back)."""
         pk = usage_pk(tenant)
         table = self.tenant_tables(tenant)
-        found = written or table.get(pk, event_sk(event_id))
+        found = written or table.get(pk, usage_event_sk(event_id))
         if found is None or not found.get("pending"):
             return
         properties = json.loads(str(found["properties"]), parse_float=Decimal)
@@ -133,7 +119,7 @@ class UsageStore:
             if value is not None:
                 self._follow_up(tenant, meter, value, event, period, table)
         self.faults("follow_up_done")
-        self._retrying(lambda: table.update(pk, event_sk(event_id), update="REMOVE pending",
+        self._retrying(lambda: table.update(pk, usage_event_sk(event_id), update="REMOVE pending",
                                             condition="attribute_exists(PK)"))
 
     def _follow_up(self, tenant: TenantContext, meter: Meter, value: Decimal | str, event: UsageEvent,
@@ -222,7 +208,7 @@ class UsageStore:
         found: list[Item] = []
         start: dict[str, Any] | None = None
         while True:
-            items, start = self.tenant_tables(tenant).query(usage_pk(tenant), sk_prefix="EVT#", limit=1000,
+            items, start = self.tenant_tables(tenant).query(usage_pk(tenant), sk_prefix=USAGE_EVENT_PREFIX, limit=1000,
                                                             start_key=start)
             found.extend(items)
             if not start:

@@ -17,13 +17,11 @@ from enum import StrEnum
 from typing import Any
 
 from wrapper.kernel.timestamps import iso_z
-from wrapper.store.keys import platform_pk
+from wrapper.store.schema import STRIPE_EVENT_SK, STRIPE_OBJECT_LAST_SK, stripe_event_pk, stripe_object_pk
 from wrapper.store.table import Table, WriteRefused
 from wrapper.webhooks.models import StripeEventFacts
 
 RETENTION_DAYS = 35
-EVENT_SK = "EVENT"
-LAST_SK = "LAST"
 EVENT_RECORD_TYPE = "stripe_event"
 OBJECT_RECORD_TYPE = "stripe_object"
 
@@ -36,14 +34,6 @@ class EventStatus(StrEnum):
 
 
 FINAL_STATUSES = frozenset({EventStatus.APPLIED, EventStatus.STALE, EventStatus.IGNORED})
-
-
-def event_pk(event_id: str) -> str:
-    return platform_pk(f"STRIPEEVT#{event_id}")
-
-
-def object_pk(object_id: str) -> str:
-    return platform_pk(f"STRIPEOBJ#{object_id}")
 
 
 def _iso(now: float) -> str:
@@ -60,14 +50,14 @@ class StripeEventLedger:
 
     def status(self, event_id: str) -> str | None:
         """The event's status, or None when it was never recorded."""
-        item = self.table.get(event_pk(event_id), EVENT_SK)
+        item = self.table.get(stripe_event_pk(event_id), STRIPE_EVENT_SK)
         return str(item["status"]) if item else None
 
     def record_queued(self, facts: StripeEventFacts, *, now: float) -> bool:
         """Record a queued event; False when it was already recorded (a concurrent delivery, or the consumer
         got to it first)."""
         item: dict[str, Any] = {
-            "PK": event_pk(facts.id), "SK": EVENT_SK, "record_type": EVENT_RECORD_TYPE,
+            "PK": stripe_event_pk(facts.id), "SK": STRIPE_EVENT_SK, "record_type": EVENT_RECORD_TYPE,
             "status": EventStatus.QUEUED.value, "event_type": facts.type, "created": facts.created,
             "object_id": facts.object_id, "received_at": _iso(now), "expires_at": _expires_at(now),
         }
@@ -86,7 +76,7 @@ class StripeEventLedger:
             raise ValueError("ordering needs the event's object id and created time")
         try:
             self.table.update(
-                object_pk(facts.object_id), LAST_SK,
+                stripe_object_pk(facts.object_id), STRIPE_OBJECT_LAST_SK,
                 update="SET #created = :created, event_id = :event_id, event_type = :type, "
                        "record_type = :record_type, expires_at = :expires_at",
                 condition="attribute_not_exists(PK) OR #created <= :created", names={"#created": "created"},
@@ -97,7 +87,7 @@ class StripeEventLedger:
         return True
 
     def last_applied(self, object_id: str) -> int | None:
-        item = self.table.get(object_pk(object_id), LAST_SK)
+        item = self.table.get(stripe_object_pk(object_id), STRIPE_OBJECT_LAST_SK)
         return int(item["created"]) if item else None
 
     def mark(self, facts: StripeEventFacts, status: EventStatus, *, now: float, outcome: str | None = None) -> None:
@@ -117,6 +107,6 @@ class StripeEventLedger:
                 sets.append(f"#{attribute} = :{attribute}")
         # A final status already stands: this redelivery changes nothing.
         with suppress(WriteRefused):
-            self.table.update(event_pk(facts.id), EVENT_SK, update="SET " + ", ".join(sets),
+            self.table.update(stripe_event_pk(facts.id), STRIPE_EVENT_SK, update="SET " + ", ".join(sets),
                               condition="attribute_not_exists(#status) OR #status = :queued", names=names,
                               values=values)

@@ -6,7 +6,7 @@ import pytest
 from ulid import ULID
 
 from wrapper.kernel.tenant import TenantContext
-from wrapper.store.keys import platform_pk, tenant_pk
+from wrapper.store.schema import platform_pk, tenant_pk
 
 NOT_TENANT_IDS = pytest.mark.parametrize("tenant_id", ["acme#admin", "acme/other", "", "a" * 65, "acme corp"],
                                          ids=["hash", "slash", "empty", "65-chars", "space"])
