@@ -10,22 +10,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from localcloud.patches import PATCHES
+
 
 def patch_refresh_tokens() -> None:
     from moto.cognitoidp.exceptions import NotAuthorizedError
     from moto.cognitoidp.models import CognitoIdpUserPool
 
-    original = CognitoIdpUserPool.create_tokens_from_refresh_token
-    if getattr(original, "_wrapper_patched", False):
+    if not PATCHES.first("cognito: refresh tokens"):
         return
+    original = CognitoIdpUserPool.create_tokens_from_refresh_token
 
     def create_tokens_from_refresh_token(self: Any, refresh_token: str) -> tuple[str, str, int]:
         if refresh_token not in self.refresh_tokens:
             raise NotAuthorizedError("Invalid Refresh Token")
         return original(self, refresh_token)
 
-    create_tokens_from_refresh_token._wrapper_patched = True  # type: ignore[attr-defined]
-    CognitoIdpUserPool.create_tokens_from_refresh_token = create_tokens_from_refresh_token  # type: ignore[method-assign]
+    PATCHES.replace(CognitoIdpUserPool, "create_tokens_from_refresh_token", create_tokens_from_refresh_token)
     _add_revoke_token()
 
 
@@ -41,4 +42,4 @@ def _add_revoke_token() -> None:
                 pool.refresh_tokens[token] = None  # moto refuses a refresh token mapped to None
         return EmptyResult()
 
-    CognitoIdpResponse.revoke_token = revoke_token  # type: ignore[attr-defined]
+    PATCHES.replace(CognitoIdpResponse, "revoke_token", revoke_token)

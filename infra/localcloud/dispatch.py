@@ -11,20 +11,21 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from localcloud.patches import PATCHES
+
 
 def patch_dispatch() -> None:
     from moto import backends
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-    if getattr(DomainDispatcherApplication, "_wrapper_cached", False):
+    if not PATCHES.first("moto: cached dispatch"):
         return
     modules = frozenset(backends.list_of_moto_modules())
-    backends.list_of_moto_modules = lambda: modules
+    PATCHES.replace(backends, "list_of_moto_modules", lambda: modules)
     backend_for_host = DomainDispatcherApplication.get_backend_for_host
 
     @functools.lru_cache(maxsize=256)
     def cached(self: Any, host: str | None) -> Any:
         return backend_for_host(self, host)
 
-    DomainDispatcherApplication.get_backend_for_host = cached  # type: ignore[method-assign]
-    DomainDispatcherApplication._wrapper_cached = True  # type: ignore[attr-defined]
+    PATCHES.replace(DomainDispatcherApplication, "get_backend_for_host", cached)

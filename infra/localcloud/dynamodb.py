@@ -13,6 +13,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from localcloud.patches import PATCHES
+
 _WRITES = threading.RLock()
 
 
@@ -26,7 +28,7 @@ def patch_transactions() -> None:
     )
     from moto.dynamodb.models import DynamoDBBackend
 
-    if getattr(DynamoDBBackend, "_wrapper_patched", False):
+    if not PATCHES.first("dynamodb: transactions"):
         return
     put_item, update_item, delete_item = (DynamoDBBackend.put_item, DynamoDBBackend.update_item,
                                           DynamoDBBackend.delete_item)
@@ -98,11 +100,10 @@ def patch_transactions() -> None:
                         put_item(self, table_name, before.to_json()["Attributes"])
                 raise
 
-    DynamoDBBackend.put_item = locked(put_item)  # type: ignore[method-assign]
-    DynamoDBBackend.update_item = locked(update_item)  # type: ignore[method-assign]
-    DynamoDBBackend.delete_item = locked(delete_item)  # type: ignore[method-assign]
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    DynamoDBBackend._wrapper_patched = True  # type: ignore[attr-defined]
+    PATCHES.replace(DynamoDBBackend, "put_item", locked(put_item))
+    PATCHES.replace(DynamoDBBackend, "update_item", locked(update_item))
+    PATCHES.replace(DynamoDBBackend, "delete_item", locked(delete_item))
+    PATCHES.replace(DynamoDBBackend, "transact_write_items", transact_write_items)
 
 
 _QUERYING = threading.local()
@@ -118,7 +119,7 @@ def patch_partition_queries() -> None:
     """
     from moto.dynamodb.models.table import Table
 
-    if getattr(Table, "_wrapper_partition_queries", False):
+    if not PATCHES.first("dynamodb: partition queries"):
         return
     query, all_items = Table.query, Table.all_items
 
@@ -140,16 +141,5 @@ def patch_partition_queries() -> None:
         partition = self.items.get(scope[1], {})
         return sorted(partition.values(), key=lambda item: item.range_key)
 
-    Table.query = partition_query  # type: ignore[method-assign]
-    Table.all_items = items_in_scope  # type: ignore[method-assign]
-    Table._wrapper_partition_queries = (query, all_items)  # type: ignore[attr-defined]
-
-
-def unpatch_partition_queries() -> None:
-    """moto's own Query again (the benchmark compares the two)."""
-    from moto.dynamodb.models.table import Table
-
-    original = getattr(Table, "_wrapper_partition_queries", None)
-    if original:
-        Table.query, Table.all_items = original  # type: ignore[method-assign]
-        Table._wrapper_partition_queries = None  # type: ignore[attr-defined]
+    PATCHES.replace(Table, "query", partition_query)
+    PATCHES.replace(Table, "all_items", items_in_scope)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from localcloud.patches import PATCHES
 from localcloud.runtime import FunctionRuntime
 
 log = logging.getLogger("localcloud.eventbridge")
@@ -22,6 +23,8 @@ log = logging.getLogger("localcloud.eventbridge")
 def patch_rule_targets(runtime: FunctionRuntime, clients: Callable[[str], Any]) -> None:
     from moto.events.models import EventTemplateParser, Rule
 
+    if not PATCHES.first("eventbridge: lambda and step functions targets"):
+        return
     original = Rule.send_to_targets
 
     def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
@@ -53,7 +56,7 @@ def patch_rule_targets(runtime: FunctionRuntime, clients: Callable[[str], Any]) 
                                                          name=f"rule-{uuid.uuid4().hex}")
         return None
 
-    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+    PATCHES.replace(Rule, "send_to_targets", send_to_targets)
 
 
 def run_schedule(clients: Callable[[str], Any], name: str, *, group: str = "default",

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from localcloud.patches import PATCHES
 from localcloud.provision import ACCOUNT_ID, Stack
 
 
@@ -192,10 +193,7 @@ def enforce_session_policies(region: str) -> dict[str, ScopedSession]:
         return answer
 
     _make_api_call._wrapper_sessions = sessions  # type: ignore[attr-defined]
-    for flag in ("_wrapper_patched",):  # keep the action recorder's own marker visible through this layer
-        if getattr(original, flag, False):
-            setattr(_make_api_call, flag, True)
-    BaseClient._make_api_call = _make_api_call  # type: ignore[attr-defined]
+    PATCHES.replace(BaseClient, "_make_api_call", _make_api_call)
     return sessions
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from localcloud.patches import PATCHES
 from localcloud.runtime import FunctionRuntime, Invocation
 
 log = logging.getLogger("localcloud.pollers")
@@ -104,7 +105,7 @@ def patch_wakeups() -> None:
     from moto.dynamodb.models.table import StreamShard
     from moto.sqs.models import Queue
 
-    if getattr(Queue, "_wrapper_wakeups", False):
+    if not PATCHES.first("sqs and streams: wake-ups"):
         return
     add_message, add_record = Queue.add_message, StreamShard.add
 
@@ -116,9 +117,8 @@ def patch_wakeups() -> None:
         add_record(self, old, new)
         WAKEUPS.notify(self.table.table_arn)
 
-    Queue.add_message = queue_add  # type: ignore[method-assign]
-    StreamShard.add = stream_add  # type: ignore[method-assign]
-    Queue._wrapper_wakeups = True  # type: ignore[attr-defined]
+    PATCHES.replace(Queue, "add_message", queue_add)
+    PATCHES.replace(StreamShard, "add", stream_add)
 
 
 def wakeup_key(source_arn: str) -> str:

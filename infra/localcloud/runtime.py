@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from localcloud.patches import PATCHES
 from localcloud.provision import FunctionSpec
 
 
@@ -236,9 +237,9 @@ def record_actions(runtime: FunctionRuntime) -> None:
     """Note every AWS action a function's code calls, from the function's own thread only."""
     from botocore.client import BaseClient
 
-    original = BaseClient._make_api_call  # type: ignore[attr-defined]
-    if getattr(original, "_wrapper_patched", False):
+    if not PATCHES.first("botocore: record actions"):
         return
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]
 
     def _make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
         running = runtime._running
@@ -257,8 +258,7 @@ def record_actions(runtime: FunctionRuntime) -> None:
             return answer
         return original(self, operation_name, api_params)
 
-    _make_api_call._wrapper_patched = True  # type: ignore[attr-defined]
-    BaseClient._make_api_call = _make_api_call  # type: ignore[attr-defined]
+    PATCHES.replace(BaseClient, "_make_api_call", _make_api_call)
 
 
 def patch_moto_lambda(runtime: FunctionRuntime) -> None:
@@ -273,4 +273,5 @@ def patch_moto_lambda(runtime: FunctionRuntime) -> None:
             return json.dumps(result.error), True, ""
         return json.dumps(result.payload), False, ""
 
-    LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+    if PATCHES.first("moto: lambda runs in-process"):
+        PATCHES.replace(LambdaFunction, "_invoke_lambda", _invoke_lambda)

@@ -23,6 +23,7 @@ from localcloud.dynamodb import patch_partition_queries, patch_transactions
 from localcloud.eventbridge import patch_rule_targets
 from localcloud.iam import ScopedSession, enforce_session_policies
 from localcloud.inprocess import serve_in_process, stop_serving
+from localcloud.patches import PATCHES
 from localcloud.pollers import InProcessStreams, Pollers, PollerSettings, patch_wakeups
 from localcloud.provision import Provisioner, Stack
 from localcloud.runtime import FunctionRuntime, patch_moto_lambda, record_actions
@@ -135,7 +136,7 @@ class LocalCloud:
         patch_wakeups()
         patch_refresh_tokens()
         patch_rule_targets(self.runtime, self.client)
-        from localcloud.stripe_server import LocalStripe
+        from localcloud.stripe import LocalStripe
 
         self.stripe = LocalStripe(host=cfg.host, port=cfg.stripe_port).start()
         self.stack = self.deploy(cfg.template, stack_name=cfg.stack_name,
@@ -190,6 +191,7 @@ class LocalCloud:
             self._moto.stop()
         if self.stripe:
             self.stripe.stop()
+        PATCHES.undo()
 
     def function_environment(self) -> dict[str, str]:
         """What every function sees besides its own template environment."""

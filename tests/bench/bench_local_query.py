@@ -9,7 +9,8 @@ import time
 import boto3
 from moto import mock_aws
 
-from localcloud.dynamodb import patch_partition_queries, unpatch_partition_queries
+from localcloud.dynamodb import patch_partition_queries
+from localcloud.patches import PATCHES
 from wrapper.store.table import Table
 
 SIZES = (1_000, 10_000, 30_000)
@@ -39,7 +40,7 @@ def main() -> None:
             moto_rate = _rate(items)
             patch_partition_queries()
             patched_rate = _rate(items)
-            unpatch_partition_queries()
+            PATCHES.undo()  # moto's own Query again for the next size
             figures.append({"table_items": size, "partition_items": 50, "moto_queries_per_s": moto_rate,
                             "partition_queries_per_s": patched_rate})
     print(json.dumps({"local_dynamodb_query": figures}, indent=2))

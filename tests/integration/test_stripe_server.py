@@ -20,7 +20,7 @@ import pytest
 import requests
 import stripe
 
-from localcloud.stripe_server import LocalStripe
+from localcloud.stripe import LocalStripe
 from tests.support import wait_for
 from wrapper.payments.port import PaymentDeclined, PaymentProviderUnavailable, PaymentRejected
 from wrapper.payments.stripe_adapter import StripePayments

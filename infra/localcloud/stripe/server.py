@@ -59,6 +59,8 @@ from localstripe import server as ls_server
 from localstripe import webhooks as ls_webhooks
 from localstripe.errors import UserError
 
+from localcloud.patches import PATCHES
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 DEFAULT_CARD = "4242424242424242"
@@ -360,20 +362,18 @@ class LocalStripe:
         return web.Response(status=204)
 
 
-_extended = False
 
 
 def _extend_localstripe() -> None:
-    """Bring localstripe closer to Stripe where we rely on it (once per process)."""
-    global _extended
-    if _extended:
+    """Bring localstripe closer to Stripe where we rely on it (once per process, until the local cloud stops)."""
+    if not PATCHES.first("localstripe: closer to Stripe"):
         return
-    _extended = True
     # Every object write would pickle the whole store to /tmp: pointless here, and racy across processes.
-    ls.store.dump_to_disk = lambda: None
+    PATCHES.replace(ls.store, "dump_to_disk", lambda: None)
     # localstripe declines 4000000000000002 & co. only when they are attached; Stripe declines charges on them.
     charging_is_declined = ls.PaymentMethod._charging_is_declined
-    ls.PaymentMethod._charging_is_declined = lambda pm: charging_is_declined(pm) or pm._attaching_is_declined()
+    PATCHES.replace(ls.PaymentMethod, "_charging_is_declined",
+                    lambda pm: charging_is_declined(pm) or pm._attaching_is_declined())
     event_init = ls.Event.__init__
 
     def stripe_shaped_event(event: Any, type: str, data: Any) -> None:
@@ -382,7 +382,7 @@ def _extend_localstripe() -> None:
         event.pending_webhooks = len(ls_webhooks._webhooks)
         event.request = {"id": None, "idempotency_key": None}
 
-    ls.Event.__init__ = stripe_shaped_event
+    PATCHES.replace(ls.Event, "__init__", stripe_shaped_event)
 
 
 @web.middleware

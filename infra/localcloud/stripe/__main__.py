@@ -1,0 +1,3 @@
+from localcloud.stripe.server import main
+
+main()
