@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -49,23 +49,27 @@ class ClockChange(BaseModel):
 
 def state() -> dict[str, Any]:
     """What ``GET /_local/clock`` answers: the clock's time and how far it runs ahead of the real time."""
-    return {"now": iso_z(clock.now(), timespec="milliseconds"), "offset_seconds": round(clock.offset(), 3)}
+    return _state_at(clock.now())
 
 
 def set_to(moment: datetime) -> dict[str, Any]:
-    """Move the clock to ``moment`` (aware), which must not be earlier than the clock's now."""
+    """Move the clock to ``moment`` (aware), which must not be earlier than the clock's now. The
+    answer's ``now`` is ``moment`` itself: the clock runs on from there."""
     with _lock:
-        return _move(moment.timestamp() - time.time())
+        _move(moment.timestamp() - time.time())
+        return _state_at(moment)
 
 
 def advance(seconds: float) -> dict[str, Any]:
-    """Move the clock ``seconds`` (> 0) forward."""
+    """Move the clock ``seconds`` (> 0) forward; the answer's ``now`` is the time it read plus ``seconds``."""
     if not seconds > 0:
         raise LocalRefusal(422, "Unprocessable Content", "The clock moves forward only: advance by more than 0 s.",
                            type_slug="validation-error",
                            errors=[{"field": "advance_seconds", "message": "must be greater than 0"}])
     with _lock:
-        return _move(clock.offset() + seconds)
+        read = clock.now()
+        _move(clock.offset() + seconds)
+        return _state_at(read + timedelta(seconds=seconds))
 
 
 def reset() -> dict[str, Any]:
@@ -93,7 +97,11 @@ def change(body: bytes) -> dict[str, Any]:
     return advance(request.advance_seconds)
 
 
-def _move(offset: float) -> dict[str, Any]:
+def _state_at(moment: datetime) -> dict[str, Any]:
+    return {"now": iso_z(moment, timespec="milliseconds"), "offset_seconds": round(clock.offset(), 3)}
+
+
+def _move(offset: float) -> None:
     if offset < clock.offset():
         raise LocalRefusal(409, "Conflict", f"The clock reads {state()['now']} and moves forward only; "
                                             "DELETE /_local/clock goes back to the real time.", type_slug="conflict")
@@ -102,7 +110,6 @@ def _move(offset: float) -> dict[str, Any]:
                            type_slug="validation-error",
                            errors=[{"field": "body", "message": "at most 100 years ahead of the real time"}])
     clock.set_offset(offset)
-    return state()
 
 
 # The page the API front serves at /_local/clock, by method.
