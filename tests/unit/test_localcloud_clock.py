@@ -137,3 +137,19 @@ def test_a_method_a_local_page_does_not_serve_is_a_405_with_allow(front: ApiFron
     assert answer.status_code == 405 and answer.mimetype == PROBLEM
     assert answer.headers["Allow"] == allowed
     assert clock.offset() == 0
+
+
+def test_the_clock_command_without_a_running_cloud_says_how_to_start_one(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    from localcloud.__main__ import main
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("WRAPPER_API_PORT", str(port))
+
+    assert main(["clock", "--advance", "60"]) == 2
+    assert "python -m localcloud up" in capsys.readouterr().err
+    assert clock.offset() == 0
