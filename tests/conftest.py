@@ -27,6 +27,21 @@ def cloud() -> Iterator[Any]:
     assert not missing, f"functions called AWS actions their template roles do not allow: {missing}"
 
 
+@pytest.fixture
+def local_clock(cloud: Any) -> Iterator[Any]:
+    """The local cloud's clock, for a test that moves it instead of waiting for the wall clock.
+
+    It is put back to the real time after the test, whatever the test did. What the test wrote
+    while the clock was ahead keeps those future times (windows, expiries, stamps), so a test that
+    moves the clock works only with items of its own: its own tenants, users and keys."""
+    from tests.support import LocalClock
+
+    clock = LocalClock(cloud.api_url)
+    assert clock.offset() == 0, "a test before this one left the clock moved: move it through this fixture"
+    yield clock
+    clock.reset()
+
+
 @pytest.fixture(scope="session")
 def table_name(cloud: Any) -> str:
     name: str = cloud.stack.outputs["TableName"]

@@ -107,3 +107,42 @@ def refused(answer: Any, *statuses: int | tuple[int, ...]) -> dict[str, Any]:
     assert answer.headers["Content-Type"] == PROBLEM
     problem: dict[str, Any] = answer.json()
     return problem
+
+
+class LocalClock:
+    """The local cloud's clock, read and moved over HTTP (``/_local/clock``) as a client would.
+    Take it through the ``local_clock`` fixture, which puts it back to the real time afterwards."""
+
+    def __init__(self, api_url: str) -> None:
+        self.url = f"{api_url}/_local/clock"
+
+    def now(self) -> Any:
+        return self._answer("GET")
+
+    def offset(self) -> float:
+        """How many seconds the clock runs ahead of the real time."""
+        import requests
+
+        answer = requests.get(self.url, timeout=10)
+        assert answer.status_code == 200, answer.text
+        return float(answer.json()["offset_seconds"])
+
+    def advance(self, seconds: float) -> Any:
+        """Move forward ``seconds``; answers the clock's new time."""
+        return self._answer("POST", {"advance_seconds": seconds})
+
+    def set(self, moment: Any) -> Any:
+        """Move forward to ``moment`` (an aware datetime); answers the clock's new time."""
+        return self._answer("POST", {"now": moment.isoformat()})
+
+    def reset(self) -> Any:
+        return self._answer("DELETE")
+
+    def _answer(self, method: str, body: dict[str, Any] | None = None) -> Any:
+        from datetime import datetime
+
+        import requests
+
+        answer = requests.request(method, self.url, json=body, timeout=10)
+        assert answer.status_code == 200, answer.text
+        return datetime.fromisoformat(answer.json()["now"])

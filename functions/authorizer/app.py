@@ -3,7 +3,6 @@ or an API key becomes the caller's context (who they are, and their role or perm
 status in each of their tenants, and whether they are a platform operator)."""
 
 import json
-import time
 import urllib.request
 from typing import Any
 
@@ -50,7 +49,7 @@ class UnauthorizedError(Exception):
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        return authorize(event, issuers=ISSUERS, keys=KEYS, memberships=memberships, now=time.time,
+        return authorize(event, issuers=ISSUERS, keys=KEYS, memberships=memberships,
                          api_keys=api_keys, external_users=external_users, operators=operators)
     except InvalidToken as refused:
         logger.info("credential refused", extra={"reason": refused.reason})

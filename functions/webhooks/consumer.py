@@ -1,7 +1,6 @@
 """Applies queued Stripe events (StripeEventsQueue): each event once, never an older one over newer state."""
 
 import json
-import time
 from functools import partial
 from typing import Any
 
@@ -13,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wrapper import aws
 from wrapper.catalog.store import Catalog
+from wrapper.kernel.clock import epoch
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
 from wrapper.subscriptions.settings import LazyPayments, StripeSettings
@@ -36,7 +36,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> str:
     event = json.loads(record.body)
-    status = consumer.process(event, ledger=ledger, effects=effects, now=time.time())
+    status = consumer.process(event, ledger=ledger, effects=effects, now=epoch())
     logger.info("stripe event settled", extra={"stripe_event_id": event.get("id"),
                                                "stripe_event_type": event.get("type"), "status": status})
     return status

@@ -2,13 +2,17 @@
 
     python -m localcloud up                 start everything with demo data; Ctrl-C stops it
     python -m localcloud openapi [--check]  write (or check) layers/core/wrapper/openapi.json
-    python -m localcloud run-schedule NAME  fire a schedule of a running local cloud now
+    python -m localcloud run-schedule NAME  fire a schedule of a running local cloud now (its clock's now)
+    python -m localcloud clock [--set T | --advance S | --reset]
+                                            read or move a running local cloud's clock (forward only;
+                                            --reset goes back to the real time)
 """
 
 from __future__ import annotations
 
 import argparse
 import faulthandler
+import json
 import logging
 import signal
 import sys
@@ -94,17 +98,55 @@ def _openapi(args: argparse.Namespace) -> int:
 
 
 def _run_schedule(args: argparse.Namespace) -> int:
-    import json
-
     from localcloud.eventbridge import run_schedule
     from localcloud.server import LocalCloudConfig, _client
 
     config = LocalCloudConfig.from_environment()
     endpoint = f"http://{config.host}:{config.aws_port}"
-    at = datetime.fromisoformat(args.at) if args.at else None
+    if args.at:
+        at = datetime.fromisoformat(args.at)
+    else:  # the running cloud's clock, which may have been moved, not this process's
+        status, answer = _clock_request(config, "GET")
+        if status != 200:
+            print(f"localcloud: {answer.get('detail', answer)}", file=sys.stderr)
+            return 2
+        at = datetime.fromisoformat(answer["now"])
     result = run_schedule(lambda service: _client(service, config.region, endpoint), args.name, at=at)
     print(json.dumps(result, indent=2))
     return 0
+
+
+def _clock(args: argparse.Namespace) -> int:
+    from localcloud.server import LocalCloudConfig
+
+    config = LocalCloudConfig.from_environment()
+    if args.reset:
+        status, answer = _clock_request(config, "DELETE")
+    elif args.set is not None or args.advance is not None:
+        body = {"now": args.set} if args.set is not None else {"advance_seconds": args.advance}
+        status, answer = _clock_request(config, "POST", body)
+    else:
+        status, answer = _clock_request(config, "GET")
+    print(json.dumps(answer, indent=2), file=sys.stdout if status == 200 else sys.stderr)
+    return 0 if status == 200 else 1 if status < 500 else 2
+
+
+def _clock_request(config: Any, method: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+    """Ask a running local cloud's API front about its clock: the status and the JSON answer."""
+    import urllib.error
+    import urllib.request
+
+    url = f"http://{config.host}:{config.api_port}/_local/clock"
+    request = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body else None,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.load(refused)
+    except OSError as exc:
+        return 503, {"detail": f"no local cloud answers at {url} ({exc}); start one with "
+                               "`python -m localcloud up` (WRAPPER_API_PORT names its port)"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,9 +158,14 @@ def main(argv: list[str] | None = None) -> int:
     openapi.add_argument("--check", action="store_true", help="fail if the committed document is stale")
     schedule = commands.add_parser("run-schedule", help="fire a schedule now")
     schedule.add_argument("name")
-    schedule.add_argument("--at", help="the scheduled time to pretend, ISO 8601 (default: now)")
+    schedule.add_argument("--at", help="the scheduled time to pretend, ISO 8601 (default: the cloud's clock)")
+    clock = commands.add_parser("clock", help="read or move a running local cloud's clock")
+    move = clock.add_mutually_exclusive_group()
+    move.add_argument("--set", metavar="TIME", help="move it to TIME, RFC 3339 with an offset (forward only)")
+    move.add_argument("--advance", metavar="SECONDS", type=float, help="move it SECONDS forward")
+    move.add_argument("--reset", action="store_true", help="go back to the real time")
     args = parser.parse_args(argv)
-    handlers = {"up": _up, "openapi": _openapi, "run-schedule": _run_schedule, None: _up}
+    handlers = {"up": _up, "openapi": _openapi, "run-schedule": _run_schedule, "clock": _clock, None: _up}
     return handlers[args.command](args)
 
 

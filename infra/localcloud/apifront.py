@@ -15,9 +15,8 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -25,6 +24,7 @@ from werkzeug.wrappers import Request, Response
 
 from localcloud.provision import ACCOUNT_ID, Stack
 from localcloud.runtime import FunctionRuntime
+from wrapper.kernel import clock
 
 log = logging.getLogger("localcloud.api")
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -149,14 +149,28 @@ def _function_arn(uri: str) -> str:
     return found.group(1)
 
 
+# A local-only page under /_local/ (no such path exists on AWS): a handler per HTTP method, given the
+# request body and answering a JSON document (200), or raising LocalRefusal.
+LocalPage = Mapping[str, Callable[[bytes], Any]]
+
+
+class LocalRefusal(Exception):
+    """A local page refuses a request; the front answers it as problem+json."""
+
+    def __init__(self, status: int, title: str, detail: str, *, type_slug: str,
+                 errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.type_slug, self.errors = status, title, detail, type_slug, errors
+
+
 class ApiFront:
     def __init__(self, api: RestApi, runtime: FunctionRuntime, *, host: str, port: int,
-                 local_pages: dict[str, Callable[[], Any]] | None = None) -> None:
+                 local_pages: Mapping[str, LocalPage] | None = None) -> None:
         self.api = api
         self.runtime = runtime
         self.host = host
         self.port = port
-        # Local-only pages under /_local/ (captured emails): no such path exists on AWS.
+        # Local-only pages under /_local/ (captured emails, the clock): no such path exists on AWS.
         self.local_pages = local_pages or {}
         self._cache: dict[tuple[str, tuple[str, ...]], tuple[float, dict[str, Any]]] = {}
         self._server: BaseWSGIServer | None = None
@@ -189,9 +203,9 @@ class ApiFront:
         context = {"requestId": request_id, "httpMethod": request.method, "path": request.path}
         if (request.content_length or 0) > MAX_BODY_BYTES:
             return self.gateway_response("REQUEST_TOO_LARGE", context)
-        page = self.local_pages.get(request.path) if request.method == "GET" else None
+        page = self.local_pages.get(request.path)
         if page is not None:
-            return Response(json.dumps(page()), status=200, headers={"Content-Type": "application/json"})
+            return self.local_page(page, request, request_id)
         route, path_params, allowed = self.api.match(request.method, request.path)
         if route is None:
             if allowed:
@@ -228,7 +242,7 @@ class ApiFront:
         multi_query = {k: list(v) for k, v in request.args.lists()}
         content_type = (request.mimetype or "").lower()
         binary = any(fnmatch.fnmatch(content_type, t.replace("~1", "/")) for t in self.api.binary_types)
-        now = datetime.now(UTC)
+        now = clock.now()  # API Gateway's time moves with the local clock
         source_ip = request.remote_addr or "127.0.0.1"
         return {
             "resource": route.path,
@@ -321,6 +335,18 @@ class ApiFront:
             response.headers["Content-Type"] = "application/json"
         return response
 
+    def local_page(self, page: LocalPage, request: Request, request_id: str) -> Response:
+        handler = page.get(request.method)
+        if handler is None:
+            return self._problem(405, "Method Not Allowed", f"{request.method} is not allowed on {request.path}.",
+                                 request_id, {"Allow": ", ".join(page)})
+        try:
+            document = handler(request.get_data(cache=True))
+        except LocalRefusal as refused:
+            return self._problem(refused.status, refused.title, refused.detail, request_id, {},
+                                 type_slug=refused.type_slug, errors=refused.errors)
+        return Response(json.dumps(document), status=200, headers={"Content-Type": "application/json"})
+
     # ------------------------------------------------------------------ API Gateway's own answers
     def gateway_response(self, response_type: str, context: dict[str, Any]) -> Response:
         default_status, message = _DEFAULT_RESPONSES.get(response_type, (400, "Bad Request"))
@@ -350,9 +376,12 @@ class ApiFront:
             response.headers["Content-Type"] = "application/json"
         return response
 
-    def _problem(self, status: int, title: str, detail: str, request_id: str, headers: dict[str, str]) -> Response:
-        body = {"type": f"urn:wrapper:problem:{title.lower().replace(' ', '-')}", "title": title,
-                "status": status, "detail": detail}
+    def _problem(self, status: int, title: str, detail: str, request_id: str, headers: dict[str, str], *,
+                 type_slug: str | None = None, errors: list[dict[str, str]] | None = None) -> Response:
+        body: dict[str, Any] = {"type": f"urn:wrapper:problem:{type_slug or title.lower().replace(' ', '-')}",
+                                "title": title, "status": status, "detail": detail}
+        if errors:
+            body["errors"] = errors
         return Response(json.dumps(body), status=status, headers={
             "Content-Type": "application/problem+json", "X-Request-Id": request_id, **headers})
 

@@ -11,11 +11,12 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from localcloud.patches import PATCHES
 from localcloud.runtime import FunctionRuntime
+from wrapper.kernel import clock
 
 log = logging.getLogger("localcloud.eventbridge")
 
@@ -61,10 +62,11 @@ def patch_rule_targets(runtime: FunctionRuntime, clients: Callable[[str], Any]) 
 
 def run_schedule(clients: Callable[[str], Any], name: str, *, group: str = "default",
                  at: datetime | None = None) -> dict[str, Any]:
-    """Fire one schedule now, as Scheduler would at ``at``: start its target with its input."""
+    """Fire one schedule now, as Scheduler would at ``at`` (default: the clock's now, which
+    ``/_local/clock`` moves): start its target with its input."""
     schedule = clients("scheduler").get_schedule(Name=name, GroupName=group)
     target = schedule["Target"]
-    moment = (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = (at or clock.now()).strftime("%Y-%m-%dT%H:%M:%SZ")
     payload = target.get("Input", "{}").replace("<aws.scheduler.scheduled-time>", moment) \
         .replace("<aws.scheduler.schedule-arn>", schedule["Arn"]) \
         .replace("<aws.scheduler.execution-id>", f"local-{moment}")

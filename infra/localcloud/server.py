@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from localcloud import clock
 from localcloud.apifront import ApiFront, RestApi
 from localcloud.cognito import patch_refresh_tokens
 from localcloud.dispatch import patch_dispatch
@@ -146,7 +147,8 @@ class LocalCloud:
             ssm.put_parameter(Name=self.stack.parameters[template_parameter], Value=value, Type="SecureString",
                               Overwrite=True)
         self.api = ApiFront(RestApi(self.stack), self.runtime, host=cfg.host, port=cfg.api_port,
-                            local_pages={"/_local/emails": self.emails})
+                            local_pages={"/_local/emails": {"GET": lambda _body: self.emails()},
+                                         "/_local/clock": clock.PAGE})
         self.api.start()
         # Stripe signs with the first secret; during a rotation the functions accept either.
         webhook_secret = cfg.secrets["StripeWebhookSecretParameter"].split(",")[0]
@@ -184,6 +186,7 @@ class LocalCloud:
     def stop(self) -> None:
         if self.api:
             self.api.stop()
+        clock.reset()  # the offset lives in this process, beyond this cloud
         if self.pollers:
             self.pollers.stop()
         if self._moto:

@@ -6,13 +6,14 @@ import base64
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
 import pytest
 import requests
 
-from tests.support import join, signup, table, wait_for
+from tests.support import LocalClock, join, signup, table, wait_for
 
 PROBLEM = "application/problem+json"
 
@@ -236,11 +237,10 @@ def test_bad_tenant_changes_are_4xx_problems_and_change_nothing(cloud: Any, acme
 
 
 # ------------------------------------------------------------------------------------ rate limits
-def _fill_window(cloud: Any, tenant_id: str, hits: int) -> None:
-    now = time.time()
-    if 900 - int(now) % 900 < 5:  # too close to the window's end: start in the next one
-        time.sleep(6)
-        now = time.time()
+def _fill_window(cloud: Any, local_clock: LocalClock, tenant_id: str, hits: int) -> None:
+    # The clock moves to the next window's start, so that every request of the test falls in this one
+    next_window = (int(local_clock.now().timestamp()) // 900 + 1) * 900
+    now = local_clock.set(datetime.fromtimestamp(next_window, UTC)).timestamp()
     start = int(now) - int(now) % 900
     table(cloud).put({"PK": f"TENANT#{tenant_id}", "SK": f"RATE#{start}", "hits": hits,
                        "expires_at": start + 1800})
@@ -254,9 +254,9 @@ def test_answers_tell_the_tenant_its_rate_limit(cloud: Any) -> None:
     assert 0 < int(answer.headers["RateLimit-Reset"]) <= 900
 
 
-def test_the_request_past_the_tenants_limit_is_429_and_changes_nothing(cloud: Any) -> None:
+def test_the_request_past_the_tenants_limit_is_429_and_changes_nothing(cloud: Any, local_clock: LocalClock) -> None:
     limited, other = signup(cloud, "Busy"), signup(cloud, "Quiet")
-    _fill_window(cloud, limited["tenant_id"], 800)
+    _fill_window(cloud, local_clock, limited["tenant_id"], 800)
     answer = _patch(cloud, limited["access_token"], {"name": "Renamed"})
     assert answer.status_code == 429
     assert answer.headers["Content-Type"] == PROBLEM

@@ -3,7 +3,6 @@ put ``RateLimit-*`` on the answer."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
@@ -13,6 +12,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from wrapper.api.ratelimit import Quota, RequestCounter, consume
 from wrapper.kernel.actor import Actor, CustomRoles, actor_from
+from wrapper.kernel.clock import EpochClock, epoch
 
 
 def admit(actor: Actor, counter: RequestCounter, now: float) -> Quota:
@@ -23,7 +23,7 @@ def admit(actor: Actor, counter: RequestCounter, now: float) -> Quota:
 Middleware = Callable[[APIGatewayRestResolver, NextMiddleware], Response]
 
 
-def tenant_middleware(logger: Logger, counter: RequestCounter, clock: Callable[[], float] = time.time,
+def tenant_middleware(logger: Logger, counter: RequestCounter, clock: EpochClock = epoch,
                       custom_roles: CustomRoles | None = None) -> Middleware:
     """For functions whose every route acts for a tenant: resolve the actor, label the logs,
     admit the request against the tenant's rate limit, and put RateLimit-* on the answer."""

@@ -21,7 +21,6 @@ Rules held by the writes themselves, not by a read before them:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -53,6 +52,7 @@ from wrapper.catalog.store import Catalog, item_of, model_of
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, new_event
 from wrapper.events.outbox import write_with_outbox
+from wrapper.kernel.clock import Clock, now
 from wrapper.kernel.errors import Conflict, InvalidInput, NotFound
 from wrapper.store.schema import (
     CATALOG_PK,
@@ -75,7 +75,7 @@ class CatalogAdmin:
     """Creates and changes catalog items on the operator's behalf (``by``: their user id)."""
 
     def __init__(self, table: Table, *, outbox_ttl_days: int,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 clock: Clock = now,
                  new_id: Callable[[], str] = lambda: str(ULID())) -> None:
         self.table = table
         self.outbox_ttl_days = outbox_ttl_days

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,7 @@ from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.events.outbox import outbox_item, write_with_outbox
 from wrapper.kernel.actor import Actor
-from wrapper.kernel.clock import Clock
+from wrapper.kernel.clock import Clock, now
 from wrapper.kernel.errors import Conflict, InvalidInput
 from wrapper.kernel.pagination import Page
 from wrapper.kernel.permissions import Permission
@@ -44,7 +44,7 @@ class Credits:
         self.store = store
         # Only spending needs the plan's overdraft; a grant repays any debt whatever the plan says.
         self.overdraft_of = overdraft_of or (lambda tenant: Decimal(0))
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or now
         self.outbox_ttl_days = outbox_ttl_days
 
     # -- reads ---------------------------------------------------------------------------------------

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from ulid import ULID
 
 from wrapper.events.catalog import EventType
+from wrapper.kernel.clock import now
 from wrapper.kernel.timestamps import iso_z
 
 ENVELOPE_VERSION = "1"
 
 
 def utc_now_iso() -> str:
-    return iso_z(datetime.now(UTC), timespec="milliseconds")
+    return iso_z(now(), timespec="milliseconds")
 
 
 class EventEnvelope(BaseModel):

@@ -7,11 +7,11 @@ forwards it to EventBridge, so a crash between "state written" and "event sent" 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable
 from typing import Any
 
 from wrapper.events.envelope import EventEnvelope
+from wrapper.kernel.clock import epoch
 from wrapper.store.schema import PLATFORM_OUTBOX_PK, outbox_sk, tenant_pk
 from wrapper.store.table import Item, Table, put_op
 
@@ -27,7 +27,7 @@ def outbox_item(event: EventEnvelope, *, ttl_days: int, now: float | None = None
         "event_type": event.type,
         "envelope": json.dumps(event.model_dump(), separators=(",", ":")),
         # Records stay readable (and replayable) for a while after publishing, then expire.
-        "expires_at": int((now if now is not None else time.time()) + ttl_days * 86400),
+        "expires_at": int((now if now is not None else epoch()) + ttl_days * 86400),
     }
 
 

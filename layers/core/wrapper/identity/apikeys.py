@@ -40,8 +40,7 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -53,6 +52,7 @@ from ulid import ULID
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.events.outbox import write_with_outbox
+from wrapper.kernel.clock import EpochClock, epoch
 from wrapper.kernel.errors import InvalidInput, NotFound
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.kernel.permissions import Permission, ensure_can_assign
@@ -109,9 +109,9 @@ def key_digest(key: str) -> str:
     return digest(key)
 
 
-def mint_key() -> tuple[str, str]:
-    """A new key's id and the key itself."""
-    key_id = str(ULID()).lower()
+def mint_key(at: float | None = None) -> tuple[str, str]:
+    """A new key's id (a ULID of the time it is minted: ``at``, else now) and the key itself."""
+    key_id = str(ULID.from_timestamp(float(epoch() if at is None else at))).lower()
     return key_id, f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
 
 
@@ -174,7 +174,7 @@ class CreatedApiKey(ApiKey):
 class ApiKeys:
     """A tenant's API keys (for the auth function) and their lookup (for the authorizer)."""
 
-    def __init__(self, table: Table, *, outbox_ttl_days: int, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, table: Table, *, outbox_ttl_days: int, clock: EpochClock = epoch) -> None:
         self.table = table
         self.outbox_ttl_days = outbox_ttl_days
         self.clock = clock
@@ -188,7 +188,7 @@ class ApiKeys:
         if expires_at is not None and expires_at <= now:
             raise InvalidInput("expires_at must be in the future",
                                errors=[{"field": "expires_at", "message": "must be in the future"}])
-        key_id, key = mint_key()
+        key_id, key = mint_key(now)
         digest = key_digest(key)
         scopes = [str(s) for s in request.scopes]
         item: Item = {

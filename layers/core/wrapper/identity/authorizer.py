@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -40,6 +40,8 @@ from wrapper.identity.apikeys import (
 )
 from wrapper.identity.policy import authorizer_response
 from wrapper.identity.tokens import Claims, InvalidToken, Issuer, JwksCache, verify
+from wrapper.kernel import clock
+from wrapper.kernel.clock import EpochClock
 from wrapper.kernel.timestamps import iso_z
 from wrapper.store.table import Item
 
@@ -108,15 +110,19 @@ def credential_of(headers: Mapping[str, str] | None) -> Credential:
 
 
 def authorize(event: Mapping[str, Any], *, issuers: Sequence[Issuer], keys: JwksCache, memberships: Memberships,
-              now: Callable[[], float], api_keys: ApiKeyLookup | None = None,
+              now: EpochClock = clock.epoch, api_keys: ApiKeyLookup | None = None,
               external_users: ExternalUsers | None = None, operators: OperatorFlags | None = None) -> dict[str, Any]:
-    """The authorizer's answer; raises ``InvalidToken`` (a 401) for any credential we refuse."""
+    """The authorizer's answer; raises ``InvalidToken`` (a 401) for any credential we refuse.
+
+    An API key's expiry is ours, checked against ``now``. A JWT's times were stamped by its issuer
+    on the real time, so they are checked against ``now`` less the local cloud's clock offset
+    (``wrapper.kernel.clock``; 0 on AWS): moving the local clock forward signs nobody out."""
     credential = credential_of(event.get("headers"))
     if credential.kind == "api_key":
         if api_keys is None:
             raise InvalidToken("api keys not accepted")
         return _authorize_api_key(event, credential.value, api_keys=api_keys, memberships=memberships, now=now())
-    claims = verify(credential.value, issuers, keys, now)
+    claims = verify(credential.value, issuers, keys, lambda: now() - clock.offset())
     user_id = _user_of(claims, external_users)
     rows = memberships.tenants_of(user_id)
     operator = operators is not None and operators.is_operator(user_id)

@@ -16,17 +16,17 @@ Wrapper user by renaming its email.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from datetime import UTC, datetime
 
 from wrapper.identity.models import normalize_email
 from wrapper.identity.tokens import Claims
+from wrapper.kernel.clock import Clock, now
 from wrapper.store.schema import oidc_pk, oidc_subject_sk
 from wrapper.store.table import Table, WriteRefused
 
 
 class OidcLinks:
     def __init__(self, table: Table, *, issuers: Collection[str], user_id_by_email: Callable[[str], str | None],
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Clock = now) -> None:
         self.table = table
         self.issuers = frozenset(issuers)
         self.user_id_by_email = user_id_by_email

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from wrapper.identity.models import (
 )
 from wrapper.identity.ports import IdentityProvider, InvalidCredentials, UserExists
 from wrapper.identity.store import EmailTaken, IdentityStore
-from wrapper.kernel.clock import fixed_window
+from wrapper.kernel.clock import EpochClock, epoch, fixed_window
 from wrapper.kernel.errors import Conflict, LimitExceeded, NotFound, Unauthorized
 from wrapper.kernel.timestamps import iso_z
 from wrapper.notifications import Email, Notifier
@@ -62,7 +61,7 @@ class IdentityService:
     store: IdentityStore
     policy: SignInPolicy = SignInPolicy()
     reset_policy: ResetPolicy = ResetPolicy()
-    clock: Callable[[], float] = time.time
+    clock: EpochClock = epoch
     new_tenant_id: Callable[[], str] = lambda: str(ULID())
 
     def signup(self, request: SignupRequest, *, request_id: str | None = None,

@@ -17,12 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from pydantic import BaseModel
 
+from wrapper.kernel.clock import EpochClock, epoch
 from wrapper.kernel.errors import Conflict, InvalidInput
 from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.collection import PaymentRequired
@@ -42,7 +42,7 @@ def check_key(key: str) -> None:
 
 
 class IdempotencyRecords:
-    def __init__(self, table: Table, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, table: Table, *, clock: EpochClock = epoch) -> None:
         self.table = table
         self.clock = clock
 

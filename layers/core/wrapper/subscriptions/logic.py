@@ -4,7 +4,6 @@ the portal, and collecting what they cost. Reads are ``subscriptions.reads``, th
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -261,7 +260,7 @@ class Subscriptions(SubscriptionReads):
                 **audit, "payment_id": payment_id, "amount": preview.amount_due, "currency": preview.currency,
                 "reason": declined, "checkout_session_id": session.id}))
         try:
-            self.store.write([self.store.checkout_op(tenant, session.id, item, time.time())], events)
+            self.store.write([self.store.checkout_op(tenant, session.id, item, self.clock().timestamp())], events)
         except WriteRefused:
             raise Conflict("This payment was already made; read the subscription again.") from None
         raise PaymentRequired(f"The saved card could not pay {preview.amount_due} {preview.currency} "

@@ -4,7 +4,7 @@ history, entitlements, the preview of a change, and the terms and targets the ch
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ulid import ULID
@@ -14,7 +14,7 @@ from wrapper.catalog.store import Catalog
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.kernel.actor import Actor
-from wrapper.kernel.clock import Clock
+from wrapper.kernel.clock import Clock, now
 from wrapper.kernel.errors import NotFound, Unavailable
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.kernel.permissions import Permission
@@ -58,7 +58,7 @@ class SubscriptionReads:
         self.catalog = catalog
         self.collection = Collection(store, payments, billing_page=billing_page)
         self.billing_page = billing_page
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or now
 
     def current(self, actor: Actor) -> Subscription:
         actor.require(Permission.BILLING_READ)

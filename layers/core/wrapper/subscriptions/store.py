@@ -20,13 +20,13 @@ The due date on GSI1 is the UTC date of ``current_period_end`` (the billing run'
 from __future__ import annotations
 
 import json
-import time
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
 from wrapper.events.envelope import EventEnvelope
 from wrapper.events.outbox import write_with_outbox
+from wrapper.kernel.clock import epoch
 from wrapper.kernel.tenant import TenantContext
 from wrapper.store.schema import (
     BILLING_SK,
@@ -208,7 +208,7 @@ class SubscriptionStore:
         with suppress(WriteRefused):
             self.write([
                 put_op({"PK": tenant.pk, "SK": BILLING_SK, "record_type": "billing", "stripe_customer_id": customer_id,
-                        "created_at": int(time.time())}, condition="attribute_not_exists(PK)"),
+                        "created_at": int(epoch())}, condition="attribute_not_exists(PK)"),
                 put_op({"PK": stripe_customer_pk(customer_id), "SK": STRIPE_CUSTOMER_SK,
                         "record_type": "stripe_customer", "tenant_id": tenant.tenant_id},
                        condition="attribute_not_exists(PK) OR tenant_id = :t", values={":t": tenant.tenant_id}),

@@ -19,7 +19,6 @@ transaction; if it then fails or crashes, accepting again with the same password
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Annotated, Any
@@ -34,6 +33,7 @@ from wrapper.identity.models import Email, Password, SessionResponse
 from wrapper.identity.ports import IdentityProvider, InvalidCredentials, UserExists
 from wrapper.identity.store import IdentityStore
 from wrapper.kernel.actor import Actor, CustomRoles
+from wrapper.kernel.clock import EpochClock, epoch
 from wrapper.kernel.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.kernel.permissions import ROLE_PERMISSIONS, Permission, ensure_can_assign
@@ -86,7 +86,7 @@ class AcceptInvite(BaseModel):
 
 class Invites:
     def __init__(self, table: Table, *, outbox_ttl_days: int, ttl_days: int = 7,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: EpochClock = epoch) -> None:
         self.table = table
         self.outbox_ttl_days = outbox_ttl_days
         self.ttl_seconds = ttl_days * 86400

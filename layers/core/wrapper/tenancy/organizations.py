@@ -23,7 +23,6 @@ is 409. Assigning needs ``organizations:write``; assigning again changes nothing
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, computed_field, model_validator
@@ -32,6 +31,7 @@ from ulid import ULID
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, new_event
 from wrapper.events.outbox import write_with_outbox
+from wrapper.kernel import clock
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import Conflict, InvalidInput, NotFound
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
@@ -365,4 +365,4 @@ def _assignment(item: Item) -> OrganizationMember:
 
 
 def _now() -> str:
-    return iso_z(datetime.now(UTC))
+    return iso_z(clock.now())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,6 +13,7 @@ from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.events.outbox import write_with_outbox
 from wrapper.identity.models import normalize_email
+from wrapper.kernel import clock
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import Conflict, NotFound
 from wrapper.kernel.permissions import Permission
@@ -87,7 +88,7 @@ class TenantProfiles:
         if current is None:
             raise NotFound("No such tenant.")
         fields = change.model_dump(exclude_unset=True)
-        updated: Item = {**current, **fields, "updated_at": datetime.now(UTC).isoformat(),
+        updated: Item = {**current, **fields, "updated_at": clock.now().isoformat(),
                          "version": int(current["version"]) + 1}
         if "settings" in fields:
             updated["settings"] = json.dumps(fields["settings"])
@@ -112,7 +113,7 @@ class TenantProfiles:
         current = self.table.get(actor.tenant.pk, PROFILE_SK)
         if current is None:
             raise NotFound("No such tenant.")
-        now = datetime.now(UTC)
+        now = clock.now()
         deleted: Item = {**current, "status": "deleted", "deleted_at": now.isoformat(),
                          "purge_after": (now + timedelta(days=grace_days)).isoformat(),
                          "version": int(current["version"]) + 1}

@@ -17,7 +17,6 @@ change; a tenant has at most ``MAX_CUSTOM_ROLES`` custom roles (409 past it).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -25,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.events.outbox import write_with_outbox
+from wrapper.kernel import clock
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import Conflict, InvalidInput, NotFound
 from wrapper.kernel.pagination import Page
@@ -260,4 +260,4 @@ def _still_held(item: Item) -> str:
 
 
 def _now() -> str:
-    return iso_z(datetime.now(UTC))
+    return iso_z(clock.now())

@@ -124,7 +124,8 @@ class ScopedTables:
     Credentials are assumed once per tenant and reused by the warm function until a minute
     before they expire (15 minutes: STS's minimum), so a request usually costs no STS call.
     Without a role (``role_arn`` empty: unit tests, scripts) it hands out the function's own
-    table, unscoped; template.yaml always sets one.
+    table, unscoped; template.yaml always sets one. ``clock`` is the real time, not the layer's
+    (``wrapper.kernel.clock``): it is held against the expiry STS stamped on its own clock.
     """
 
     REFRESH_MARGIN_SECONDS = 60

@@ -4,10 +4,9 @@ a catalog snapshot and the tenant's subscription."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +16,7 @@ from wrapper.credits.service import Credits
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.kernel.actor import Actor
-from wrapper.kernel.clock import Clock
+from wrapper.kernel.clock import Clock, now
 from wrapper.kernel.errors import InvalidInput, NotFound, PermissionDenied, Unavailable
 from wrapper.kernel.numbers import as_number
 from wrapper.kernel.permissions import Permission
@@ -73,7 +72,7 @@ class Usage:
         self.catalog = catalog
         self.subscription_of = subscription_of
         self.credits = credits
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or now
         # Markers this container put or found: a tenant past a threshold does not pay a cancelled
         # transaction for it on every batch, only once per cold start.
         self._published: set[tuple[str, str, str, int]] = set()
@@ -120,7 +119,7 @@ class Usage:
                 cost = sum((c for _, c in priced), Decimal(0))
                 charge = (charges.charge(cost, event.event_id, ",".join(m.code for m, _ in priced))
                           if charges is not None and cost > 0 else None)
-                recorded = self.store.record(actor.tenant, event, measured, period[0], time.time(),
+                recorded = self.store.record(actor.tenant, event, measured, period[0], now.timestamp(),
                                              snapshot.meters, charge)
             except Rejected as refused:
                 results.append(EventResult(event_id=event_id, status="rejected", reason=refused.reason))

@@ -15,6 +15,7 @@ from wrapper.credits.service import Charge
 from wrapper.credits.store import pause_after_conflict
 from wrapper.events.envelope import EventEnvelope
 from wrapper.events.outbox import write_with_outbox
+from wrapper.kernel.clock import epoch
 from wrapper.kernel.errors import Unavailable
 from wrapper.kernel.tenant import TenantContext
 from wrapper.kernel.timestamps import iso_z
@@ -131,7 +132,7 @@ class UsageStore:
             assert isinstance(value, str)
             for scope, sk in ((stamp(period_start), period_sk), (f"D{day_of(event.timestamp)}", day_sk)):
                 marker = {"PK": pk, "SK": unique_sk(meter.code, scope, value), "record_type": "usage_unique",
-                          "expires_at": int(time.time() + MARKER_TTL_DAYS * 86400)}
+                          "expires_at": int(epoch() + MARKER_TTL_DAYS * 86400)}
                 self._conditional(table, [put_op(marker, condition="attribute_not_exists(PK)"),
                                           update_op(pk, sk, update="ADD v :one SET record_type = :t",
                                                     values={":one": 1, ":t": "usage_aggregate"})])
@@ -154,7 +155,7 @@ class UsageStore:
         marker does: False when the marker was there already (someone else published it)."""
         marker = {"PK": usage_pk(tenant), "SK": threshold_sk(meter, period_start, percent),
                   "record_type": "usage_threshold", "event_id": event.id,
-                  "expires_at": int(time.time() + MARKER_TTL_DAYS * 86400)}
+                  "expires_at": int(epoch() + MARKER_TTL_DAYS * 86400)}
         try:
             self._retrying(lambda: write_with_outbox(
                 self.tenant_tables(tenant), [put_op(marker, condition="attribute_not_exists(PK)")], [event],

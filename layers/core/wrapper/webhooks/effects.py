@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
+from wrapper.kernel.clock import Clock, now
 from wrapper.payments.port import Payments
 from wrapper.store.table import Table
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class SubscriptionEffects:
@@ -20,7 +16,7 @@ class SubscriptionEffects:
     cold start for a malformed batch never reads the Stripe key."""
 
     def __init__(self, apply_event: Callable[..., str], *, table: Table, catalog: Any,
-                 connect_payments: Callable[[], Payments], clock: Callable[[], datetime] = _utc_now) -> None:
+                 connect_payments: Callable[[], Payments], clock: Clock = now) -> None:
         self._apply_event = apply_event
         self._table = table
         self._catalog = catalog
