@@ -32,7 +32,8 @@ def _table(cloud: Any, table_name: str) -> Table:
 
 def _change_with_event(cloud: Any, table_name: str, tenant_id: str, *, name: str = "Acme") -> EventEnvelope:
     """What a handler does: the state change and its event record, all or nothing."""
-    event = new_event(EventType.TENANT_UPDATED, tenant_id, {"actor": "user-1", "target": tenant_id, "name": name})
+    event = new_event(EventType.TENANT_UPDATED, tenant_id,
+                      {"actor": "user-1", "target": tenant_id, "fields": ["name"], "name": name})
     profile = {"PK": tenant_pk(tenant_id), "SK": "PROFILE", "name": name}
     write_with_outbox(_table(cloud, table_name), [put_op(profile)], [event], ttl_days=1)
     return event
@@ -72,7 +73,7 @@ def test_an_event_written_with_its_state_change_reaches_the_audit_consumer(cloud
 
 def test_a_failed_state_change_publishes_no_event(cloud: Any, table_name: str) -> None:
     tenant_id = _tenant()
-    event = new_event(EventType.TENANT_UPDATED, tenant_id, {"actor": "user-1"})
+    event = new_event(EventType.TENANT_UPDATED, tenant_id, {"actor": "user-1", "fields": ["name"]})
     impossible = put_op({"PK": tenant_pk(tenant_id), "SK": "PROFILE"}, condition="attribute_exists(PK)")
     with pytest.raises(WriteRefused):
         write_with_outbox(_table(cloud, table_name), [impossible], [event], ttl_days=1)
@@ -95,7 +96,7 @@ def test_a_canceled_transaction_never_reaches_the_table_or_its_stream(
 
     monkeypatch.setattr(StreamShard, "add", recording_add)
     tenant_id = _tenant()
-    event = new_event(EventType.TENANT_UPDATED, tenant_id, {"actor": "user-1"})
+    event = new_event(EventType.TENANT_UPDATED, tenant_id, {"actor": "user-1", "fields": ["name"]})
     table = _table(cloud, table_name)
     # The outbox Put comes first and would succeed alone; the last operation's condition fails.
     with pytest.raises(WriteRefused) as raised:
@@ -172,7 +173,7 @@ def test_a_message_that_keeps_failing_ends_in_the_dlq_and_its_batch_mates_are_ke
         cloud: Any, table_name: str) -> None:
     sqs = cloud.client("sqs")
     poison_marker = f"poison-{uuid.uuid4().hex}"
-    good = new_event(EventType.TENANT_UPDATED, _tenant(), {"actor": "user-2"})
+    good = new_event(EventType.TENANT_UPDATED, _tenant(), {"actor": "user-2", "fields": ["name"]})
     good_body = json.dumps({"version": "0", "source": "wrapper", "detail-type": good.type,
                             "detail": good.model_dump()})
     sqs.send_message_batch(QueueUrl=_queue_url(cloud, "AuditQueue"), Entries=[

@@ -121,6 +121,20 @@ def test_the_readme_documents_every_event_type() -> None:
         assert f"| `{event_type.value}` | {DESCRIPTIONS[event_type]} |" in readme, f"README lacks {event_type.value}"
 
 
+def test_the_readme_documents_every_event_types_data() -> None:
+    from wrapper.events.data import DATA, EventData
+
+    rows = [line for line in (REPO / "README.md").read_text().splitlines() if line.startswith("| `")]
+    for event_type, model in DATA.items():
+        # The data table's rows: a second cell of field names, or "(none)"; the meanings table's are sentences.
+        row = next((r for r in rows if f"`{event_type.value}`" in r.split(" | ")[0]
+                    and r.split(" | ")[1].startswith(("`", "(none)"))), None)
+        assert row is not None, f"README lists no data fields for {event_type.value}"
+        for name, field in model.model_fields.items():
+            if name not in EventData.model_fields:
+                assert f"`{field.alias or name}`" in row, f"README's {event_type.value} row lacks {name}"
+
+
 def test_a_call_outside_a_functions_role_is_reported(cloud: Any) -> None:
     from localcloud.iam import unpermitted
 

@@ -107,7 +107,7 @@ def test_new_event_takes_its_type_from_the_catalog() -> None:
 
 def test_an_sqs_body_holding_an_eventbridge_event_yields_its_detail() -> None:
     # Given an SQS message body holding the EventBridge event whose detail is our envelope
-    event = new_event(EventType.SUBSCRIPTION_CREATED, "acme", {"plan": "pro"})
+    event = new_event(EventType.SUBSCRIPTION_CREATED, "acme", {"plan_code": "pro", "status": "active"})
     body = json.dumps(eventbridge_event(event.model_dump()))
 
     # When the envelope is read from it
@@ -130,7 +130,7 @@ def test_an_sqs_body_holding_a_raw_envelope_yields_that_envelope() -> None:
 
 def test_an_sqs_body_whose_detail_is_a_json_string_yields_the_envelope() -> None:
     # Given an EventBridge event whose detail was delivered as a JSON string
-    event = new_event(EventType.PAYMENT_FAILED, "acme", {"attempt": 2})
+    event = new_event(EventType.PAYMENT_FAILED, "acme", {"amount": 2900, "currency": "USD", "reason": "declined"})
     body = json.dumps(eventbridge_event(event.model_dump_json()))
 
     # When the envelope is read from it

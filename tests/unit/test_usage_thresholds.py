@@ -67,7 +67,8 @@ def store() -> Iterator[UsageStore]:
 
 def _event(percent: int) -> object:
     return new_event(EventType.USAGE_THRESHOLD_REACHED, TENANT.tenant_id,
-                     {"meter": "api_calls", "threshold_percent": percent})
+                     {"meter": "api_calls", "feature": "api_calls", "threshold_percent": percent, "limit": 100,
+                      "value": percent, "period_start": "2026-01-01T00:00:00Z", "period_end": "2026-02-01T00:00:00Z"})
 
 
 def test_a_thresholds_marker_and_event_are_written_once(store: UsageStore) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from wrapper.events.data import EventData
 from wrapper.events.envelope import EventEnvelope
 
 
@@ -15,16 +16,17 @@ class AuditLog(Protocol):
 
 
 def audit_entry(event: EventEnvelope) -> dict[str, Any]:
-    data = event.data
+    # Every type's data carries the audit fields (EventData), whatever else it holds.
+    data = EventData.model_validate(event.data)
     return {
         "event_id": event.id,
         "tenant_id": event.tenant_id,
         "action": event.type,
         "occurred_at": event.occurred_at,
-        "actor": data.get("actor"),
-        "target": data.get("target"),
-        "request_id": data.get("request_id"),
-        "source_ip": data.get("source_ip"),
+        "actor": data.actor,
+        "target": data.target,
+        "request_id": data.request_id,
+        "source_ip": data.source_ip,
     }
 
 

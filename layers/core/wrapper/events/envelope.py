@@ -30,4 +30,9 @@ class EventEnvelope(BaseModel):
 
 
 def new_event(event_type: EventType, tenant_id: str | None, data: dict[str, Any]) -> EventEnvelope:
+    """An event of ``event_type``, its data checked against the type's model (``wrapper.events.data``)."""
+    # Imported here: the models load with a function's first event, not with its cold start.
+    from wrapper.events.data import data_model
+
+    data_model(event_type.value).model_validate(data)
     return EventEnvelope(type=event_type.value, tenant_id=tenant_id, data=data)
