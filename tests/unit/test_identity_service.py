@@ -15,6 +15,7 @@ import pytest
 from moto import mock_aws
 
 from tests.unit.builders import fake_aws_environment, wrapper_table
+from tests.unit.fakes import Clock
 from wrapper.identity.cognito import CognitoIdentityProvider
 from wrapper.identity.models import ForgotPasswordRequest, LoginRequest, ResetPasswordRequest
 from wrapper.identity.ports import InvalidCredentials, IssuedTokens
@@ -73,19 +74,11 @@ class Mailbox:
 
 
 @dataclass
-class Clock:
-    now: float = START
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@dataclass
 class World:
     service: IdentityService
     idp: FakeIdentityProvider
     mailbox: Mailbox
-    clock: Clock
+    clock: Clock[float]
     table: Table
 
     def forgot(self, email: str) -> None:
@@ -114,7 +107,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         table = wrapper_table(client)
-        idp, clock = FakeIdentityProvider(), Clock()
+        idp, clock = FakeIdentityProvider(), Clock(START)
         service = IdentityService(idp=idp, store=IdentityStore(table, outbox_ttl_days=7), clock=clock)
         yield World(service, idp, Mailbox(), clock, table)
 
