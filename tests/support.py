@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +108,29 @@ def refused(answer: Any, *statuses: int | tuple[int, ...]) -> dict[str, Any]:
     assert answer.headers["Content-Type"] == PROBLEM
     problem: dict[str, Any] = answer.json()
     return problem
+
+
+def start_billing(cloud: Any, at: datetime) -> str:
+    """Fire the billing run's daily schedule as Scheduler would at ``at``; answers the execution's ARN."""
+    from localcloud.eventbridge import run_schedule
+
+    schedule = cloud.stack.resources["BillingRunStateMachineDaily"].ref
+    arn: str = run_schedule(cloud.client, schedule, at=at)["executionArn"]
+    return arn
+
+
+def finished_billing(cloud: Any, execution_arn: str) -> dict[str, Any]:
+    """The billing run's execution once it has stopped running."""
+    sfn = cloud.client("stepfunctions")
+
+    def finished() -> dict[str, Any] | None:
+        execution: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+        return execution if execution["status"] != "RUNNING" else None
+
+    result: dict[str, Any] = wait_for(finished, timeout=60, interval=0.25, message="the billing run to finish")
+    return result
+
+
+def run_billing(cloud: Any, at: datetime) -> dict[str, Any]:
+    """Start the billing run for ``at`` and answer its finished execution."""
+    return finished_billing(cloud, start_billing(cloud, at))

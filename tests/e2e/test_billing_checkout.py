@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_subscriptions import FEATURE, PRO, complete_checkout, deliver, save_card, seed_plans, stripe_get
+from tests.e2e.flows import FEATURE, PRO, complete_checkout, deliver, save_card, seed_plans, stripe_get
 from tests.support import call, join, signup, table, wait_for
 
 PROBLEM = "application/problem+json"

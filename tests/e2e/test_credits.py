@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.test_subscriptions import complete_checkout, deliver, save_card, stripe_get
+from tests.e2e.flows import complete_checkout, deliver, save_card, stripe_get
 from tests.support import answered, call, join, refused, signup, table
 from wrapper.catalog.seed_data import seed_catalog
 from wrapper.identity.operators import grant_operator

@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.test_subscriptions import BIZ, PRO, TRIAL, complete_checkout, deliver, save_card, seed_plans, stripe_get
-from tests.integration.test_billing_run import finished_billing, run_billing, start_billing
-from tests.support import call, signup, table, wait_for
+from tests.e2e.flows import BIZ, PRO, TRIAL, complete_checkout, deliver, save_card, seed_plans, stripe_get
+from tests.support import call, finished_billing, run_billing, signup, start_billing, table, wait_for
 
 DECLINED_ON_CHARGE = "4000000000000341"  # attaches fine, every charge on it is declined
 

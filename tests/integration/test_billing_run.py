@@ -9,31 +9,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from localcloud.eventbridge import run_schedule
-from tests.support import wait_for
+from tests.support import run_billing
 from wrapper.store.table import Table
-
-
-def start_billing(cloud: Any, at: datetime) -> str:
-    """Fire the daily schedule as Scheduler would at ``at``; answers the execution's ARN."""
-    schedule = cloud.stack.resources["BillingRunStateMachineDaily"].ref
-    arn: str = run_schedule(cloud.client, schedule, at=at)["executionArn"]
-    return arn
-
-
-def finished_billing(cloud: Any, execution_arn: str) -> dict[str, Any]:
-    sfn = cloud.client("stepfunctions")
-
-    def finished() -> dict[str, Any] | None:
-        execution: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
-        return execution if execution["status"] != "RUNNING" else None
-
-    result: dict[str, Any] = wait_for(finished, timeout=60, interval=0.25, message="the billing run to finish")
-    return result
-
-
-def run_billing(cloud: Any, at: datetime) -> dict[str, Any]:
-    return finished_billing(cloud, start_billing(cloud, at))
 
 
 def test_a_scheduled_billing_run_over_a_day_with_nothing_due_succeeds(cloud: Any) -> None:
