@@ -27,7 +27,16 @@ from wrapper.kernel.permissions import ROLE_PERMISSIONS
 from wrapper.kernel.tenant import TenantContext
 from wrapper.money.periods import MONTHLY, YEARLY, Anchor, Interval, first_period
 from wrapper.money.pricing import PriceSpec
-from wrapper.store.schema import CATALOG_PK, coupon_sk, feature_sk, plan_code_sk, plan_sk, price_sk
+from wrapper.store.schema import (
+    CATALOG_PK,
+    OUTBOX_SK_PREFIX,
+    coupon_sk,
+    feature_sk,
+    plan_code_sk,
+    plan_sk,
+    price_sk,
+    tenant_pk,
+)
 from wrapper.store.table import Table
 from wrapper.subscriptions.logic import Subscriptions
 from wrapper.subscriptions.models import Subscription
@@ -48,7 +57,7 @@ class World:
         return Actor(tenant=TenantContext(tenant), user_id=f"user-{role}", permissions=ROLE_PERMISSIONS[role])
 
     def events(self, tenant: str, event_type: str) -> list[dict[str, Any]]:
-        items, _ = self.table.query(f"TENANT#{tenant}", sk_prefix="OUTBOX#", limit=500)
+        items, _ = self.table.query(tenant_pk(tenant), sk_prefix=OUTBOX_SK_PREFIX, limit=500)
         return [json.loads(i["envelope"]) for i in items if i["event_type"] == event_type]
 
     def put_subscription(self, subscription: Subscription) -> None:

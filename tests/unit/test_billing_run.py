@@ -27,6 +27,7 @@ from wrapper.billing import run
 from wrapper.billing.dal import DynamoDueSubscriptions
 from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.port import Charge, PaymentProviderUnavailable
+from wrapper.store.schema import BILLING_SK, CHARGE_PREFIX, SUBSCRIPTION_SK, due_pk, tenant_pk
 from wrapper.subscriptions.models import CancelRequest, ChangeRequest, SubscribeRequest, Subscription
 from wrapper.subscriptions.renewal import PeriodEnds
 
@@ -36,7 +37,7 @@ world = subscription_world.world
 
 
 def _card(world: World, tenant: str = "acme") -> None:
-    world.table.put({"PK": f"TENANT#{tenant}", "SK": "BILLING", "stripe_customer_id": f"cus_{tenant}",
+    world.table.put({"PK": tenant_pk(tenant), "SK": BILLING_SK, "stripe_customer_id": f"cus_{tenant}",
                      "default_payment_method": "pm_card"})
 
 
@@ -65,11 +66,11 @@ def test_a_renewal_charges_the_next_period_and_moves_the_due_date(world: World, 
     renewed = _current(world)
     assert (renewed.current_period_start, renewed.current_period_end, renewed.status) == (
         datetime(2024, 2, 1, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC), "active")
-    item = world.table.get("TENANT#acme", "SUBSCRIPTION")
-    assert item and item["GSI1PK"] == "PLATFORM#DUE#2024-03-01"
+    item = world.table.get(ACME.pk, SUBSCRIPTION_SK)
+    assert item and item["GSI1PK"] == due_pk(date(2024, 3, 1))
     [charge] = _charges(world)
     assert (charge["SK"], charge["amount"], charge["payment_id"], charge["status"]) == (
-        "CHARGE#2024-02-01T00:00:00+00:00", 3000, "pi_1", "succeeded")
+        f"{CHARGE_PREFIX}2024-02-01T00:00:00+00:00", 3000, "pi_1", "succeeded")
     [paid] = world.events("acme", "payment.succeeded")
     assert paid["data"]["actor"] == "billing-run" and paid["data"]["amount"] == 3000
     assert paid["data"]["target"] == "sub_pro" and {"request_id", "source_ip"} <= set(paid["data"])

@@ -24,10 +24,21 @@ from tests.unit.subscription_world import T0, World, audit_fields, on_plan
 from wrapper.kernel.errors import Conflict, InvalidInput, PermissionDenied
 from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.collection import PaymentRequired
-from wrapper.store.schema import CATALOG_PK, coupon_sk
+from wrapper.store.schema import (
+    BILLING_SK,
+    CATALOG_PK,
+    PROFILE_SK,
+    STRIPE_CUSTOMER_SK,
+    SUBSCRIPTION_SK,
+    coupon_sk,
+    due_pk,
+    stripe_customer_pk,
+    tenant_pk,
+)
 from wrapper.subscriptions.models import CancelRequest, ChangeRequest, CheckoutRequest, SubscribeRequest
 from wrapper.subscriptions.stripe_events import apply_stripe_event
 
+ACME_PK = tenant_pk("acme")
 # The subscriptions' moto table, seeded catalog, settable clock and fake payments.
 world = subscription_world.world
 
@@ -40,15 +51,15 @@ def _apply(world: World, event: dict[str, Any]) -> str:
 # -- first access -------------------------------------------------------------------------------------------------
 
 def test_a_tenant_without_a_subscription_is_put_on_the_default_plan_once(world: World) -> None:
-    world.table.put({"PK": "TENANT#acme", "SK": "PROFILE", "timezone": "Asia/Tokyo"})
+    world.table.put({"PK": ACME_PK, "SK": PROFILE_SK, "timezone": "Asia/Tokyo"})
     first = world.service.current(world.actor())
     again = world.service.current(world.actor())
     assert first == again
     assert (first.plan_code, first.status, first.timezone, first.seats) == ("free", "active", "Asia/Tokyo", 1)
     assert len(world.events("acme", "subscription.created")) == 1
-    item = world.table.get("TENANT#acme", "SUBSCRIPTION")
-    assert item and item["GSI1PK"] == f"PLATFORM#DUE#{first.current_period_end.date().isoformat()}"
-    assert item["GSI1SK"] == "TENANT#acme" and item["subscription_id"] == first.id
+    item = world.table.get(ACME_PK, SUBSCRIPTION_SK)
+    assert item and item["GSI1PK"] == due_pk(first.current_period_end.date())
+    assert item["GSI1SK"] == ACME_PK and item["subscription_id"] == first.id
 
 
 # -- worked examples ---------------------------------------------------------------------------------------------
@@ -184,9 +195,7 @@ def test_a_coupon_at_its_redemption_limit_or_expired_is_refused(world: World) ->
 def test_the_redemption_count_is_enforced_by_the_write_even_after_a_stale_read(
         world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     # Another tenant takes the last redemption between this request's read and its write.
-    world.table.client.update_item(TableName="wrapper", Key={"PK": {"S": CATALOG_PK}, "SK": {"S": "COUPON#ONLYONE"}},
-                                   UpdateExpression="SET times_redeemed = :one", ExpressionAttributeValues={
-                                       ":one": {"N": "1"}})
+    world.table.update(CATALOG_PK, coupon_sk("ONLYONE"), update="SET times_redeemed = :one", values={":one": 1})
     # Every read before the write is stale (no redemption yet); once the write lost, reads see the count.
     real_coupon = world.service.catalog.coupon
     monkeypatch.setattr(world.service.catalog, "coupon", lambda code: real_coupon(code) if world.payments.refunds
@@ -264,9 +273,9 @@ def test_a_setup_checkout_stores_the_default_card_once(world: World) -> None:
                               now=world.clock.now) == "applied: default card pm_card"
     assert apply_stripe_event(event, table=world.table, catalog=world.catalog, payments=world.payments,
                               now=world.clock.now).startswith("duplicate")
-    billing = world.table.get("TENANT#acme", "BILLING")
+    billing = world.table.get(ACME_PK, BILLING_SK)
     assert billing and billing["default_payment_method"] == "pm_card"
-    lookup = world.table.get("PLATFORM#STRIPECUST#cus_acme", "TENANT")
+    lookup = world.table.get(stripe_customer_pk("cus_acme"), STRIPE_CUSTOMER_SK)
     assert lookup and lookup["tenant_id"] == "acme"
 
 
@@ -279,7 +288,7 @@ def test_an_older_customer_update_does_not_overwrite_a_newer_default_card(world:
 
     assert _apply(world, updated("evt_new", 200, "pm_new")).startswith("applied")
     assert _apply(world, updated("evt_old", 100, "pm_old")).startswith("ignored")
-    billing = world.table.get("TENANT#acme", "BILLING")
+    billing = world.table.get(ACME_PK, BILLING_SK)
     assert billing and billing["default_payment_method"] == "pm_new"
 
 

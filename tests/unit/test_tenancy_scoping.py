@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.unit.fakes import Clock
-from wrapper.store.schema import tenant_pk
+from wrapper.store.schema import CATALOG_PK, TENANT_PREFIX, tenant_pk, user_pk
 from wrapper.tenancy.scoping import (
     MAX_POLICY_CHARS,
     assume_role_kwargs,
@@ -83,7 +83,7 @@ def test_every_statement_carries_the_tenants_leading_keys_condition_and_no_other
     # Given / When the policy of tenant acme is built
     # Then each statement is conditioned on exactly acme's partition key and those under it
     assert [s["Condition"] for s in statements("acme")] == [
-        {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["TENANT#acme", "TENANT#acme#*"]}},
+        {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [tenant_pk("acme"), f"{tenant_pk('acme')}#*"]}},
     ] * len(statements("acme"))
 
 
@@ -164,7 +164,7 @@ def test_no_pattern_of_a_tenant_matches_another_tenants_keys(tenant_id: str, oth
     assert not any(allows(patterns, key) for key in others_keys)
 
 
-@pytest.mark.parametrize("key", ["PLATFORM#catalog", "PLATFORM#USER#a@example.com", "TENANT#", "TENANT#*", "acme"])
+@pytest.mark.parametrize("key", [CATALOG_PK, user_pk("a@example.com"), TENANT_PREFIX, f"{TENANT_PREFIX}*", "acme"])
 def test_a_tenant_reaches_no_platform_or_malformed_partition(key: str) -> None:
     # Given the patterns of tenant acme
     # When / Then a platform key or a malformed key is not allowed
