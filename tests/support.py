@@ -55,10 +55,15 @@ def table(cloud: Any) -> Any:
 
 
 def join(cloud: Any, tenant_id: str, user_id: str, role: str) -> None:
-    """Make an existing user a member of a tenant (both membership items), as an accepted invite will."""
+    """Make an existing user a member of a tenant (both membership items), as an accepted invite does.
+
+    Written directly: the API's way (an invite by an owner, accepted with the member's password) needs more than
+    the two ids the callers have."""
+    from wrapper.store.schema import member_sk, membership_sk, tenant_pk, user_pk
+
     items = table(cloud)
-    items.put({"PK": f"PLATFORM#USER#{user_id}", "SK": f"TENANT#{tenant_id}", "tenant_id": tenant_id, "role": role})
-    items.put({"PK": f"TENANT#{tenant_id}", "SK": f"MEMBER#{user_id}", "user_id": user_id, "role": role})
+    items.put({"PK": user_pk(user_id), "SK": membership_sk(tenant_id), "tenant_id": tenant_id, "role": role})
+    items.put({"PK": tenant_pk(tenant_id), "SK": member_sk(user_id), "user_id": user_id, "role": role})
 
 
 def call(cloud: Any, method: str, path: str, session: dict[str, Any] | None, *, tenant: str | None = None,

@@ -92,6 +92,29 @@ def save_card(cloud: Any, owner: dict[str, Any]) -> str:
     assert answer.status_code == 201, answer.text
     assert complete_checkout(cloud, answer.json()["id"]).status_code == 200
     deliver(cloud, answer.json()["id"])
-    billing = wait_for(lambda: (table(cloud).get(f"TENANT#{owner['tenant_id']}", "BILLING") or {}).get(
-        "default_payment_method"), message="the saved card")
-    return str(billing)
+    card = wait_for(lambda: (billing_record(cloud, owner["tenant_id"]) or {}).get("default_payment_method"),
+                    message="the saved card")
+    return str(card)
+
+
+def subscriptions(cloud: Any) -> Any:
+    """The subscriptions' store over the local cloud's table, to read what billing left there."""
+    from wrapper.subscriptions.store import SubscriptionStore
+
+    return SubscriptionStore(table(cloud), outbox_ttl_days=7)
+
+
+def billing_record(cloud: Any, tenant_id: str) -> dict[str, Any] | None:
+    """The tenant's billing record (Stripe customer, default card), if it has one."""
+    from wrapper.kernel.tenant import TenantContext
+
+    record: dict[str, Any] | None = subscriptions(cloud).billing(TenantContext(tenant_id))
+    return record
+
+
+def subscription_item(cloud: Any, tenant_id: str) -> dict[str, Any] | None:
+    """The tenant's current subscription as stored, index keys included."""
+    from wrapper.store.schema import SUBSCRIPTION_SK, tenant_pk
+
+    item: dict[str, Any] | None = table(cloud).get(tenant_pk(tenant_id), SUBSCRIPTION_SK)
+    return item

@@ -20,20 +20,20 @@ from tests.e2e.flows import (
     PRO,
     TEAM,
     TRIAL,
+    billing_record,
     complete_checkout,
     deliver,
     save_card,
     seed_plans,
     stripe_get,
+    subscription_item,
+    subscriptions,
 )
 from tests.support import call, join, signup, table
+from wrapper.kernel.tenant import TenantContext
+from wrapper.store.schema import due_pk, tenant_pk
 
 PROBLEM = "application/problem+json"
-
-
-def subscription_item(cloud: Any, tenant_id: str) -> dict[str, Any] | None:
-    item: dict[str, Any] | None = table(cloud).get(f"TENANT#{tenant_id}", "SUBSCRIPTION")
-    return item
 
 
 # -- fixtures -----------------------------------------------------------------------------------------------------
@@ -66,7 +66,8 @@ def test_a_new_tenant_is_on_the_default_plan_and_has_a_history(cloud: Any, owner
     history = call(cloud, "GET", "/v1/subscriptions", owner).json()
     assert [s["id"] for s in history["items"]] == [body["id"]]
     item = subscription_item(cloud, owner["tenant_id"])
-    assert item and item["GSI1PK"].startswith("PLATFORM#DUE#") and item["GSI1SK"] == f"TENANT#{owner['tenant_id']}"
+    assert item and item["GSI1PK"] == due_pk(datetime.fromisoformat(body["current_period_end"]).astimezone(UTC).date())
+    assert item["GSI1SK"] == tenant_pk(owner["tenant_id"])
 
 
 # -- subscribe and change -----------------------------------------------------------------------------------------
@@ -90,7 +91,7 @@ def test_subscribing_without_a_card_answers_402_and_applies_once_checkout_is_pai
 def test_a_declined_card_on_checkout_leaves_the_change_pending(cloud: Any, owner: dict[str, Any]) -> None:
     problem = call(cloud, "POST", "/v1/subscriptions", owner, body={"plan_code": PRO}).json()
     assert complete_checkout(cloud, problem["checkout_session_id"], card="4000000000000002").status_code == 402
-    pending = table(cloud).get(f"TENANT#{owner['tenant_id']}", f"CHECKOUT#{problem['checkout_session_id']}")
+    pending = subscriptions(cloud).checkout(TenantContext(owner["tenant_id"]), problem["checkout_session_id"])
     assert pending and pending["status"] == "pending"
     assert call(cloud, "GET", "/v1/subscriptions/current", owner).json()["plan_code"] != PRO
 
@@ -258,4 +259,4 @@ def test_bad_input_is_refused_and_nothing_is_written(cloud: Any, owner: dict[str
     assert answer.status_code in (400, 422), answer.text
     assert answer.headers["Content-Type"] == PROBLEM
     assert call(cloud, "GET", "/v1/subscriptions/current", owner).json() == before
-    assert table(cloud).get(f"TENANT#{owner['tenant_id']}", "BILLING") is None
+    assert billing_record(cloud, owner["tenant_id"]) is None
