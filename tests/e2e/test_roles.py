@@ -283,7 +283,9 @@ def test_a_role_change_based_on_a_stale_read_fails_instead_of_overwriting(cloud:
         def get(self, pk: str, sk: str, *, consistent: bool = True) -> dict[str, Any] | None:
             item = super().get(pk, sk, consistent=consistent)
             if sk == role_sk(name) and item is not None:
-                items.put({**item, "permissions": ["tenant:read"], "version": int(item["version"]) + 1})
+                # Another change commits right after our read
+                assert call(cloud, "PATCH", f"/v1/roles/{name}", owner,
+                            body={"permissions": ["tenant:read"]}).status_code == 200
             return item
 
     actor = Actor(tenant=TenantContext(owner["tenant_id"]), user_id=owner["user_id"],
