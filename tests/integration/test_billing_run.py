@@ -6,10 +6,11 @@ tests/e2e/test_period_end.py; here, the machinery: the plan, the Map over it, on
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from tests.support import run_billing
+from wrapper.store.schema import PROFILE_SK, due_pk, tenant_pk
 from wrapper.store.table import Table
 
 
@@ -24,9 +25,10 @@ def test_a_scheduled_billing_run_over_a_day_with_nothing_due_succeeds(cloud: Any
 
 def test_a_billing_run_visits_every_subscription_due_that_day(cloud: Any, table_name: str) -> None:
     table = Table(cloud.client("dynamodb"), table_name)
+    # Two entries in the due-date index, each on an item that is not a SUBSCRIPTION item (the tenant's profile)
     for tenant_id, subscription_id in [("tdue1", "sub_a"), ("tdue2", "sub_b")]:
-        table.put({"PK": f"TENANT#{tenant_id}", "SK": f"SUBSCRIPTION#{subscription_id}",
-                   "GSI1PK": "PLATFORM#DUE#2031-01-15", "GSI1SK": f"{tenant_id}#{subscription_id}",
+        table.put({"PK": tenant_pk(tenant_id), "SK": PROFILE_SK,
+                   "GSI1PK": due_pk(date(2031, 1, 15)), "GSI1SK": tenant_pk(tenant_id),
                    "tenant_id": tenant_id, "subscription_id": subscription_id})
 
     execution = run_billing(cloud, datetime(2031, 1, 15, 2, 0, tzinfo=UTC))
