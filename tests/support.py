@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +55,15 @@ def table(cloud: Any) -> Any:
 
 
 def join(cloud: Any, tenant_id: str, user_id: str, role: str) -> None:
-    """Make an existing user a member of a tenant (both membership items), as an accepted invite will."""
+    """Make an existing user a member of a tenant (both membership items), as an accepted invite does.
+
+    Written directly: the API's way (an invite by an owner, accepted with the member's password) needs more than
+    the two ids the callers have."""
+    from wrapper.store.schema import member_sk, membership_sk, tenant_pk, user_pk
+
     items = table(cloud)
-    items.put({"PK": f"PLATFORM#USER#{user_id}", "SK": f"TENANT#{tenant_id}", "tenant_id": tenant_id, "role": role})
-    items.put({"PK": f"TENANT#{tenant_id}", "SK": f"MEMBER#{user_id}", "user_id": user_id, "role": role})
+    items.put({"PK": user_pk(user_id), "SK": membership_sk(tenant_id), "tenant_id": tenant_id, "role": role})
+    items.put({"PK": tenant_pk(tenant_id), "SK": member_sk(user_id), "user_id": user_id, "role": role})
 
 
 def call(cloud: Any, method: str, path: str, session: dict[str, Any] | None, *, tenant: str | None = None,
@@ -146,3 +152,29 @@ class LocalClock:
         answer = requests.request(method, self.url, json=body, timeout=10)
         assert answer.status_code == 200, answer.text
         return datetime.fromisoformat(answer.json()["now"])
+
+
+def start_billing(cloud: Any, at: datetime) -> str:
+    """Fire the billing run's daily schedule as Scheduler would at ``at``; answers the execution's ARN."""
+    from localcloud.eventbridge import run_schedule
+
+    schedule = cloud.stack.resources["BillingRunStateMachineDaily"].ref
+    arn: str = run_schedule(cloud.client, schedule, at=at)["executionArn"]
+    return arn
+
+
+def finished_billing(cloud: Any, execution_arn: str) -> dict[str, Any]:
+    """The billing run's execution once it has stopped running."""
+    sfn = cloud.client("stepfunctions")
+
+    def finished() -> dict[str, Any] | None:
+        execution: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+        return execution if execution["status"] != "RUNNING" else None
+
+    result: dict[str, Any] = wait_for(finished, timeout=60, interval=0.25, message="the billing run to finish")
+    return result
+
+
+def run_billing(cloud: Any, at: datetime) -> dict[str, Any]:
+    """Start the billing run for ``at`` and answer its finished execution."""
+    return finished_billing(cloud, start_billing(cloud, at))

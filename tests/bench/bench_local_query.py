@@ -11,6 +11,7 @@ from moto import mock_aws
 
 from localcloud.dynamodb import patch_partition_queries
 from localcloud.patches import PATCHES
+from wrapper.store.schema import member_sk, tenant_pk
 from wrapper.store.table import Table
 
 SIZES = (1_000, 10_000, 30_000)
@@ -20,7 +21,7 @@ QUERIES = 200
 def _rate(items: Table) -> float:
     started = time.perf_counter()
     for n in range(QUERIES):
-        items.query(f"TENANT#t{n % 20}", limit=50)
+        items.query(tenant_pk(f"t{n % 20}"), limit=50)
     return round(QUERIES / (time.perf_counter() - started), 1)
 
 
@@ -36,7 +37,7 @@ def main() -> None:
                                                       {"AttributeName": "SK", "AttributeType": "S"}])
             items = Table(client, "t")
             for n in range(size):
-                items.put({"PK": f"TENANT#t{n % (size // 50)}", "SK": f"ITEM#{n:06}"})
+                items.put({"PK": tenant_pk(f"t{n % (size // 50)}"), "SK": member_sk(f"{n:06}")})
             moto_rate = _rate(items)
             patch_partition_queries()
             patched_rate = _rate(items)

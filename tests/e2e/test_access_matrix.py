@@ -24,6 +24,15 @@ import pytest
 from tests.support import REPO, answered, call, join, signup, table
 from wrapper.catalog.seed_data import seed_catalog
 from wrapper.kernel.permissions import ROLE_PERMISSIONS, Permission
+from wrapper.kernel.tenant import TenantContext
+from wrapper.store.schema import (
+    AUDIT_MARKER_PREFIX,
+    AUDIT_SK_PREFIX,
+    OUTBOX_SK_PREFIX,
+    RATE_PREFIX,
+    tenant_pk,
+    usage_pk,
+)
 
 P = Permission
 PROBLEM = "application/problem+json"
@@ -155,7 +164,7 @@ def _fingerprint(cloud: Any, tenant_id: str) -> list[tuple[str, str]]:
     """Tenant A's items, less what changes on its own (rate counters, audit entries fed
     asynchronously, outbox bookkeeping, a key's last-used time)."""
     items, seen = [], []
-    for partition in (f"TENANT#{tenant_id}", f"TENANT#{tenant_id}#USAGE"):
+    for partition in (tenant_pk(tenant_id), usage_pk(TenantContext(tenant_id))):
         start = None
         while True:
             page, start = table(cloud).query(partition, limit=100, start_key=start)
@@ -163,7 +172,7 @@ def _fingerprint(cloud: Any, tenant_id: str) -> list[tuple[str, str]]:
             if not start:
                 break
     for item in items:
-        if str(item["SK"]).startswith(("RATE#", "AUDIT", "OUTBOX#")):
+        if str(item["SK"]).startswith((RATE_PREFIX, AUDIT_SK_PREFIX, AUDIT_MARKER_PREFIX, OUTBOX_SK_PREFIX)):
             continue
         kept = {k: v for k, v in item.items() if k not in ("last_used_at",)}
         seen.append((str(item["SK"]), repr(sorted(kept.items()))))

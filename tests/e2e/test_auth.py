@@ -11,6 +11,16 @@ import pytest
 import requests
 
 from tests.support import wait_for
+from wrapper.store.schema import (
+    AUDIT_SK_PREFIX,
+    MEMBERSHIP_PREFIX,
+    PROFILE_SK,
+    USER_SK,
+    email_pk,
+    member_sk,
+    tenant_pk,
+    user_pk,
+)
 from wrapper.store.table import Table
 
 PASSWORD = "correct horse battery staple"
@@ -36,7 +46,7 @@ def _table(cloud: Any) -> Table:
 
 
 def _email_item(cloud: Any, email: str) -> dict[str, Any] | None:
-    return _table(cloud).get(f"PLATFORM#EMAIL#{email.casefold()}", "USER")
+    return _table(cloud).get(email_pk(email.casefold()), USER_SK)
 
 
 def test_signup_creates_the_tenant_and_its_owner_and_signs_in(cloud: Any) -> None:
@@ -50,8 +60,8 @@ def test_signup_creates_the_tenant_and_its_owner_and_signs_in(cloud: Any) -> Non
     assert claims["sub"] == body["user_id"]
     assert claims["token_use"] == "access"
     table = _table(cloud)
-    assert table.get(f"TENANT#{body['tenant_id']}", "PROFILE")["name"] == "Acme"
-    assert table.get(f"TENANT#{body['tenant_id']}", f"MEMBER#{body['user_id']}")["role"] == "owner"
+    assert table.get(tenant_pk(body['tenant_id']), PROFILE_SK)["name"] == "Acme"
+    assert table.get(tenant_pk(body['tenant_id']), member_sk(body['user_id']))["role"] == "owner"
     assert _email_item(cloud, email)["user_id"] == body["user_id"]
 
 
@@ -59,7 +69,7 @@ def test_signup_events_reach_the_tenants_audit_log(cloud: Any) -> None:
     body = _signup(cloud).json()
 
     def audit() -> list[dict[str, Any]]:
-        items, _ = _table(cloud).query(f"TENANT#{body['tenant_id']}", sk_prefix="AUDIT#")
+        items, _ = _table(cloud).query(tenant_pk(body['tenant_id']), sk_prefix=AUDIT_SK_PREFIX)
         return items if len(items) == 2 else []
 
     actions = sorted(entry["action"] for entry in wait_for(audit, message="the sign-up's audit entries"))
@@ -72,7 +82,7 @@ def test_a_second_signup_with_the_same_email_in_other_case_is_409_and_changes_no
     again = _signup(cloud, email.upper(), name="Other")
     assert again.status_code == 409
     assert again.headers["Content-Type"] == PROBLEM
-    items, _ = _table(cloud).query(f"PLATFORM#USER#{first['user_id']}", sk_prefix="TENANT#")
+    items, _ = _table(cloud).query(user_pk(first['user_id']), sk_prefix=MEMBERSHIP_PREFIX)
     assert [i["tenant_id"] for i in items] == [first["tenant_id"]]
 
 

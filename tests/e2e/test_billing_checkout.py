@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_subscriptions import FEATURE, PRO, complete_checkout, deliver, save_card, seed_plans, stripe_get
+from tests.e2e.flows import FEATURE, PRO, billing_record, complete_checkout, deliver, save_card, seed_plans, stripe_get
 from tests.support import call, join, signup, table, wait_for
+from wrapper.store.schema import STRIPE_CUSTOMER_SK, stripe_customer_pk
 
 PROBLEM = "application/problem+json"
 
@@ -23,7 +24,7 @@ def plans(cloud: Any) -> None:
 
 
 def _with_card(cloud: Any, tenant_id: str) -> dict[str, Any] | None:
-    billing: dict[str, Any] | None = table(cloud).get(f"TENANT#{tenant_id}", "BILLING")
+    billing = billing_record(cloud, tenant_id)
     return billing if billing and billing.get("default_payment_method") else None
 
 
@@ -51,7 +52,7 @@ def test_free_tenant_saves_a_card_then_upgrades_to_pro_on_it(cloud: Any, owner: 
     # saves the card.
     billing = wait_for(lambda: _with_card(cloud, owner["tenant_id"]), timeout=30, message="the webhook's card")
     assert billing["default_payment_method"].startswith("pm_")
-    lookup = table(cloud).get(f"PLATFORM#STRIPECUST#{billing['stripe_customer_id']}", "TENANT")
+    lookup = table(cloud).get(stripe_customer_pk(billing["stripe_customer_id"]), STRIPE_CUSTOMER_SK)
     assert lookup and lookup["tenant_id"] == owner["tenant_id"]
 
     upgraded = call(cloud, "PATCH", "/v1/subscriptions/current", owner, body={"plan_code": PRO})
@@ -86,11 +87,11 @@ def test_the_portal_opens_for_the_tenants_own_customer(cloud: Any, owner: dict[s
     assert answer.status_code == 201, answer.text
     assert answer.json()["url"].startswith(cloud.stripe.url)
     again = call(cloud, "POST", "/v1/billing/portal", owner)
-    billing = table(cloud).get(f"TENANT#{owner['tenant_id']}", "BILLING")
+    billing = billing_record(cloud, owner["tenant_id"])
     assert again.status_code == 201 and billing
     # One customer per tenant, however often the portal or Checkout is opened.
     assert call(cloud, "POST", "/v1/billing/checkout", owner, body={"mode": "setup"}).status_code == 201
-    assert table(cloud).get(f"TENANT#{owner['tenant_id']}", "BILLING") == billing
+    assert billing_record(cloud, owner["tenant_id"]) == billing
 
 
 def test_the_same_idempotency_key_answers_the_same_session(cloud: Any, owner: dict[str, Any]) -> None:
@@ -109,12 +110,12 @@ def test_only_billing_write_opens_checkout_or_the_portal(cloud: Any, owner: dict
     for path, body in [("/v1/billing/checkout", {"mode": "setup"}), ("/v1/billing/portal", None)]:
         answer = call(cloud, "POST", path, other, tenant=owner["tenant_id"], body=body)
         assert answer.status_code == 403 and answer.headers["Content-Type"] == PROBLEM
-    assert table(cloud).get(f"TENANT#{owner['tenant_id']}", "BILLING") is None
+    assert billing_record(cloud, owner["tenant_id"]) is None
 
 
 def test_another_tenant_cannot_open_checkout_for_this_one(cloud: Any, owner: dict[str, Any]) -> None:
     save_card(cloud, owner)
-    billing = table(cloud).get(f"TENANT#{owner['tenant_id']}", "BILLING")
+    billing = billing_record(cloud, owner["tenant_id"])
     stranger = signup(cloud, "Globex checkout")
     for path, body in [("/v1/billing/checkout", {"mode": "setup"}), ("/v1/billing/portal", None)]:
         assert call(cloud, "POST", path, stranger, tenant=owner["tenant_id"], body=body).status_code == 403
@@ -125,7 +126,7 @@ def test_another_tenant_cannot_open_checkout_for_this_one(cloud: Any, owner: dic
     assert session["metadata"]["tenant_id"] == stranger["tenant_id"]
     complete_checkout(cloud, own["id"])
     deliver(cloud, own["id"])
-    assert table(cloud).get(f"TENANT#{owner['tenant_id']}", "BILLING") == billing
+    assert billing_record(cloud, owner["tenant_id"]) == billing
 
 
 @pytest.mark.parametrize("body", [{}, {"mode": "payment"}, {"mode": "setup", "customer": "cus_x"}, {"mode": 1},
@@ -135,4 +136,4 @@ def test_bad_checkout_bodies_are_refused_and_nothing_is_written(cloud: Any, owne
     answer = call(cloud, "POST", "/v1/billing/checkout", owner, body=body)
     assert answer.status_code in (400, 422), answer.text
     assert answer.headers["Content-Type"] == PROBLEM
-    assert table(cloud).get(f"TENANT#{owner['tenant_id']}", "BILLING") is None
+    assert billing_record(cloud, owner["tenant_id"]) is None

@@ -20,6 +20,7 @@ import requests
 from tests.support import answered, call, refused, signup, table, wait_for
 from wrapper.catalog.seed_data import seed_catalog
 from wrapper.identity.operators import grant_operator
+from wrapper.store.schema import CATALOG_PK
 
 PROBLEM = "application/problem+json"
 USD_MONTH = {"interval": {"unit": "month"}, "spec": {"model": "flat", "currency": "USD", "flat_amount": 1500}}
@@ -32,7 +33,7 @@ def _code(prefix: str = "t") -> str:
 def _catalog(cloud: Any) -> list[str]:
     items, start = [], None
     while True:
-        page, start = table(cloud).query("PLATFORM#CATALOG", limit=100, start_key=start)
+        page, start = table(cloud).query(CATALOG_PK, limit=100, start_key=start)
         items.extend(page)
         if not start:
             return sorted(repr(sorted(i.items())) for i in items)

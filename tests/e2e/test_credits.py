@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.test_subscriptions import complete_checkout, deliver, save_card, stripe_get
+from tests.e2e.flows import billing_record, complete_checkout, deliver, save_card, stripe_get
 from tests.support import answered, call, join, refused, signup, table
 from wrapper.catalog.seed_data import seed_catalog
 from wrapper.identity.operators import grant_operator
+from wrapper.store.schema import OUTBOX_SK_PREFIX, tenant_pk
 
 PROBLEM = "application/problem+json"
 SUFFIX = uuid.uuid4().hex[:6]
@@ -138,7 +139,7 @@ def test_the_overdraft_bounds_the_balance_and_a_grant_repays_it(cloud: Any, oper
     assert _balance_is_the_ledger(cloud, lenient) == 15
     assert _balance_is_the_ledger(cloud, strict) == 0
     for owner in (lenient, strict):  # each ran dry once: one credits.depleted
-        items, _ = table(cloud).query(f"TENANT#{owner['tenant_id']}", sk_prefix="OUTBOX#", limit=1000)
+        items, _ = table(cloud).query(tenant_pk(owner["tenant_id"]), sk_prefix=OUTBOX_SK_PREFIX, limit=1000)
         assert [i.get("event_type") for i in items].count("credits.depleted") == 1
 
 
@@ -164,7 +165,7 @@ def test_a_top_up_on_the_saved_card_is_granted_at_once_and_once_per_key(cloud: A
     again = answered(call(cloud, "POST", "/v1/credits/top-ups", owner, body={"credits": 500}, headers=key), 201)
     assert grant == again and grant["source"] == "purchase"
     assert _balance_is_the_ledger(cloud, owner) == 500
-    customer = str(table(cloud).get(f"TENANT#{owner['tenant_id']}", "BILLING")["stripe_customer_id"])
+    customer = str(billing_record(cloud, owner["tenant_id"])["stripe_customer_id"])
     intents = stripe_get(cloud, "/v1/payment_intents?limit=100")["data"]
     credit_payments = [p for p in intents if p.get("customer") == customer
                        and (p.get("metadata") or {}).get("purpose") == "credit_top_up"]
@@ -229,7 +230,7 @@ def test_grants_to_no_tenant_or_with_a_bad_key_are_refused(cloud: Any, operator:
 def test_a_bad_top_up_is_422_and_charges_nothing(cloud: Any, body: dict[str, Any]) -> None:
     owner = signup(cloud, "Bad top-up")
     refused(call(cloud, "POST", "/v1/credits/top-ups", owner, body=body), 422)
-    assert table(cloud).get(f"TENANT#{owner['tenant_id']}", "BILLING") is None  # no customer, no charge
+    assert billing_record(cloud, owner["tenant_id"]) is None  # no customer, no charge
 
 
 @pytest.mark.parametrize("query", [{"limit": 0}, {"limit": 101}, {"cursor": "not-a-cursor"}])
@@ -249,7 +250,7 @@ def test_the_plans_thresholds_replace_the_default_80_and_100(cloud: Any, operato
     _send(cloud, owner, _events(1, "completion", tokens=3_500_000))  # 85%
     _send(cloud, owner, _events(1, "completion", tokens=500_000))  # 90%
     _send(cloud, owner, _events(1, "completion", tokens=1_000_000))  # 100%: not a threshold of this plan
-    items, _ = table(cloud).query(f"TENANT#{owner['tenant_id']}", sk_prefix="OUTBOX#", limit=1000)
+    items, _ = table(cloud).query(tenant_pk(owner["tenant_id"]), sk_prefix=OUTBOX_SK_PREFIX, limit=1000)
     reached = sorted(json.loads(str(i["envelope"]))["data"]["threshold_percent"] for i in items
                      if i.get("event_type") == "usage.threshold_reached")
     assert reached == [50, 90]

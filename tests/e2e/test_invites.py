@@ -10,6 +10,18 @@ import pytest
 import requests
 
 from tests.support import PASSWORD, call, emails_to, join, signup, table, token_in, wait_for
+from wrapper.store.schema import (
+    AUDIT_SK_PREFIX,
+    INVITE_TOKEN_SK,
+    MEMBER_PREFIX,
+    PROFILE_SK,
+    USER_SK,
+    email_pk,
+    invite_token_pk,
+    member_sk,
+    tenant_pk,
+    user_pk,
+)
 
 PROBLEM = "application/problem+json"
 
@@ -62,7 +74,7 @@ def test_a_new_person_accepts_an_invite_and_signs_in_as_a_member(cloud: Any, acm
     me = call(cloud, "GET", "/v1/tenant", joined)
     assert me.status_code == 200 and me.json()["tenant_id"] == acme["owner"]["tenant_id"]
     assert call(cloud, "PATCH", "/v1/tenant", joined, body={"name": "Mine"}).status_code == 403  # a viewer
-    member = table(cloud).get(f"TENANT#{joined['tenant_id']}", f"MEMBER#{joined['user_id']}")
+    member = table(cloud).get(tenant_pk(joined["tenant_id"]), member_sk(joined["user_id"]))
     assert member and member["role"] == "viewer"
     assert email not in [i["email"] for i in call(cloud, "GET", "/v1/invites", acme["owner"]).json()["items"]]
     # The new account signs in like any other
@@ -98,11 +110,11 @@ def test_inviting_again_replaces_the_pending_invite(cloud: Any, acme: dict[str, 
     second = _invite(cloud, acme["owner"], email, role="member")
     assert _accept(cloud, first, {"password": PASSWORD}).status_code == 404
     joined = _accept(cloud, second, {"password": PASSWORD}).json()
-    assert table(cloud).get(f"TENANT#{joined['tenant_id']}", f"MEMBER#{joined['user_id']}")["role"] == "member"
+    assert table(cloud).get(tenant_pk(joined["tenant_id"]), member_sk(joined["user_id"]))["role"] == "member"
 
 
 def test_inviting_a_member_is_a_conflict(cloud: Any, acme: dict[str, Any]) -> None:
-    member_email = table(cloud).get(f"PLATFORM#USER#{acme['member']['user_id']}", "PROFILE")["email"]
+    member_email = table(cloud).get(user_pk(acme["member"]["user_id"]), PROFILE_SK)["email"]
     answer = call(cloud, "POST", "/v1/invites", acme["owner"], body={"email": member_email, "role": "viewer"})
     assert answer.status_code == 409 and answer.headers["Content-Type"] == PROBLEM
 
@@ -133,7 +145,7 @@ def test_an_expired_invite_cannot_be_accepted(cloud: Any, acme: dict[str, Any]) 
 
     token = _invite(cloud, acme["owner"], _email())
     items = table(cloud)
-    lookup = items.get(f"PLATFORM#INVITE#{token_digest(token)}", "INVITE")
+    lookup = items.get(invite_token_pk(token_digest(token)), INVITE_TOKEN_SK)
     items.put({**lookup, "expires_at": 1})  # moto never runs TTL; the code checks the time itself
     assert _accept(cloud, token, {"password": PASSWORD}).status_code == 404
 
@@ -144,7 +156,7 @@ def test_accepting_a_deleted_tenants_invite_is_refused_and_creates_no_member(clo
     assert call(cloud, "DELETE", "/v1/tenant", owner).status_code == 200
     refused = _accept(cloud, token, {"password": PASSWORD})
     assert refused.status_code == 409
-    members, _ = table(cloud).query(f"TENANT#{owner['tenant_id']}", sk_prefix="MEMBER#")
+    members, _ = table(cloud).query(tenant_pk(owner["tenant_id"]), sk_prefix=MEMBER_PREFIX)
     assert len(members) == 1
 
 
@@ -167,7 +179,7 @@ def test_bad_acceptances_are_4xx_problems_and_change_nothing(cloud: Any, acme: d
     token = _invite(cloud, acme["owner"], email)
     answer = _accept(cloud, token, body)
     assert 400 <= answer.status_code < 500 and answer.headers["Content-Type"] == PROBLEM
-    assert table(cloud).get(f"PLATFORM#EMAIL#{email}", "USER") is None
+    assert table(cloud).get(email_pk(email), USER_SK) is None
     assert _accept(cloud, token, {"password": PASSWORD}).status_code == 200  # the invite still works
 
 
@@ -176,7 +188,7 @@ def test_joining_is_audited(cloud: Any, acme: dict[str, Any]) -> None:
     joined = _accept(cloud, token, {"password": PASSWORD}).json()
 
     def entries() -> list[dict[str, Any]]:
-        items, _ = table(cloud).query(f"TENANT#{joined['tenant_id']}", sk_prefix="AUDIT#", limit=100)
+        items, _ = table(cloud).query(tenant_pk(joined["tenant_id"]), sk_prefix=AUDIT_SK_PREFIX, limit=100)
         return [i for i in items if i["action"] == "member.joined" and i["target"] == joined["user_id"]]
 
     entry = wait_for(entries, message="the member.joined audit entry")[0]

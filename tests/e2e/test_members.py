@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from tests.support import join, signup, table
+from wrapper.store.schema import member_sk, membership_sk, role_sk, tenant_pk, user_pk
 
 PROBLEM = "application/problem+json"
 
@@ -23,7 +24,7 @@ def _call(cloud: Any, method: str, path: str, session: dict[str, Any], *, tenant
 
 
 def _role_of(cloud: Any, tenant_id: str, user_id: str) -> str | None:
-    item = table(cloud).get(f"TENANT#{tenant_id}", f"MEMBER#{user_id}")
+    item = table(cloud).get(tenant_pk(tenant_id), member_sk(user_id))
     return str(item["role"]) if item else None
 
 
@@ -85,7 +86,7 @@ def test_who_may_change_whose_role(cloud: Any, team: dict[str, Any], actor: str,
     assert answer.status_code == status, answer.text
     assert _role_of(cloud, acme, target_id) == (new_role if status == 200 else before)
     if status == 200:
-        link = table(cloud).get(f"PLATFORM#USER#{target_id}", f"TENANT#{acme}")
+        link = table(cloud).get(user_pk(target_id), membership_sk(acme))
         assert link["role"] == new_role  # the user's own view of the membership follows
 
 
@@ -106,7 +107,7 @@ def test_a_member_may_leave_and_then_loses_access_at_once(cloud: Any, team: dict
     assert _call(cloud, "GET", "/v1/tenant", member, tenant=acme).status_code == 200
     assert _call(cloud, "DELETE", f"/v1/members/{member['user_id']}", member, tenant=acme).status_code == 204
     assert _call(cloud, "GET", "/v1/tenant", member, tenant=acme).status_code == 403
-    assert table(cloud).get(f"PLATFORM#USER#{member['user_id']}", f"TENANT#{acme}") is None
+    assert table(cloud).get(user_pk(member["user_id"]), membership_sk(acme)) is None
 
 
 def test_removing_someone_needs_members_write_and_a_lower_role(cloud: Any, team: dict[str, Any]) -> None:
@@ -156,4 +157,4 @@ def test_a_custom_role_is_given_only_by_someone_holding_all_its_permissions(clou
                  body={"role": "viewer"}).status_code == 403
     assert _call(cloud, "DELETE", f"/v1/members/{target}", team["manager"], tenant=acme).status_code == 403
     assert _role_of(cloud, acme, target) == "key-keeper"
-    assert table(cloud).get(f"TENANT#{acme}", "ROLE#key-keeper")["holders"] == 1
+    assert table(cloud).get(tenant_pk(acme), role_sk("key-keeper"))["holders"] == 1

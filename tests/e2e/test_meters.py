@@ -11,6 +11,7 @@ import pytest
 
 from tests.support import call, join, refused, signup, table
 from wrapper.identity.operators import grant_operator
+from wrapper.store.schema import CATALOG_PK, meter_sk
 
 PROBLEM = "application/problem+json"
 
@@ -27,7 +28,7 @@ def _code() -> str:
 
 
 def _stored(cloud: Any, code: str) -> Any:
-    return table(cloud).get("PLATFORM#CATALOG", f"METER#{code}")
+    return table(cloud).get(CATALOG_PK, meter_sk(code))
 
 
 def test_the_operator_creates_lists_and_changes_a_meter(cloud: Any, op: dict[str, Any]) -> None:

@@ -4,12 +4,14 @@ do; the flag gives nothing inside tenants; GET /v1/plans needs no credentials.""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 
-from tests.support import REPO, call, signup, table
+from tests.support import PASSWORD, REPO, answered, call, emails_to, signup, table, token_in
 from wrapper.identity.operators import grant_operator, revoke_operator
+from wrapper.store.schema import CATALOG_PK
 
 PROBLEM = "application/problem+json"
 SOME_ULID = "01J0SAMP1E0000000000000000"
@@ -56,7 +58,7 @@ def _request(route: tuple[str, str]) -> tuple[str, str, dict[str, Any] | None]:
 def _catalog(cloud: Any) -> list[tuple[str, str]]:
     items, start, seen = [], None, []
     while True:
-        page, start = table(cloud).query("PLATFORM#CATALOG", limit=100, start_key=start)
+        page, start = table(cloud).query(CATALOG_PK, limit=100, start_key=start)
         items.extend(page)
         if not start:
             break
@@ -133,11 +135,14 @@ def test_the_operator_flag_gives_nothing_inside_another_tenant(cloud: Any, peopl
 
 
 def test_an_operator_without_tenants_reaches_admin_routes_and_no_tenant_route(cloud: Any) -> None:
-    # Given an operator whose only membership is gone (their token is still valid)
+    # Given an operator who handed their only tenant to a new owner and left it (their token is still valid)
     operator = signup(cloud, "Soon left")
     grant_operator(table(cloud), operator["user_id"])
-    table(cloud).client.delete_item(TableName=table(cloud).name, Key={
-        "PK": {"S": f"PLATFORM#USER#{operator['user_id']}"}, "SK": {"S": f"TENANT#{operator['tenant_id']}"}})
+    successor = f"successor-{uuid.uuid4().hex[:10]}@tests.example"
+    answered(call(cloud, "POST", "/v1/invites", operator, body={"email": successor, "role": "owner"}), 201)
+    token = token_in(emails_to(cloud, successor)[-1], "Invite token")
+    answered(call(cloud, "POST", f"/v1/invites/{token}/accept", None, body={"password": PASSWORD}))
+    answered(call(cloud, "DELETE", f"/v1/members/{operator['user_id']}", operator), 204)
 
     # Then the catalog is theirs to manage, and no tenant is theirs to act for
     assert call(cloud, "GET", "/v1/admin/plans", operator).status_code == 200

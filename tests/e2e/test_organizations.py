@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.support import call, join, signup, table
+from wrapper.store.schema import ORG_PREFIX, ORG_TREE_SK, member_sk, org_assignments_prefix, org_sk, tenant_pk
 
 PROBLEM = "application/problem+json"
 UNKNOWN_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
@@ -21,12 +22,12 @@ def _unit(cloud: Any, session: dict[str, Any], name: str, parent_id: str | None 
 
 
 def _stored(cloud: Any, tenant_id: str, org_id: str) -> dict[str, Any] | None:
-    item: dict[str, Any] | None = table(cloud).get(f"TENANT#{tenant_id}", f"ORG#{org_id}")
+    item: dict[str, Any] | None = table(cloud).get(tenant_pk(tenant_id), org_sk(org_id))
     return item
 
 
 def _units(cloud: Any, tenant_id: str) -> list[dict[str, Any]]:
-    items, _ = table(cloud).query(f"TENANT#{tenant_id}", sk_prefix="ORG#", limit=100)
+    items, _ = table(cloud).query(tenant_pk(tenant_id), sk_prefix=ORG_PREFIX, limit=100)
     return items
 
 
@@ -71,7 +72,7 @@ def test_units_are_created_listed_renamed_moved_and_deleted(cloud: Any, acme: di
     assert call(cloud, "DELETE", f"/v1/organizations/{emea['org_id']}", owner).status_code == 204
     assert _stored(cloud, owner["tenant_id"], emea["org_id"]) is None
     assert call(cloud, "DELETE", f"/v1/organizations/{emea['org_id']}", owner).status_code == 404
-    tree = table(cloud).get(f"TENANT#{owner['tenant_id']}", "ORGTREE")
+    tree = table(cloud).get(tenant_pk(owner["tenant_id"]), ORG_TREE_SK)
     assert tree["parents"] == {root["org_id"]: None, sales["org_id"]: root["org_id"]}
 
 
@@ -121,7 +122,7 @@ def test_placing_a_member_in_a_unit_is_idempotent_and_counted(cloud: Any, acme: 
     again = _place(cloud, owner, unit["org_id"], member["user_id"])
     assert again.status_code == 200 and again.json() == first.json()
     assert _stored(cloud, tenant_id, unit["org_id"])["member_count"] == 1
-    assert table(cloud).get(f"TENANT#{tenant_id}", f"MEMBER#{member['user_id']}")["org_count"] == 1
+    assert table(cloud).get(tenant_pk(tenant_id), member_sk(member["user_id"]))["org_count"] == 1
     listed = call(cloud, "GET", "/v1/organizations", owner).json()["items"]
     assert listed[0]["member_count"] == 1
 
@@ -129,7 +130,7 @@ def test_placing_a_member_in_a_unit_is_idempotent_and_counted(cloud: Any, acme: 
     gone = _place(cloud, owner, unit["org_id"], member["user_id"], "DELETE")
     assert gone.status_code == 404 and gone.headers["Content-Type"] == PROBLEM
     assert _stored(cloud, tenant_id, unit["org_id"])["member_count"] == 0
-    assert table(cloud).get(f"TENANT#{tenant_id}", f"MEMBER#{member['user_id']}")["org_count"] == 0
+    assert table(cloud).get(tenant_pk(tenant_id), member_sk(member["user_id"]))["org_count"] == 0
 
 
 def test_only_members_of_this_tenant_and_its_own_units_can_be_placed(cloud: Any, acme: dict[str, Any]) -> None:
@@ -147,7 +148,7 @@ def test_removing_a_member_takes_them_out_of_every_unit(cloud: Any, acme: dict[s
     for org_id in units:
         assert _place(cloud, owner, org_id, member["user_id"]).status_code == 200
     assert call(cloud, "DELETE", f"/v1/members/{member['user_id']}", owner).status_code == 204
-    placements, _ = table(cloud).query(f"TENANT#{tenant_id}", sk_prefix=f"ORGMEMBER#{member['user_id']}#")
+    placements, _ = table(cloud).query(tenant_pk(tenant_id), sk_prefix=org_assignments_prefix(member["user_id"]))
     assert placements == []
     assert [_stored(cloud, tenant_id, org_id)["member_count"] for org_id in units] == [0, 0]
     assert all(call(cloud, "DELETE", f"/v1/organizations/{o}", owner).status_code == 204 for o in units)
@@ -244,7 +245,7 @@ def test_a_move_checked_against_a_stale_tree_fails_instead_of_making_a_cycle(clo
     class MovedBehindItsBack(Table):
         def get(self, pk: str, sk: str, *, consistent: bool = True) -> dict[str, Any] | None:
             item = super().get(pk, sk, consistent=consistent)
-            if sk == "ORGTREE":
+            if sk == ORG_TREE_SK:
                 # The concurrent move commits right after our read
                 assert call(cloud, "PATCH", f"/v1/organizations/{y}", owner, body={"parent_id": x}).status_code == 200
             return item

@@ -14,9 +14,21 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.test_subscriptions import BIZ, PRO, TRIAL, complete_checkout, deliver, save_card, seed_plans, stripe_get
-from tests.integration.test_billing_run import finished_billing, run_billing, start_billing
-from tests.support import call, signup, table, wait_for
+from tests.e2e.flows import (
+    BIZ,
+    PRO,
+    TRIAL,
+    billing_record,
+    complete_checkout,
+    deliver,
+    save_card,
+    seed_plans,
+    stripe_get,
+    subscription_item,
+    subscriptions,
+)
+from tests.support import call, finished_billing, run_billing, signup, start_billing, table, wait_for
+from wrapper.store.schema import due_pk
 
 DECLINED_ON_CHARGE = "4000000000000341"  # attaches fine, every charge on it is declined
 
@@ -82,8 +94,9 @@ def _current(cloud: Any, owner: dict[str, Any]) -> dict[str, Any]:
 
 
 def _charges(cloud: Any, tenant_id: str) -> list[dict[str, Any]]:
-    items, _ = table(cloud).query(f"TENANT#{tenant_id}", sk_prefix="CHARGE#", limit=50)
-    return list(items)
+    from wrapper.kernel.tenant import TenantContext
+
+    return list(subscriptions(cloud).charges(TenantContext(tenant_id)))
 
 
 def _audited(cloud: Any, owner: dict[str, Any], action: str, count: int = 1) -> list[dict[str, Any]]:
@@ -110,8 +123,8 @@ def test_a_renewal_charges_the_saved_card_once_and_moves_the_due_date(cloud: Any
     current = _current(cloud, paying)
     assert current["current_period_start"].startswith("2040-03-10T12:00")
     assert current["current_period_end"].startswith("2040-04-10T12:00") and current["status"] == "active"
-    item = table(cloud).get(f"TENANT#{paying['tenant_id']}", "SUBSCRIPTION")
-    assert item and item["GSI1PK"] == "PLATFORM#DUE#2040-04-10"
+    item = subscription_item(cloud, paying["tenant_id"])
+    assert item and item["GSI1PK"] == due_pk(date(2040, 4, 10))
     [charge] = _charges(cloud, paying["tenant_id"])
     assert (charge["payment_id"], charge["amount"], charge["status"]) == (result["payment_id"], 3000, "succeeded")
     [paid] = [e for e in _audited(cloud, paying, "payment.succeeded", 2) if e["actor"] == "billing-run"]
@@ -179,7 +192,7 @@ def test_a_declining_card_leaves_the_subscription_past_due(cloud: Any, paying: d
     day = date(2043, 3, 10)
     _subscribe(cloud, paying, PRO)
     # The customer replaces the card with one that attaches but declines every charge.
-    billing = table(cloud).get(f"TENANT#{paying['tenant_id']}", "BILLING")
+    billing = billing_record(cloud, paying["tenant_id"])
     link = call(cloud, "POST", "/v1/billing/checkout", paying, body={"mode": "setup"}).json()
     assert complete_checkout(cloud, link["id"], card=DECLINED_ON_CHARGE).status_code == 200
     deliver(cloud, link["id"])
@@ -188,7 +201,7 @@ def test_a_declining_card_leaves_the_subscription_past_due(cloud: Any, paying: d
     assert detached.status_code == 200, detached.text
 
     def replaced() -> str | None:
-        now = (table(cloud).get(f"TENANT#{paying['tenant_id']}", "BILLING") or {}).get("default_payment_method")
+        now = (billing_record(cloud, paying["tenant_id"]) or {}).get("default_payment_method")
         return str(now) if now and now != billing["default_payment_method"] else None
 
     card = stripe_get(cloud, f"/v1/payment_methods/{wait_for(replaced, message='the card replaced')}")

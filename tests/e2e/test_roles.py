@@ -10,6 +10,7 @@ import pytest
 
 from tests.support import PASSWORD, call, emails_to, join, signup, table, token_in, wait_for
 from wrapper.kernel.permissions import Permission
+from wrapper.store.schema import AUDIT_SK_PREFIX, MEMBER_PREFIX, ROLE_COUNT_SK, ROLE_PREFIX, role_sk, tenant_pk
 
 PROBLEM = "application/problem+json"
 BUILT_IN = ["owner", "admin", "manager", "member", "viewer"]
@@ -20,12 +21,17 @@ def _name() -> str:
 
 
 def _custom_roles(cloud: Any, tenant_id: str) -> list[dict[str, Any]]:
-    items, _ = table(cloud).query(f"TENANT#{tenant_id}", sk_prefix="ROLE#", limit=100)
+    items, _ = table(cloud).query(tenant_pk(tenant_id), sk_prefix=ROLE_PREFIX, limit=100)
     return items
 
 
+def _role(cloud: Any, tenant_id: str, name: str) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = table(cloud).get(tenant_pk(tenant_id), role_sk(name))
+    return item
+
+
 def _holders(cloud: Any, tenant_id: str, name: str) -> int | None:
-    item = table(cloud).get(f"TENANT#{tenant_id}", f"ROLE#{name}")
+    item = _role(cloud, tenant_id, name)
     return None if item is None else int(item["holders"])
 
 
@@ -68,7 +74,7 @@ def test_an_admin_creates_lists_changes_and_deletes_a_custom_role(cloud: Any, ac
                    body={"permissions": ["members:read"], "description": None})
     assert changed.status_code == 200, changed.text
     assert changed.json()["permissions"] == ["members:read"] and changed.json()["description"] is None
-    assert table(cloud).get(f"TENANT#{acme['owner']['tenant_id']}", f"ROLE#{name}")["version"] == 2
+    assert _role(cloud, acme["owner"]["tenant_id"], name)["version"] == 2
 
     assert call(cloud, "DELETE", f"/v1/roles/{name}", acme["admin"]).status_code == 204
     assert name not in [r["name"] for r in call(cloud, "GET", "/v1/roles", acme["owner"]).json()["items"]]
@@ -82,7 +88,7 @@ def test_role_changes_are_audited_with_who_and_from_where(cloud: Any, acme: dict
     assert call(cloud, "DELETE", f"/v1/roles/{name}", acme["owner"]).status_code == 204
 
     def entries() -> list[dict[str, Any]]:
-        items, _ = table(cloud).query(f"TENANT#{tenant_id}", sk_prefix="AUDIT#", limit=100, forward=False)
+        items, _ = table(cloud).query(tenant_pk(tenant_id), sk_prefix=AUDIT_SK_PREFIX, limit=100, forward=False)
         found = [i for i in items if i.get("target") == name]
         return found if len(found) == 3 else []
 
@@ -146,9 +152,9 @@ def test_an_invite_to_a_role_deleted_before_acceptance_is_refused(cloud: Any) ->
     token = token_in(emails_to(cloud, email)[-1], "Invite token")
     refused = call(cloud, "POST", f"/v1/invites/{token}/accept", None, body={"password": PASSWORD})
     assert refused.status_code == 409 and refused.headers["Content-Type"] == PROBLEM
-    members, _ = table(cloud).query(f"TENANT#{owner['tenant_id']}", sk_prefix="MEMBER#")
+    members, _ = table(cloud).query(tenant_pk(owner["tenant_id"]), sk_prefix=MEMBER_PREFIX)
     assert len(members) == 1
-    assert table(cloud).get(f"TENANT#{owner['tenant_id']}", f"ROLE#{name}") is None  # no ghost role
+    assert _role(cloud, owner["tenant_id"], name) is None  # no ghost role
 
 
 @pytest.mark.parametrize("actor", ["manager", "member", "viewer"])
@@ -176,9 +182,8 @@ def test_nobody_creates_or_changes_a_role_beyond_what_they_hold(cloud: Any, acme
     support = _create(cloud, acme["admin"], ["members:read"])
     assert call(cloud, "PATCH", f"/v1/roles/{support}", acme["admin"],
                 body={"permissions": ["members:read", "billing:write"]}).status_code == 403
-    assert table(cloud).get(f"TENANT#{tenant_id}", f"ROLE#{finance}")["permissions"] == ["billing:read",
-                                                                                          "billing:write"]
-    assert table(cloud).get(f"TENANT#{tenant_id}", f"ROLE#{support}")["permissions"] == ["members:read"]
+    assert _role(cloud, tenant_id, finance)["permissions"] == ["billing:read", "billing:write"]
+    assert _role(cloud, tenant_id, support)["permissions"] == ["members:read"]
 
 
 def test_built_in_roles_cannot_be_changed_or_deleted_and_unknown_ones_are_404(cloud: Any, acme: dict[str, Any]) -> None:
@@ -192,7 +197,7 @@ def test_a_taken_name_is_a_conflict(cloud: Any, acme: dict[str, Any]) -> None:
     name = _create(cloud, acme["owner"], ["usage:read"])
     again = call(cloud, "POST", "/v1/roles", acme["owner"], body={"name": name, "permissions": ["tenant:read"]})
     assert again.status_code == 409 and again.headers["Content-Type"] == PROBLEM
-    assert table(cloud).get(f"TENANT#{acme['owner']['tenant_id']}", f"ROLE#{name}")["permissions"] == ["usage:read"]
+    assert _role(cloud, acme["owner"]["tenant_id"], name)["permissions"] == ["usage:read"]
 
 
 def test_a_tenant_has_at_most_fifty_custom_roles(cloud: Any) -> None:
@@ -201,12 +206,14 @@ def test_a_tenant_has_at_most_fifty_custom_roles(cloud: Any) -> None:
     owner = signup(cloud, "Many Roles Co")
     tenant_id = owner["tenant_id"]
     _create(cloud, owner, ["usage:read"])
-    assert table(cloud).get(f"TENANT#{tenant_id}", "ROLECOUNT")["count"] == 1
+    assert table(cloud).get(tenant_pk(tenant_id), ROLE_COUNT_SK)["count"] == 1
     # Given a tenant at the cap (the count is what the cap is checked against)
-    table(cloud).put({"PK": f"TENANT#{tenant_id}", "SK": "ROLECOUNT", "count": MAX_CUSTOM_ROLES})
+    for _ in range(MAX_CUSTOM_ROLES - 1):
+        _create(cloud, owner, ["usage:read"])
+    assert table(cloud).get(tenant_pk(tenant_id), ROLE_COUNT_SK)["count"] == MAX_CUSTOM_ROLES
     refused = call(cloud, "POST", "/v1/roles", owner, body={"name": _name(), "permissions": ["usage:read"]})
     assert refused.status_code == 409 and "at most" in refused.json()["detail"]
-    assert len(_custom_roles(cloud, tenant_id)) == 1
+    assert len(_custom_roles(cloud, tenant_id)) == MAX_CUSTOM_ROLES
 
 
 def test_another_tenant_never_sees_or_touches_these_roles(cloud: Any, acme: dict[str, Any]) -> None:
@@ -220,7 +227,7 @@ def test_another_tenant_never_sees_or_touches_these_roles(cloud: Any, acme: dict
     assert call(cloud, "DELETE", f"/v1/roles/{name}", stranger, tenant=tenant_id).status_code == 403
     # A role of A cannot be given to B's members either
     assert _set_role(cloud, stranger, stranger["user_id"], name).status_code == 422
-    assert table(cloud).get(f"TENANT#{tenant_id}", f"ROLE#{name}").get("description") is None
+    assert _role(cloud, tenant_id, name).get("description") is None
 
 
 @pytest.mark.parametrize(("body", "status"), [
@@ -256,7 +263,7 @@ def test_bad_role_changes_are_4xx_problems_and_change_nothing(cloud: Any, acme: 
     answer = call(cloud, "PATCH", path.format(name=name), acme["owner"], body=body)
     assert answer.status_code == status, answer.text
     assert answer.headers["Content-Type"] == PROBLEM
-    assert table(cloud).get(f"TENANT#{tenant_id}", f"ROLE#{name}")["version"] == 1
+    assert _role(cloud, tenant_id, name)["version"] == 1
 
 
 def test_a_role_change_based_on_a_stale_read_fails_instead_of_overwriting(cloud: Any) -> None:
@@ -275,8 +282,10 @@ def test_a_role_change_based_on_a_stale_read_fails_instead_of_overwriting(cloud:
     class ChangedBehindItsBack(Table):
         def get(self, pk: str, sk: str, *, consistent: bool = True) -> dict[str, Any] | None:
             item = super().get(pk, sk, consistent=consistent)
-            if sk == f"ROLE#{name}" and item is not None:
-                items.put({**item, "permissions": ["tenant:read"], "version": int(item["version"]) + 1})
+            if sk == role_sk(name) and item is not None:
+                # Another change commits right after our read
+                assert call(cloud, "PATCH", f"/v1/roles/{name}", owner,
+                            body={"permissions": ["tenant:read"]}).status_code == 200
             return item
 
     actor = Actor(tenant=TenantContext(owner["tenant_id"]), user_id=owner["user_id"],
@@ -284,4 +293,4 @@ def test_a_role_change_based_on_a_stale_read_fails_instead_of_overwriting(cloud:
     roles = Roles(ChangedBehindItsBack(items.client, items.name), outbox_ttl_days=1)
     with pytest.raises(Conflict):
         roles.update(actor, name, RoleUpdate(permissions=["members:read"]), request_id="r", source_ip=None)
-    assert items.get(f"TENANT#{owner['tenant_id']}", f"ROLE#{name}")["permissions"] == ["tenant:read"]
+    assert _role(cloud, owner["tenant_id"], name)["permissions"] == ["tenant:read"]

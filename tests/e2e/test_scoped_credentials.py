@@ -11,6 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.support import call, signup, table
+from wrapper.kernel.tenant import TenantContext
+from wrapper.store.schema import PROFILE_SK, credits_pk, membership_sk, tenant_pk, usage_event_sk, usage_pk, user_pk
 
 
 def _sessions_of(cloud: Any, tenant_id: str) -> list[Any]:
@@ -31,29 +33,26 @@ def test_tenant_requests_run_on_a_session_scoped_to_that_tenant(cloud: Any, tena
     assert len(sessions) == 1, "one session per tenant, reused while its credentials last"
     assert sessions[0].calls >= 3
     patterns = sessions[0].policy["Statement"][0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-    assert patterns == [f"TENANT#{a['tenant_id']}", f"TENANT#{a['tenant_id']}#*"]
+    assert patterns == [tenant_pk(a["tenant_id"]), f"{tenant_pk(a['tenant_id'])}#*"]
 
 
 def test_a_key_built_for_another_tenant_is_refused_by_the_scoped_session(cloud: Any, tenants: Any) -> None:
     """The defence in depth: the function's own scoped table, handed a wrong key, is refused."""
-    from wrapper.kernel.tenant import TenantContext
-    from wrapper.store.schema import tenant_pk
-
     a, b = tenants
     module = cloud.runtime.module(next(n for n in cloud.stack.functions if "TenantsFunction" in n))
     scoped = module.tenant_tables.for_tenant(TenantContext(tenant_id=a["tenant_id"]))
-    assert scoped.get(tenant_pk(a["tenant_id"]), "PROFILE") is not None
+    assert scoped.get(tenant_pk(a["tenant_id"]), PROFILE_SK) is not None
     with pytest.raises(ClientError) as refused:
-        scoped.get(tenant_pk(b["tenant_id"]), "PROFILE")
+        scoped.get(tenant_pk(b["tenant_id"]), PROFILE_SK)
     assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
     with pytest.raises(ClientError):
-        scoped.put({"PK": tenant_pk(b["tenant_id"]), "SK": "PROFILE", "name": "pwned"})
+        scoped.put({"PK": tenant_pk(b["tenant_id"]), "SK": PROFILE_SK, "name": "pwned"})
     with pytest.raises(ClientError):  # platform items are out of reach too
-        scoped.get(f"PLATFORM#USER#{b['user_id']}", f"TENANT#{b['tenant_id']}")
+        scoped.get(user_pk(b["user_id"]), membership_sk(b["tenant_id"]))
     with pytest.raises(ClientError):  # a transaction is refused whole if one part is out of scope
         scoped.transact([{"Put": {"Item": {"PK": {"S": tenant_pk(a["tenant_id"])}, "SK": {"S": "X"}}}},
                          {"Put": {"Item": {"PK": {"S": tenant_pk(b["tenant_id"])}, "SK": {"S": "X"}}}}])
-    assert table(cloud).get(tenant_pk(b["tenant_id"]), "PROFILE")["name"] == "Scoped B"
+    assert table(cloud).get(tenant_pk(b["tenant_id"]), PROFILE_SK)["name"] == "Scoped B"
     assert table(cloud).get(tenant_pk(a["tenant_id"]), "X") is None
 
 
@@ -73,7 +72,7 @@ def test_a_scoped_session_cannot_scan_or_query_another_partition(cloud: Any, ten
 
     def query(tenant_id: str) -> Any:
         return dynamodb.query(TableName=name, KeyConditionExpression="PK = :pk",
-                              ExpressionAttributeValues={":pk": {"S": f"TENANT#{tenant_id}"}})
+                              ExpressionAttributeValues={":pk": {"S": tenant_pk(tenant_id)}})
 
     assert query(a["tenant_id"])["Items"]
     for refused in (lambda: query(b["tenant_id"]), lambda: dynamodb.scan(TableName=name),
@@ -86,7 +85,6 @@ def test_a_scoped_session_cannot_scan_or_query_another_partition(cloud: Any, ten
 def test_usage_and_the_credit_wallet_are_written_through_the_tenants_scoped_session(cloud: Any) -> None:
     """The usage function, the hot path: each tenant's events and wallet go through its own session."""
     from wrapper.catalog.seed_data import seed_catalog
-    from wrapper.kernel.tenant import TenantContext
 
     seed_catalog(table(cloud))  # the meters
     owner, other = signup(cloud, "Scoped usage"), signup(cloud, "Scoped usage other")
@@ -100,8 +98,8 @@ def test_usage_and_the_credit_wallet_are_written_through_the_tenants_scoped_sess
     import usage_wiring  # the usage function's own module (its code directory is on the path while it runs)
 
     scoped = usage_wiring.tenant_tables.for_tenant(TenantContext(tenant_id=owner["tenant_id"]))
-    assert scoped.get(f"TENANT#{owner['tenant_id']}#USAGE", "EVT#scoped-1") is not None
-    for refused_pk in (f"TENANT#{other['tenant_id']}#USAGE", f"TENANT#{other['tenant_id']}#CREDITS"):
+    assert scoped.get(usage_pk(TenantContext(owner["tenant_id"])), usage_event_sk("scoped-1")) is not None
+    for refused_pk in (usage_pk(TenantContext(other["tenant_id"])), credits_pk(TenantContext(other["tenant_id"]))):
         with pytest.raises(ClientError) as refused:
             scoped.query(refused_pk, limit=1)
         assert refused.value.response["Error"]["Code"] == "AccessDeniedException"

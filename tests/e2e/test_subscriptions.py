@@ -2,107 +2,38 @@
 on first access, subscribe and change through Checkout or the saved card, previews, downgrades at the
 period end, cancel and resume, seats, coupons, roles, other tenants, bad input and Idempotency-Key.
 
-Until functions/webhooks applies Stripe events, :func:`deliver` hands the completed session to
-``apply_stripe_event`` as the queue consumer will; it is idempotent, so a webhook that also arrives
-changes nothing more."""
+A completed Checkout is applied with ``tests.e2e.flows.deliver``, as the Stripe events consumer does."""
 
 from __future__ import annotations
 
 import time
 import uuid
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import pytest
-import requests
 
-from tests.support import call, join, signup, table, wait_for
+from tests.e2e.flows import (
+    BIZ,
+    FEATURE,
+    ONE_USE_COUPON,
+    PRO,
+    TEAM,
+    TRIAL,
+    billing_record,
+    complete_checkout,
+    deliver,
+    save_card,
+    seed_plans,
+    stripe_get,
+    subscription_item,
+    subscriptions,
+)
+from tests.support import call, join, signup, table
+from wrapper.kernel.tenant import TenantContext
+from wrapper.store.schema import due_pk, tenant_pk
 
 PROBLEM = "application/problem+json"
-SUFFIX = uuid.uuid4().hex[:6]
-PRO, BIZ, TEAM, TRIAL = f"pro-{SUFFIX}", f"biz-{SUFFIX}", f"team-{SUFFIX}", f"trial-{SUFFIX}"
-FEATURE = f"sso-{SUFFIX}"
-
-
-# -- shared with test_billing_checkout ----------------------------------------------------------------------------
-
-def seed_plans(cloud: Any) -> None:
-    """A default plan if the catalog has none, and this run's own paid plans and coupons."""
-    from wrapper.catalog.models import Coupon, CouponDuration, Entitlement, Plan, Price
-    from wrapper.catalog.store import Catalog, item_of
-    from wrapper.money.periods import MONTHLY, YEARLY
-    from wrapper.money.pricing import PriceSpec
-    from wrapper.store.schema import CATALOG_PK, coupon_sk, plan_code_sk, plan_sk, price_sk
-
-    items = table(cloud)
-    now = datetime.now(UTC)
-
-    def plan(plan_id: str, code: str, prices: list[tuple[PriceSpec, Any]], **fields: Any) -> None:
-        model = Plan(id=plan_id, code=code, name=code.title(), created_at=now, **fields)
-        items.put(item_of(model, plan_sk(plan_id), "plan"))
-        items.put({"PK": CATALOG_PK, "SK": plan_code_sk(code), "plan_id": plan_id})
-        for n, (spec, interval) in enumerate(prices):
-            price = Price(id=f"{plan_id}_p{n}", plan_id=plan_id, version=1, interval=interval, spec=spec,
-                          created_at=now)
-            items.put(item_of(price, price_sk(plan_id, price.id), "price"))
-
-    def flat(amount: int) -> PriceSpec:
-        return PriceSpec(model="flat", currency="USD", flat_amount=amount)
-
-    if Catalog(items).default_plan() is None:
-        plan("plan_default_free", "free", [(flat(0), MONTHLY)], is_default=True)
-    plan(f"plan_{PRO}", PRO, [(flat(3000), MONTHLY), (flat(30000), YEARLY)],
-         entitlements=[Entitlement(feature=FEATURE), Entitlement(feature="projects", limit=50)])
-    plan(f"plan_{BIZ}", BIZ, [(flat(6000), MONTHLY)], entitlements=[Entitlement(feature=FEATURE)])
-    plan(f"plan_{TEAM}", TEAM, [(PriceSpec(model="per_unit", currency="USD", unit_amount=Decimal(1000)), MONTHLY)])
-    plan(f"plan_{TRIAL}", TRIAL, [(flat(2000), MONTHLY)], trial_days=14)
-    items.put(item_of(Coupon(code=f"ONE{SUFFIX}", percent_off=Decimal(50), duration=CouponDuration.ONCE,
-                             max_redemptions=1), coupon_sk(f"ONE{SUFFIX}"), "coupon"))
-
-
-def stripe_get(cloud: Any, path: str) -> dict[str, Any]:
-    answer = requests.get(f"{cloud.stripe.url}{path}", headers={"Authorization": "Bearer sk_test_local"}, timeout=10)
-    assert answer.status_code == 200, answer.text
-    body: dict[str, Any] = answer.json()
-    return body
-
-
-def complete_checkout(cloud: Any, session_id: str, card: str | None = None) -> requests.Response:
-    """What the customer does on the hosted Checkout page."""
-    return requests.post(f"{cloud.stripe.url}/_local/checkout/sessions/{session_id}/complete",
-                         data={"card": card} if card else {}, timeout=10)
-
-
-def deliver(cloud: Any, session_id: str) -> str:
-    """Apply ``checkout.session.completed`` for a session, as the Stripe events consumer does."""
-    from wrapper.catalog.store import Catalog
-    from wrapper.payments.stripe_adapter import StripePayments
-    from wrapper.subscriptions.stripe_events import apply_stripe_event
-
-    session = stripe_get(cloud, f"/v1/checkout/sessions/{session_id}")
-    event = {"id": f"evt_test_{session_id}", "type": "checkout.session.completed", "created": int(time.time()),
-             "data": {"object": session}}
-    items = table(cloud)
-    return apply_stripe_event(event, table=items, catalog=Catalog(items),
-                              payments=StripePayments.connect("sk_test_local", api_base=cloud.stripe.url),
-                              now=datetime.now(UTC))
-
-
-def save_card(cloud: Any, owner: dict[str, Any]) -> str:
-    """Save a card through a setup Checkout; answers the default payment method recorded."""
-    answer = call(cloud, "POST", "/v1/billing/checkout", owner, body={"mode": "setup"})
-    assert answer.status_code == 201, answer.text
-    assert complete_checkout(cloud, answer.json()["id"]).status_code == 200
-    deliver(cloud, answer.json()["id"])
-    billing = wait_for(lambda: (table(cloud).get(f"TENANT#{owner['tenant_id']}", "BILLING") or {}).get(
-        "default_payment_method"), message="the saved card")
-    return str(billing)
-
-
-def subscription_item(cloud: Any, tenant_id: str) -> dict[str, Any] | None:
-    item: dict[str, Any] | None = table(cloud).get(f"TENANT#{tenant_id}", "SUBSCRIPTION")
-    return item
 
 
 # -- fixtures -----------------------------------------------------------------------------------------------------
@@ -135,7 +66,8 @@ def test_a_new_tenant_is_on_the_default_plan_and_has_a_history(cloud: Any, owner
     history = call(cloud, "GET", "/v1/subscriptions", owner).json()
     assert [s["id"] for s in history["items"]] == [body["id"]]
     item = subscription_item(cloud, owner["tenant_id"])
-    assert item and item["GSI1PK"].startswith("PLATFORM#DUE#") and item["GSI1SK"] == f"TENANT#{owner['tenant_id']}"
+    assert item and item["GSI1PK"] == due_pk(datetime.fromisoformat(body["current_period_end"]).astimezone(UTC).date())
+    assert item["GSI1SK"] == tenant_pk(owner["tenant_id"])
 
 
 # -- subscribe and change -----------------------------------------------------------------------------------------
@@ -159,7 +91,7 @@ def test_subscribing_without_a_card_answers_402_and_applies_once_checkout_is_pai
 def test_a_declined_card_on_checkout_leaves_the_change_pending(cloud: Any, owner: dict[str, Any]) -> None:
     problem = call(cloud, "POST", "/v1/subscriptions", owner, body={"plan_code": PRO}).json()
     assert complete_checkout(cloud, problem["checkout_session_id"], card="4000000000000002").status_code == 402
-    pending = table(cloud).get(f"TENANT#{owner['tenant_id']}", f"CHECKOUT#{problem['checkout_session_id']}")
+    pending = subscriptions(cloud).checkout(TenantContext(owner["tenant_id"]), problem["checkout_session_id"])
     assert pending and pending["status"] == "pending"
     assert call(cloud, "GET", "/v1/subscriptions/current", owner).json()["plan_code"] != PRO
 
@@ -238,10 +170,10 @@ def test_a_trial_starts_without_a_payment(cloud: Any, owner: dict[str, Any]) -> 
 def test_a_coupon_redeems_up_to_its_limit(cloud: Any) -> None:
     first, second = signup(cloud, "Coupon one"), signup(cloud, "Coupon two")
     save_card(cloud, first)
-    used = call(cloud, "POST", "/v1/subscriptions", first, body={"plan_code": PRO, "coupon": f"ONE{SUFFIX}"})
+    used = call(cloud, "POST", "/v1/subscriptions", first, body={"plan_code": PRO, "coupon": ONE_USE_COUPON})
     assert used.status_code == 201, used.text
     assert (used.json()["preview"]["discount"], used.json()["preview"]["amount_due"]) == (1500, 1500)
-    refused = call(cloud, "POST", "/v1/subscriptions", second, body={"plan_code": PRO, "coupon": f"ONE{SUFFIX}"})
+    refused = call(cloud, "POST", "/v1/subscriptions", second, body={"plan_code": PRO, "coupon": ONE_USE_COUPON})
     assert refused.status_code == 422 and refused.headers["Content-Type"] == PROBLEM
     assert call(cloud, "GET", "/v1/subscriptions/current", second).json()["plan_code"] != PRO
 
@@ -327,4 +259,4 @@ def test_bad_input_is_refused_and_nothing_is_written(cloud: Any, owner: dict[str
     assert answer.status_code in (400, 422), answer.text
     assert answer.headers["Content-Type"] == PROBLEM
     assert call(cloud, "GET", "/v1/subscriptions/current", owner).json() == before
-    assert table(cloud).get(f"TENANT#{owner['tenant_id']}", "BILLING") is None
+    assert billing_record(cloud, owner["tenant_id"]) is None

@@ -20,6 +20,8 @@ import requests
 
 from tests.support import answered, call, join, refused, signup, table
 from wrapper.catalog.seed_data import seed_catalog
+from wrapper.kernel.tenant import TenantContext
+from wrapper.store.schema import LEDGER_PREFIX, USAGE_EVENT_PREFIX, credits_pk, usage_event_sk, usage_pk
 
 PROBLEM = "application/problem+json"
 METERS = ("api_calls", "tokens", "peak_seats", "active_users", "storage_gb")
@@ -52,7 +54,7 @@ def _summary(cloud: Any, session: dict[str, Any], **kw: Any) -> dict[str, Any]:
 
 
 def _usage_items(cloud: Any, tenant_id: str) -> list[dict[str, Any]]:
-    items, _ = table(cloud).query(f"TENANT#{tenant_id}#USAGE", limit=1000)
+    items, _ = table(cloud).query(usage_pk(TenantContext(tenant_id)), limit=1000)
     return items
 
 
@@ -75,15 +77,12 @@ def _service(cloud: Any, **kw: Any) -> Any:
 def _actor(tenant_id: str, *permissions: str) -> Any:
     from wrapper.kernel.actor import Actor
     from wrapper.kernel.permissions import Permission
-    from wrapper.kernel.tenant import TenantContext
 
     return Actor(tenant=TenantContext(tenant_id=tenant_id), user_id="test",
                  permissions=frozenset(Permission(p) for p in permissions or ("usage:write", "usage:read")))
 
 
 def _verify_all(cloud: Any, tenant_id: str) -> dict[str, Decimal]:
-    from wrapper.kernel.tenant import TenantContext
-
     service = _service(cloud)
     tenant = TenantContext(tenant_id=tenant_id)
     start, _ = service.current_period(tenant)
@@ -154,7 +153,7 @@ def test_an_event_sent_weeks_ago_is_still_a_duplicate(cloud: Any) -> None:
     service.clock = lambda: later
     replay = service.ingest(_actor(owner["tenant_id"]), [{**old, "timestamp": _ts(later - timedelta(days=30))}])
     assert replay.results[0].status == "duplicate"
-    stored = table(cloud).get(f"TENANT#{owner['tenant_id']}#USAGE", f"EVT#{old['event_id']}")
+    stored = table(cloud).get(usage_pk(TenantContext(owner["tenant_id"])), usage_event_sk(old["event_id"]))
     assert stored is not None and stored["expires_at"] > (_now() + timedelta(days=39)).timestamp()
 
 
@@ -246,7 +245,7 @@ def test_a_volume_of_events_with_duplicates_and_crashes_gives_exact_values_and_c
     statuses = [r["status"] for results in answers for r in results]
     # An event written before a crash is answered `duplicate` by the retry: none is lost or refused.
     assert len(statuses) == len(sent) and set(statuses) <= {"accepted", "duplicate"}
-    stored = [i for i in _usage_items_all(cloud, owner["tenant_id"]) if str(i["SK"]).startswith("EVT#")]
+    stored = [i for i in _usage_items_all(cloud, owner["tenant_id"]) if str(i["SK"]).startswith(USAGE_EVENT_PREFIX)]
     assert len(stored) == HTTP_EVENTS and not any(i.get("pending") for i in stored)
     expected = _expected(unique)
     summary = _summary(cloud, owner)
@@ -267,7 +266,7 @@ def _usage_items_all(cloud: Any, tenant_id: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     start = None
     while True:
-        items, start = table(cloud).query(f"TENANT#{tenant_id}#USAGE", limit=1000, start_key=start)
+        items, start = table(cloud).query(usage_pk(TenantContext(tenant_id)), limit=1000, start_key=start)
         found.extend(items)
         if not start:
             return found
@@ -276,7 +275,6 @@ def _usage_items_all(cloud: Any, tenant_id: str) -> list[dict[str, Any]]:
 def _grant_credits(cloud: Any, tenant_id: str, amount: int) -> None:
     from wrapper.credits.service import Credits
     from wrapper.credits.store import WalletStore
-    from wrapper.kernel.tenant import TenantContext
 
     Credits(WalletStore(table(cloud))).grant(TenantContext(tenant_id), amount, source="operator",
                                              reference=None, by="test")
@@ -286,7 +284,7 @@ def _ledger_items(cloud: Any, tenant_id: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     start = None
     while True:
-        items, start = table(cloud).query(f"TENANT#{tenant_id}#CREDITS", sk_prefix="LEDGER#", limit=1000,
+        items, start = table(cloud).query(credits_pk(TenantContext(tenant_id)), sk_prefix=LEDGER_PREFIX, limit=1000,
                                           start_key=start)
         found.extend(items)
         if not start:
@@ -330,17 +328,16 @@ def test_a_crash_half_way_is_completed_by_the_retry_and_nothing_counts_twice(clo
 # -- hard limits ------------------------------------------------------------------------------------------------
 
 def test_a_hard_limit_rejects_further_events_and_a_batch_refused_whole_is_403(cloud: Any) -> None:
-    from wrapper.catalog.models import Entitlement, Plan
-    from wrapper.catalog.store import item_of
-    from wrapper.store.schema import plan_sk
+    from wrapper.identity.operators import grant_operator
     from wrapper.subscriptions.models import Subscription
 
-    owner = signup(cloud, "Usage hard")
+    owner, operator = signup(cloud, "Usage hard"), signup(cloud, "Usage hard operator")
+    grant_operator(table(cloud), operator["user_id"])
+    plan = answered(call(cloud, "POST", "/v1/admin/plans", operator, body={
+        "code": f"hard{uuid.uuid4().hex[:8]}", "name": "Hard",
+        "entitlements": [{"feature": "api_calls", "limit": 2, "hard": True}]}), 201)
     now = _now()
-    plan = Plan(id=f"plan_hard_{uuid.uuid4().hex[:8]}", code=f"hard{uuid.uuid4().hex[:8]}", name="Hard",
-                created_at=now, entitlements=[Entitlement(feature="api_calls", limit=2, hard=True)])
-    table(cloud).put(item_of(plan, plan_sk(plan.id), "plan"))
-    subscription = Subscription(id="s", tenant_id=owner["tenant_id"], plan_id=plan.id, plan_code=plan.code,
+    subscription = Subscription(id="s", tenant_id=owner["tenant_id"], plan_id=plan["id"], plan_code=plan["code"],
                                 price_id=None, interval="month", currency="USD", seats=1, status="active",
                                 anchor=now - timedelta(days=3), timezone="UTC",
                                 current_period_start=now - timedelta(days=3),
@@ -386,7 +383,7 @@ def test_bad_events_are_rejected_one_by_one_and_the_rest_kept(cloud: Any) -> Non
     assert all(r["reason"] for r in results[:-1])
     assert "unknown name" in results[7]["reason"] and "35 days" in results[5]["reason"]
     assert _summary(cloud, owner)["api_calls"]["value"] == 1
-    assert len([i for i in _usage_items(cloud, owner["tenant_id"]) if str(i["SK"]).startswith("EVT#")]) == 1
+    assert len([i for i in _usage_items(cloud, owner["tenant_id"]) if str(i["SK"]).startswith(USAGE_EVENT_PREFIX)]) == 1
 
 
 @pytest.mark.parametrize("body", [

@@ -14,6 +14,8 @@ import pytest
 
 from tests.support import call, signup, table, wait_for
 from wrapper.catalog.seed_data import seed_catalog
+from wrapper.kernel.tenant import TenantContext
+from wrapper.store.schema import OUTBOX_SK_PREFIX, tenant_pk, threshold_sk, usage_pk
 
 REACHED = "usage.threshold_reached"
 
@@ -37,9 +39,21 @@ def _send(cloud: Any, session: dict[str, Any], events: list[dict[str, Any]]) -> 
 
 def _published(cloud: Any, tenant_id: str) -> list[dict[str, Any]]:
     """The tenant's threshold events as written (outbox records), oldest first."""
-    items, _ = table(cloud).query(f"TENANT#{tenant_id}", sk_prefix="OUTBOX#", limit=1000)
+    items, _ = table(cloud).query(tenant_pk(tenant_id), sk_prefix=OUTBOX_SK_PREFIX, limit=1000)
     events = [json.loads(str(i["envelope"])) for i in items if i.get("event_type") == REACHED]
     return sorted(events, key=lambda e: e["id"])
+
+
+def _markers(cloud: Any, tenant_id: str) -> list[dict[str, Any]]:
+    """The threshold markers in the tenant's usage partition (read whole, a page at a time)."""
+    found: list[dict[str, Any]] = []
+    start = None
+    while True:
+        items, start = table(cloud).query(usage_pk(TenantContext(tenant_id)), limit=1000, start_key=start,
+                                          filter_equals={"record_type": "usage_threshold"})
+        found.extend(items)
+        if not start:
+            return found
 
 
 def _audited(cloud: Any, session: dict[str, Any], expected: int) -> list[dict[str, Any]]:
@@ -86,8 +100,9 @@ def test_80_then_100_percent_are_published_once_each(cloud: Any) -> None:
     entries = _audited(cloud, owner, 2)
     assert sorted(e["target"] for e in entries) == ["api_calls", "api_calls"]
     assert len(_audited(cloud, owner, 2)) == 2  # and no more arrive
-    markers, _ = table(cloud).query(f"TENANT#{tenant_id}#USAGE", sk_prefix="THRESHOLD#", limit=10)
-    assert len(markers) == 2
+    period_start = datetime.fromisoformat(published[0]["data"]["period_start"])
+    assert sorted(m["SK"] for m in _markers(cloud, tenant_id)) == sorted(
+        threshold_sk("api_calls", period_start, percent) for percent in (80, 100))
 
     # Another tenant's usage and thresholds are its own: its batch publishes nothing, its audit log
     # holds none of these, and naming this tenant gets it nothing.

@@ -6,34 +6,12 @@ tests/e2e/test_period_end.py; here, the machinery: the plan, the Map over it, on
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from localcloud.eventbridge import run_schedule
-from tests.support import wait_for
+from tests.support import run_billing
+from wrapper.store.schema import PROFILE_SK, due_pk, tenant_pk
 from wrapper.store.table import Table
-
-
-def start_billing(cloud: Any, at: datetime) -> str:
-    """Fire the daily schedule as Scheduler would at ``at``; answers the execution's ARN."""
-    schedule = cloud.stack.resources["BillingRunStateMachineDaily"].ref
-    arn: str = run_schedule(cloud.client, schedule, at=at)["executionArn"]
-    return arn
-
-
-def finished_billing(cloud: Any, execution_arn: str) -> dict[str, Any]:
-    sfn = cloud.client("stepfunctions")
-
-    def finished() -> dict[str, Any] | None:
-        execution: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
-        return execution if execution["status"] != "RUNNING" else None
-
-    result: dict[str, Any] = wait_for(finished, timeout=60, interval=0.25, message="the billing run to finish")
-    return result
-
-
-def run_billing(cloud: Any, at: datetime) -> dict[str, Any]:
-    return finished_billing(cloud, start_billing(cloud, at))
 
 
 def test_a_scheduled_billing_run_over_a_day_with_nothing_due_succeeds(cloud: Any) -> None:
@@ -47,9 +25,10 @@ def test_a_scheduled_billing_run_over_a_day_with_nothing_due_succeeds(cloud: Any
 
 def test_a_billing_run_visits_every_subscription_due_that_day(cloud: Any, table_name: str) -> None:
     table = Table(cloud.client("dynamodb"), table_name)
+    # Two entries in the due-date index, each on an item that is not a SUBSCRIPTION item (the tenant's profile)
     for tenant_id, subscription_id in [("tdue1", "sub_a"), ("tdue2", "sub_b")]:
-        table.put({"PK": f"TENANT#{tenant_id}", "SK": f"SUBSCRIPTION#{subscription_id}",
-                   "GSI1PK": "PLATFORM#DUE#2031-01-15", "GSI1SK": f"{tenant_id}#{subscription_id}",
+        table.put({"PK": tenant_pk(tenant_id), "SK": PROFILE_SK,
+                   "GSI1PK": due_pk(date(2031, 1, 15)), "GSI1SK": tenant_pk(tenant_id),
                    "tenant_id": tenant_id, "subscription_id": subscription_id})
 
     execution = run_billing(cloud, datetime(2031, 1, 15, 2, 0, tzinfo=UTC))

@@ -18,7 +18,7 @@ from tests.support import sample_event, wait_for
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, new_event
 from wrapper.events.outbox import write_with_outbox
-from wrapper.store.schema import tenant_pk
+from wrapper.store.schema import AUDIT_SK_PREFIX, PROFILE_SK, outbox_sk, tenant_pk
 from wrapper.store.table import Table, WriteRefused, put_op
 
 
@@ -34,13 +34,13 @@ def _change_with_event(cloud: Any, table_name: str, tenant_id: str, *, name: str
     """What a handler does: the state change and its event record, all or nothing."""
     event = new_event(EventType.TENANT_UPDATED, tenant_id,
                       {"actor": "user-1", "target": tenant_id, "fields": ["name"], "name": name})
-    profile = {"PK": tenant_pk(tenant_id), "SK": "PROFILE", "name": name}
+    profile = {"PK": tenant_pk(tenant_id), "SK": PROFILE_SK, "name": name}
     write_with_outbox(_table(cloud, table_name), [put_op(profile)], [event], ttl_days=1)
     return event
 
 
 def _audit(cloud: Any, table_name: str, tenant_id: str) -> list[dict[str, Any]]:
-    items, _ = _table(cloud, table_name).query(tenant_pk(tenant_id), sk_prefix="AUDIT#", limit=100)
+    items, _ = _table(cloud, table_name).query(tenant_pk(tenant_id), sk_prefix=AUDIT_SK_PREFIX, limit=100)
     return items
 
 
@@ -74,12 +74,12 @@ def test_an_event_written_with_its_state_change_reaches_the_audit_consumer(cloud
 def test_a_failed_state_change_publishes_no_event(cloud: Any, table_name: str) -> None:
     tenant_id = _tenant()
     event = new_event(EventType.TENANT_UPDATED, tenant_id, {"actor": "user-1", "fields": ["name"]})
-    impossible = put_op({"PK": tenant_pk(tenant_id), "SK": "PROFILE"}, condition="attribute_exists(PK)")
+    impossible = put_op({"PK": tenant_pk(tenant_id), "SK": PROFILE_SK}, condition="attribute_exists(PK)")
     with pytest.raises(WriteRefused):
         write_with_outbox(_table(cloud, table_name), [impossible], [event], ttl_days=1)
     sentinel = _change_with_event(cloud, table_name, _tenant())  # proves the pipeline kept flowing
     wait_for(lambda: _audit(cloud, table_name, sentinel.tenant_id), message="the sentinel's audit entry")
-    assert _table(cloud, table_name).get(tenant_pk(tenant_id), f"OUTBOX#{event.id}") is None
+    assert _table(cloud, table_name).get(tenant_pk(tenant_id), outbox_sk(event.id)) is None
     assert _audit(cloud, table_name, tenant_id) == []
 
 
@@ -100,9 +100,9 @@ def test_a_canceled_transaction_never_reaches_the_table_or_its_stream(
     table = _table(cloud, table_name)
     # The outbox Put comes first and would succeed alone; the last operation's condition fails.
     with pytest.raises(WriteRefused) as raised:
-        table.transact([put_op({"PK": tenant_pk(tenant_id), "SK": f"OUTBOX#{event.id}",
+        table.transact([put_op({"PK": tenant_pk(tenant_id), "SK": outbox_sk(event.id),
                                 "envelope": event.model_dump_json()}),
-                        put_op({"PK": tenant_pk(tenant_id), "SK": "PROFILE"}),
+                        put_op({"PK": tenant_pk(tenant_id), "SK": PROFILE_SK}),
                         put_op({"PK": tenant_pk(tenant_id), "SK": "SETTINGS"}, condition="attribute_exists(PK)")])
 
     assert raised.value.reasons == (None, None, "ConditionalCheckFailed") and raised.value.failed == (2,)

@@ -20,22 +20,24 @@ from typing import Any
 
 import pytest
 
-from tests.unit import test_subscriptions_logic
-from tests.unit.test_subscriptions_logic import T0, FakePayments, World, _audit, _on
+from tests.unit import subscription_world
+from tests.unit.fakes import FakePayments
+from tests.unit.subscription_world import T0, World, audit_fields, on_plan
 from wrapper.billing import run
 from wrapper.billing.dal import DynamoDueSubscriptions
 from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.port import Charge, PaymentProviderUnavailable
+from wrapper.store.schema import BILLING_SK, CHARGE_PREFIX, SUBSCRIPTION_SK, due_pk, tenant_pk
 from wrapper.subscriptions.models import CancelRequest, ChangeRequest, SubscribeRequest, Subscription
 from wrapper.subscriptions.renewal import PeriodEnds
 
 ACME = TenantContext("acme")
 # The subscriptions' moto table, seeded catalog, fake clock and fake payments.
-world = test_subscriptions_logic.world
+world = subscription_world.world
 
 
 def _card(world: World, tenant: str = "acme") -> None:
-    world.table.put({"PK": f"TENANT#{tenant}", "SK": "BILLING", "stripe_customer_id": f"cus_{tenant}",
+    world.table.put({"PK": tenant_pk(tenant), "SK": BILLING_SK, "stripe_customer_id": f"cus_{tenant}",
                      "default_payment_method": "pm_card"})
 
 
@@ -55,7 +57,7 @@ def ends(world: World) -> PeriodEnds:
 
 
 def test_a_renewal_charges_the_next_period_and_moves_the_due_date(world: World, ends: PeriodEnds) -> None:
-    _on(world, "pro", "price_pro_m", anchor=T0)
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
     _card(world)
     result = ends.close_period(ACME, "sub_pro", date(2024, 2, 1))
     assert (result.status, result.amount, result.currency) == ("renewed", 3000, "USD")
@@ -64,18 +66,18 @@ def test_a_renewal_charges_the_next_period_and_moves_the_due_date(world: World, 
     renewed = _current(world)
     assert (renewed.current_period_start, renewed.current_period_end, renewed.status) == (
         datetime(2024, 2, 1, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC), "active")
-    item = world.table.get("TENANT#acme", "SUBSCRIPTION")
-    assert item and item["GSI1PK"] == "PLATFORM#DUE#2024-03-01"
+    item = world.table.get(ACME.pk, SUBSCRIPTION_SK)
+    assert item and item["GSI1PK"] == due_pk(date(2024, 3, 1))
     [charge] = _charges(world)
     assert (charge["SK"], charge["amount"], charge["payment_id"], charge["status"]) == (
-        "CHARGE#2024-02-01T00:00:00+00:00", 3000, "pi_1", "succeeded")
+        f"{CHARGE_PREFIX}2024-02-01T00:00:00+00:00", 3000, "pi_1", "succeeded")
     [paid] = world.events("acme", "payment.succeeded")
     assert paid["data"]["actor"] == "billing-run" and paid["data"]["amount"] == 3000
     assert paid["data"]["target"] == "sub_pro" and {"request_id", "source_ip"} <= set(paid["data"])
 
 
 def test_running_the_same_day_again_changes_nothing(world: World, ends: PeriodEnds) -> None:
-    _on(world, "pro", "price_pro_m", anchor=T0)
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
     _card(world)
     ends.close_period(ACME, "sub_pro", date(2024, 2, 1))
     before = _current(world)
@@ -86,14 +88,14 @@ def test_running_the_same_day_again_changes_nothing(world: World, ends: PeriodEn
 
 
 def test_nothing_happens_before_the_period_ends(world: World, ends: PeriodEnds) -> None:
-    _on(world, "pro", "price_pro_m", anchor=T0)
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
     _card(world)
     assert ends.close_period(ACME, "sub_pro", date(2024, 1, 31)).status == "skipped"
     assert not world.payments.charges
 
 
 def test_a_month_end_anchor_rolls_from_the_anchor(world: World, ends: PeriodEnds) -> None:
-    _on(world, "pro", "price_pro_m", anchor=datetime(2024, 1, 31, tzinfo=UTC))
+    on_plan(world, "pro", "price_pro_m", anchor=datetime(2024, 1, 31, tzinfo=UTC))
     _card(world)
     assert ends.close_period(ACME, "sub_pro", date(2024, 2, 29)).status == "renewed"
     renewed = _current(world)
@@ -102,10 +104,10 @@ def test_a_month_end_anchor_rolls_from_the_anchor(world: World, ends: PeriodEnds
 
 
 def test_a_scheduled_downgrade_applies_and_the_new_plan_is_charged(world: World, ends: PeriodEnds) -> None:
-    _on(world, "biz", "price_biz_m", anchor=T0)
+    on_plan(world, "biz", "price_biz_m", anchor=T0)
     _card(world)
     world.clock.now = datetime(2024, 1, 20, tzinfo=UTC)
-    world.service.change(world.actor(), ChangeRequest(plan_code="pro"), **_audit())
+    world.service.change(world.actor(), ChangeRequest(plan_code="pro"), **audit_fields())
     result = ends.close_period(ACME, "sub_biz", date(2024, 2, 1))
     assert (result.status, result.amount) == ("applied", 3000)
     applied = _current(world)
@@ -115,9 +117,9 @@ def test_a_scheduled_downgrade_applies_and_the_new_plan_is_charged(world: World,
 
 
 def test_cancel_at_period_end_ends_it_without_a_charge(world: World, ends: PeriodEnds) -> None:
-    _on(world, "pro", "price_pro_m", anchor=T0)
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
     _card(world)
-    world.service.cancel(world.actor(), CancelRequest(at_period_end=True), **_audit())
+    world.service.cancel(world.actor(), CancelRequest(at_period_end=True), **audit_fields())
     result = ends.close_period(ACME, "sub_pro", date(2024, 2, 1))
     assert result.status == "canceled" and not world.payments.charges and not _charges(world)
     now_on = _current(world)
@@ -127,7 +129,7 @@ def test_cancel_at_period_end_ends_it_without_a_charge(world: World, ends: Perio
 
 
 def test_a_declined_renewal_is_past_due_and_keeps_the_plan(world: World, ends: PeriodEnds) -> None:
-    _on(world, "pro", "price_pro_m", anchor=T0)
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
     _card(world)
     world.payments.decline = True
     result = ends.close_period(ACME, "sub_pro", date(2024, 2, 1))
@@ -146,7 +148,7 @@ def test_a_declined_renewal_is_past_due_and_keeps_the_plan(world: World, ends: P
 
 
 def test_without_a_saved_card_the_renewal_is_past_due(world: World, ends: PeriodEnds) -> None:
-    _on(world, "pro", "price_pro_m", anchor=T0)
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
     result = ends.close_period(ACME, "sub_pro", date(2024, 2, 1))
     assert result.status == "past_due" and result.reason.endswith("no saved card")
     assert not world.payments.charges and len(world.events("acme", "payment.failed")) == 1
@@ -163,7 +165,7 @@ def test_a_free_plan_rolls_forward_without_a_charge(world: World, ends: PeriodEn
 def test_coupon_periods_count_down_at_renewal(world: World, ends: PeriodEnds) -> None:
     _card(world)
     subscribed = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro", coupon="quarter"),
-                                         **_audit()).subscription
+                                         **audit_fields()).subscription
     assert ends.close_period(ACME, subscribed.id, date(2024, 2, 1)).amount == 3000
     coupon = _current(world).coupon
     assert coupon and coupon.periods_left == 0
@@ -172,7 +174,7 @@ def test_coupon_periods_count_down_at_renewal(world: World, ends: PeriodEnds) ->
 def test_a_forever_coupon_discounts_every_renewal(world: World, ends: PeriodEnds) -> None:
     _card(world)
     subscribed = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro", coupon="ONLYONE"),
-                                         **_audit()).subscription
+                                         **audit_fields()).subscription
     assert ends.close_period(ACME, subscribed.id, date(2024, 2, 1)).amount == 2500
     assert ends.close_period(ACME, subscribed.id, date(2024, 3, 1)).amount == 2500
 
@@ -180,7 +182,7 @@ def test_a_forever_coupon_discounts_every_renewal(world: World, ends: PeriodEnds
 def test_a_trial_is_warned_once_three_days_before_and_charged_at_its_end(world: World,
                                                                            ends: PeriodEnds) -> None:
     _card(world)
-    trial = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="trial"), **_audit()).subscription
+    trial = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="trial"), **audit_fields()).subscription
     assert ends.warn_trial_ending(ACME, trial.id, date(2024, 1, 11)).status == "skipped"
     assert ends.warn_trial_ending(ACME, trial.id, date(2024, 1, 12)).status == "notified"
     assert ends.warn_trial_ending(ACME, trial.id, date(2024, 1, 12)).status == "skipped"
@@ -216,7 +218,7 @@ class _RacingPayments(FakePayments):
 def test_a_run_that_loses_the_race_writes_nothing_more(world: World, ends: PeriodEnds) -> None:
     racing = _RacingPayments(world)
     world.service.collection.payments = lambda: racing
-    _on(world, "pro", "price_pro_m", anchor=T0)
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
     _card(world)
     result = ends.close_period(ACME, "sub_pro", date(2024, 2, 1))
     assert result.status == "skipped"
@@ -227,7 +229,7 @@ def test_a_run_that_loses_the_race_writes_nothing_more(world: World, ends: Perio
 
 
 def test_a_provider_outage_writes_nothing_and_a_rerun_retries(world: World, ends: PeriodEnds) -> None:
-    _on(world, "pro", "price_pro_m", anchor=T0)
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
     _card(world)
     healthy = world.service.collection.payments
 
@@ -242,14 +244,14 @@ def test_a_provider_outage_writes_nothing_and_a_rerun_retries(world: World, ends
 
 
 def test_a_replaced_subscription_is_skipped(world: World, ends: PeriodEnds) -> None:
-    _on(world, "pro", "price_pro_m", anchor=T0)
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
     assert ends.close_period(ACME, "sub_other", date(2024, 2, 1)).status == "skipped"
     assert ends.close_period(TenantContext("nobody"), "sub_pro", date(2024, 2, 1)).status == "skipped"
 
 
 def test_plan_lists_the_due_day_and_the_trials_ending_three_days_later(world: World) -> None:
-    _on(world, "pro", "price_pro_m", anchor=T0)
-    world.service.subscribe(world.actor("globex"), SubscribeRequest(plan_code="trial"), **_audit())
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
+    world.service.subscribe(world.actor("globex"), SubscribeRequest(plan_code="trial"), **audit_fields())
     due = DynamoDueSubscriptions(world.table)
     planned = run.plan(run.RunInput(run_date=date(2024, 1, 12)), due)
     assert [(s["tenant_id"], s["step"]) for s in planned["subscriptions"]] == [("globex", "trial_ending")]
@@ -259,7 +261,7 @@ def test_plan_lists_the_due_day_and_the_trials_ending_three_days_later(world: Wo
 
 
 def test_bill_answers_what_it_did(world: World, ends: PeriodEnds) -> None:
-    _on(world, "pro", "price_pro_m", anchor=T0)
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
     _card(world)
     answer = run.bill({"tenant_id": "acme", "subscription_id": "sub_pro", "step": "period_end"},
                       run.RunInput(run_date=date(2024, 2, 1)), ends)
@@ -270,8 +272,8 @@ def test_bill_answers_what_it_did(world: World, ends: PeriodEnds) -> None:
 
 
 def test_a_cancel_that_loses_the_race_is_read_again(world: World, ends: PeriodEnds) -> None:
-    _on(world, "pro", "price_pro_m", anchor=T0)
-    world.service.cancel(world.actor(), CancelRequest(at_period_end=True), **_audit())
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
+    world.service.cancel(world.actor(), CancelRequest(at_period_end=True), **audit_fields())
     end = world.service.end_at_period_end
     raced: list[bool] = []
 

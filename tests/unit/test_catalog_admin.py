@@ -34,7 +34,7 @@ from wrapper.catalog.requests import (
 from wrapper.catalog.seed_data import FEATURES, PLANS, seed_catalog
 from wrapper.catalog.store import item_of
 from wrapper.kernel.errors import Conflict, InvalidInput, NotFound
-from wrapper.store.schema import plan_sk
+from wrapper.store.schema import CATALOG_PK, OUTBOX_SK_PREFIX, PLATFORM_OUTBOX_PK, plan_sk
 from wrapper.store.table import Table
 
 AT = datetime(2026, 1, 31, 12, tzinfo=UTC)
@@ -136,7 +136,7 @@ def test_a_stale_version_is_409_and_changes_nothing(admin: CatalogAdmin) -> None
         admin.update_plan(plan.id, PlanUpdate(name="Lost update"), if_match='W/"1"', by="op")
     current = admin.catalog.plan(plan.id)
     assert current is not None and current.name == "Pro 2"
-    item = admin.table.get("PLATFORM#CATALOG", f"PLAN#{plan.id}")
+    item = admin.table.get(CATALOG_PK, plan_sk(plan.id))
     assert item is not None and item["updated_by"] == "op" and item["version"] == 2
 
 
@@ -194,7 +194,7 @@ def test_the_seed_is_the_issues_catalog_and_idempotent(admin: CatalogAdmin) -> N
 # --- events: each change writes its platform event in its own transaction ----------------------------
 
 def _published(admin: CatalogAdmin) -> list[tuple[str, str, str, dict[str, Any]]]:
-    items, _ = admin.table.query("PLATFORM#OUTBOX", sk_prefix="OUTBOX#", limit=100)
+    items, _ = admin.table.query(PLATFORM_OUTBOX_PK, sk_prefix=OUTBOX_SK_PREFIX, limit=100)
     envelopes = [json.loads(i["envelope"]) for i in items]
     assert all(e["tenant_id"] is None for e in envelopes)
     return [(e["type"], e["data"]["actor"], e["data"]["target"], e["data"]) for e in envelopes]

@@ -26,6 +26,7 @@ from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import PermissionDenied
 from wrapper.kernel.permissions import Permission
 from wrapper.kernel.tenant import TenantContext
+from wrapper.store.schema import OUTBOX_SK_PREFIX
 from wrapper.usage.models import UsageEvent
 from wrapper.usage.store import UsageStore
 
@@ -278,7 +279,7 @@ def test_a_wallet_reads_without_an_overdraft_when_there_is_no_plan_to_subscribe_
 def _depletions(credits: Credits) -> list[dict[str, Any]]:
     import json
 
-    items, _ = credits.store.table.query(TENANT.pk, sk_prefix="OUTBOX#", limit=100)
+    items, _ = credits.store.table.query(TENANT.pk, sk_prefix=OUTBOX_SK_PREFIX, limit=100)
     return [json.loads(str(i["envelope"]))["data"] for i in items if i.get("event_type") == "credits.depleted"]
 
 

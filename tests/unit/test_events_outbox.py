@@ -9,6 +9,7 @@ import pytest
 
 from tests.unit.builders import envelope
 from wrapper.events.outbox import envelope_from_stream_image, outbox_item, write_with_outbox
+from wrapper.store.schema import PLATFORM_OUTBOX_PK, member_sk, outbox_sk, tenant_pk
 from wrapper.store.table import Table, put_op, to_dynamo
 
 NOW = 1_700_000_000
@@ -28,7 +29,7 @@ class FakeTable:
 
 
 def state_change(n: int = 0) -> dict[str, Any]:
-    return put_op({"PK": "TENANT#acme", "SK": f"MEMBER#{n}", "role": "admin"})
+    return put_op({"PK": tenant_pk("acme"), "SK": member_sk(str(n)), "role": "admin"})
 
 
 def test_a_tenant_event_is_kept_in_its_tenants_partition() -> None:
@@ -39,8 +40,8 @@ def test_a_tenant_event_is_kept_in_its_tenants_partition() -> None:
     item = outbox_item(event, ttl_days=7, now=NOW)
 
     # Then it lives under TENANT#acme, sorted by the event id
-    assert item["PK"] == "TENANT#acme"
-    assert item["SK"] == f"OUTBOX#{event.id}"
+    assert item["PK"] == tenant_pk("acme")
+    assert item["SK"] == outbox_sk(event.id)
 
 
 def test_a_platform_event_is_kept_in_the_platform_outbox_partition() -> None:
@@ -51,8 +52,8 @@ def test_a_platform_event_is_kept_in_the_platform_outbox_partition() -> None:
     item = outbox_item(event, ttl_days=7, now=NOW)
 
     # Then it lives under PLATFORM#OUTBOX
-    assert item["PK"] == "PLATFORM#OUTBOX"
-    assert item["SK"] == f"OUTBOX#{event.id}"
+    assert item["PK"] == PLATFORM_OUTBOX_PK
+    assert item["SK"] == outbox_sk(event.id)
 
 
 def test_an_outbox_item_expires_ttl_days_after_now() -> None:
@@ -104,8 +105,8 @@ def test_the_outbox_put_follows_the_state_change_in_one_transaction() -> None:
     # Then one transaction holds the change, then the outbox Put of the event
     (transaction,) = table.transactions
     assert transaction[0] == change
-    assert transaction[1]["Put"]["Item"]["SK"] == {"S": f"OUTBOX#{event.id}"}
-    assert transaction[1]["Put"]["Item"]["PK"] == {"S": "TENANT#acme"}
+    assert transaction[1]["Put"]["Item"]["SK"] == {"S": outbox_sk(event.id)}
+    assert transaction[1]["Put"]["Item"]["PK"] == {"S": tenant_pk("acme")}
 
 
 def test_the_outbox_put_refuses_to_overwrite_an_existing_record() -> None:
@@ -130,7 +131,7 @@ def test_every_event_gets_its_own_outbox_put() -> None:
 
     # Then the transaction holds four operations, one outbox Put per event
     (transaction,) = table.transactions
-    assert [op["Put"]["Item"]["SK"]["S"] for op in transaction[1:]] == [f"OUTBOX#{e.id}" for e in events]
+    assert [op["Put"]["Item"]["SK"]["S"] for op in transaction[1:]] == [outbox_sk(e.id) for e in events]
 
 
 def test_a_transaction_of_exactly_one_hundred_operations_is_written() -> None:

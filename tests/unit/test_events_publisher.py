@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from tests.unit.builders import outbox_record, stream_record
 from wrapper.events.publisher import PUT_EVENTS_BATCH, publish_stream_records
+from wrapper.store.schema import PROFILE_SK, tenant_pk
 
 BUS = "wrapper"
 SOURCE = "wrapper.core"
@@ -103,7 +104,7 @@ def test_records_that_are_not_outbox_inserts_are_skipped() -> None:
     wanted, event = outbox_record("100")
     modified, _ = outbox_record("101", event_name="MODIFY")
     removed, _ = outbox_record("102", event_name="REMOVE")
-    profile = stream_record({"PK": "TENANT#acme", "SK": "PROFILE", "name": "Acme"}, sequence_number="103")
+    profile = stream_record({"PK": tenant_pk("acme"), "SK": PROFILE_SK, "name": "Acme"}, sequence_number="103")
     bus = FakeEventBus()
 
     # When the batch is published
@@ -117,7 +118,7 @@ def test_records_that_are_not_outbox_inserts_are_skipped() -> None:
 
 def test_a_batch_without_outbox_inserts_makes_no_call_to_the_bus() -> None:
     # Given only a non-outbox insert
-    profile = stream_record({"PK": "TENANT#acme", "SK": "PROFILE"}, sequence_number="100")
+    profile = stream_record({"PK": tenant_pk("acme"), "SK": PROFILE_SK}, sequence_number="100")
     bus = FakeEventBus()
 
     # When the batch is published

@@ -25,6 +25,7 @@ from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import InvalidInput, NotFound, PermissionDenied
 from wrapper.kernel.permissions import ROLE_PERMISSIONS, Permission
 from wrapper.kernel.tenant import TenantContext
+from wrapper.store.schema import API_KEY_LOOKUP_SK, OUTBOX_SK_PREFIX, api_key_lookup_pk, api_key_sk, tenant_pk
 from wrapper.store.table import from_dynamo
 
 NOW = 1_700_000_000.0
@@ -153,7 +154,7 @@ class MemoryTable:
         self.items = staged
 
     def outbox(self) -> list[dict[str, Any]]:
-        return [json.loads(v["envelope"]) for (_, s), v in sorted(self.items.items()) if s.startswith("OUTBOX#")]
+        return [json.loads(v["envelope"]) for (_, s), v in sorted(self.items.items()) if s.startswith(OUTBOX_SK_PREFIX)]
 
 
 def actor(role: str = "owner", tenant_id: str = "acme", permissions: frozenset[Permission] | None = None) -> Actor:
@@ -176,8 +177,8 @@ def test_creating_stores_the_key_and_its_lookup_without_the_secret_and_records_t
     keys, memory = store
     created = keys.create(actor(), _request(expires_at="2030-01-01T00:00:00Z"), request_id="r-1",
                           source_ip="192.0.2.1")
-    tenant_item = memory.items[("TENANT#acme", f"APIKEY#{created.id}")]
-    lookup = memory.items[(f"PLATFORM#APIKEY#{key_digest(created.key)}", "KEY")]
+    tenant_item = memory.items[(tenant_pk("acme"), api_key_sk(created.id))]
+    lookup = memory.items[(api_key_lookup_pk(key_digest(created.key)), API_KEY_LOOKUP_SK)]
     assert created.key not in json.dumps(list(memory.items.values()), default=str)
     assert lookup["tenant_id"] == "acme" and lookup["key_id"] == created.id and lookup["scopes"] == ["read"]
     assert lookup["expires_at"] == 1_893_456_000 and tenant_item["expires_at"] == "2030-01-01T00:00:00Z"
@@ -224,7 +225,7 @@ def test_revoking_deletes_both_items_with_its_event_and_a_second_revoke_is_not_f
     keys, memory = store
     created = keys.create(actor(), _request(), request_id=None, source_ip=None)
     keys.revoke(actor(), created.id, request_id="r-2", source_ip=None)
-    assert [k for k in memory.items if not k[1].startswith("OUTBOX#")] == []
+    assert [k for k in memory.items if not k[1].startswith(OUTBOX_SK_PREFIX)] == []
     assert [e["type"] for e in memory.outbox()] == ["api_key.created", "api_key.revoked"]
     with pytest.raises(NotFound):
         keys.revoke(actor(), created.id, request_id=None, source_ip=None)
@@ -235,4 +236,4 @@ def test_another_tenant_cannot_revoke_the_key(store: tuple[ApiKeys, MemoryTable]
     created = keys.create(actor(), _request(), request_id=None, source_ip=None)
     with pytest.raises(NotFound):
         keys.revoke(actor(tenant_id="globex"), created.id, request_id=None, source_ip=None)
-    assert ("TENANT#acme", f"APIKEY#{created.id}") in memory.items
+    assert (tenant_pk("acme"), api_key_sk(created.id)) in memory.items

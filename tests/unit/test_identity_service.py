@@ -15,6 +15,7 @@ import pytest
 from moto import mock_aws
 
 from tests.unit.builders import fake_aws_environment, wrapper_table
+from tests.unit.fakes import Clock
 from wrapper.identity.cognito import CognitoIdentityProvider
 from wrapper.identity.models import ForgotPasswordRequest, LoginRequest, ResetPasswordRequest
 from wrapper.identity.ports import InvalidCredentials, IssuedTokens
@@ -22,6 +23,19 @@ from wrapper.identity.service import IdentityService
 from wrapper.identity.store import IdentityStore
 from wrapper.kernel.errors import LimitExceeded, NotFound, Unauthorized
 from wrapper.notifications import Email
+from wrapper.store.schema import (
+    OUTBOX_SK_PREFIX,
+    RESET_POINTER_SK,
+    TOKEN_SK,
+    USER_SK,
+    digest,
+    email_pk,
+    membership_sk,
+    reset_requests_pk,
+    reset_token_pk,
+    tenant_pk,
+    user_pk,
+)
 from wrapper.store.table import Table
 
 OLD = "the old passphrase"
@@ -73,19 +87,11 @@ class Mailbox:
 
 
 @dataclass
-class Clock:
-    now: float = START
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@dataclass
 class World:
     service: IdentityService
     idp: FakeIdentityProvider
     mailbox: Mailbox
-    clock: Clock
+    clock: Clock[float]
     table: Table
 
     def forgot(self, email: str) -> None:
@@ -104,7 +110,7 @@ class World:
                                   source_ip="192.0.2.8")
 
     def events(self, tenant_id: str, event_type: str) -> list[dict[str, Any]]:
-        items, _ = self.table.query(f"TENANT#{tenant_id}", sk_prefix="OUTBOX#", limit=500)
+        items, _ = self.table.query(tenant_pk(tenant_id), sk_prefix=OUTBOX_SK_PREFIX, limit=500)
         return [json.loads(i["envelope"]) for i in items if i["event_type"] == event_type]
 
 
@@ -114,7 +120,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         table = wrapper_table(client)
-        idp, clock = FakeIdentityProvider(), Clock()
+        idp, clock = FakeIdentityProvider(), Clock(START)
         service = IdentityService(idp=idp, store=IdentityStore(table, outbox_ttl_days=7), clock=clock)
         yield World(service, idp, Mailbox(), clock, table)
 
@@ -123,15 +129,14 @@ def _account(world: World, email: str = "ada@example.com", *, user_id: str = "us
              tenants: tuple[str, ...] = ("acme",)) -> str:
     """A finished sign-up: the identity, the email's user, and the user's memberships."""
     world.idp.add(email, user_id, OLD)
-    world.table.put({"PK": f"PLATFORM#EMAIL#{email}", "SK": "USER", "user_id": user_id})
+    world.table.put({"PK": email_pk(email), "SK": USER_SK, "user_id": user_id})
     for tenant in tenants:
-        world.table.put({"PK": f"PLATFORM#USER#{user_id}", "SK": f"TENANT#{tenant}", "tenant_id": tenant,
-                         "role": "owner"})
+        world.table.put({"PK": user_pk(user_id), "SK": membership_sk(tenant), "tenant_id": tenant, "role": "owner"})
     return email
 
 
 def _stored(world: World, token: str) -> dict[str, Any] | None:
-    return world.table.get(f"PLATFORM#PWRESET#{hashlib.sha256(token.encode()).hexdigest()}", "TOKEN")
+    return world.table.get(reset_token_pk(hashlib.sha256(token.encode()).hexdigest()), TOKEN_SK)
 
 
 # ---------------------------------------------------------------------------------------- forgot
@@ -148,7 +153,7 @@ def test_forgot_emails_a_token_whose_digest_alone_is_stored_for_an_hour(world: W
     assert stored is not None and stored["user_id"] == "user-ada" and stored["email"] == email
     assert int(stored["expires_at"]) == START + 3600
     assert token not in json.dumps(stored, default=str)
-    pointer = world.table.get("PLATFORM#USER#user-ada", "PWRESET")
+    pointer = world.table.get(user_pk("user-ada"), RESET_POINTER_SK)
     assert pointer is not None and pointer["digest"] == hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -157,7 +162,8 @@ def test_forgot_for_an_unknown_email_sends_nothing_and_writes_no_token(world: Wo
 
     assert world.mailbox.sent == []
     items = world.table.client.scan(TableName="wrapper")["Items"]
-    assert [i["PK"]["S"].split("#")[1] for i in items] == ["PWRESETRATE"]  # only the request was counted
+    # Only the request was counted
+    assert [i["PK"]["S"] for i in items] == [reset_requests_pk(digest("nobody@example.com"))]
 
 
 def test_a_new_request_deletes_the_previous_token(world: World) -> None:
@@ -183,7 +189,7 @@ def test_a_request_that_loses_a_race_sends_nothing_and_leaves_the_winners_token(
 
     def get_then_lose_the_race(pk: str, sk: str, **kwargs: Any) -> Any:
         found = read(pk, sk, **kwargs)
-        if sk == "PWRESET":
+        if sk == RESET_POINTER_SK:
             store.table.get = read  # type: ignore[method-assign]
             store.replace_reset_token(user_id="user-ada", email=email, digest="winner", expires_at=int(START) + 3600,
                                       created_at="now")
@@ -196,10 +202,9 @@ def test_a_request_that_loses_a_race_sends_nothing_and_leaves_the_winners_token(
 
     # Then it sends nothing, and the winner's token is the one live token
     assert world.mailbox.sent == []
-    assert world.table.get("PLATFORM#USER#user-ada", "PWRESET")["digest"] == "winner"  # type: ignore[index]
+    assert world.table.get(user_pk("user-ada"), RESET_POINTER_SK)["digest"] == "winner"  # type: ignore[index]
     items = world.table.client.scan(TableName="wrapper")["Items"]
-    assert [i["PK"]["S"] for i in items if i["PK"]["S"].startswith("PLATFORM#PWRESET#")] == [
-        "PLATFORM#PWRESET#winner"]
+    assert [i["PK"]["S"] for i in items if i["PK"]["S"].startswith(reset_token_pk(""))] == [reset_token_pk("winner")]
 
 
 def test_a_fourth_request_in_the_hour_sends_nothing_and_the_next_hour_sends_again(world: World) -> None:
@@ -229,7 +234,7 @@ def test_reset_sets_the_password_signs_out_everywhere_and_records_one_event_per_
         assert event["tenant_id"] == tenant
         assert event["data"] == {"actor": "user-ada", "target": "user-ada", "request_id": "req-1",
                                  "source_ip": "192.0.2.7"}
-    assert world.table.get("PLATFORM#USER#user-ada", "PWRESET") is None
+    assert world.table.get(user_pk("user-ada"), RESET_POINTER_SK) is None
 
 
 def test_a_token_is_spent_by_its_first_use(world: World) -> None:
@@ -317,7 +322,7 @@ def test_an_unknown_email_fails_the_same_way_and_records_nothing(world: World) -
 
     assert wrong.value.detail == unknown.value.detail
     items = world.table.client.scan(TableName="wrapper")["Items"]
-    assert sum(1 for i in items if i["SK"]["S"].startswith("OUTBOX#")) == 1
+    assert sum(1 for i in items if i["SK"]["S"].startswith(OUTBOX_SK_PREFIX)) == 1
 
 
 def test_refusals_of_a_locked_email_are_recorded_once_per_window(world: World) -> None:

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from jwt.utils import base64url_decode, base64url_encode
 
+from tests.unit.fakes import Clock
 from wrapper.identity.tokens import (
     Claims,
     InvalidToken,
@@ -66,20 +67,9 @@ class FakeIdp:
         return self.documents[jwks_url]
 
 
-class Clock:
-    def __init__(self, at: float = NOW) -> None:
-        self.at = at
-
-    def __call__(self) -> float:
-        return self.at
-
-    def advance(self, seconds: float) -> None:
-        self.at += seconds
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> Clock[float]:
+    return Clock(NOW)
 
 
 @pytest.fixture

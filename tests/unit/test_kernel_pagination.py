@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from wrapper.kernel.errors import InvalidInput
 from wrapper.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT, clamp_limit, decode_cursor, encode_cursor
+from wrapper.store.schema import member_sk, tenant_pk
 
-PARTITION = "TENANT#acme"
+PARTITION = tenant_pk("acme")
 
 
 def raw_cursor(value: object) -> str:
@@ -50,7 +51,7 @@ def test_no_last_key_means_no_next_cursor(last_key: dict[str, str] | None) -> No
 
 def test_a_cursor_is_url_safe_without_padding() -> None:
     # Given a key whose JSON encodes to bytes that standard base64 would write with + / and =
-    key = {"PK": PARTITION, "SK": "MEMBER#\u00ff\u00fe\u00fd?>"}
+    key = {"PK": PARTITION, "SK": member_sk("\u00ff\u00fe\u00fd?>")}
 
     # When it is encoded
     cursor = encode_cursor(key)
@@ -90,8 +91,8 @@ def test_no_cursor_means_the_first_page(cursor: str | None) -> None:
     "!!!!",  # no base64 at all
     "bm90IGpzb24",  # base64 of "not json"
     raw_cursor([PARTITION, "SK"]),  # JSON, but not an object
-    raw_cursor({"SK": "MEMBER#1"}),  # an object without a partition key
-    raw_cursor("TENANT#acme"),  # a JSON string
+    raw_cursor({"SK": member_sk("1")}),  # an object without a partition key
+    raw_cursor(PARTITION),  # a JSON string
     "/w",  # base64 of a byte that is not UTF-8
 ], ids=["bad-length", "not-base64", "not-json", "json-list", "no-pk", "json-string", "not-utf8"])
 def test_a_garbage_cursor_is_refused_as_invalid_input(cursor: str) -> None:
@@ -106,7 +107,7 @@ def test_a_garbage_cursor_is_refused_as_invalid_input(cursor: str) -> None:
 
 def test_a_cursor_minted_for_another_tenant_is_refused() -> None:
     # Given a cursor minted while paging tenant other's members
-    cursor = encode_cursor({"PK": "TENANT#other", "SK": "MEMBER#42"})
+    cursor = encode_cursor({"PK": tenant_pk("other"), "SK": member_sk("42")})
 
     # When tenant acme presents it
     with pytest.raises(InvalidInput) as refused:

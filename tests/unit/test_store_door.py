@@ -12,7 +12,10 @@ from moto import mock_aws
 
 from tests.unit.builders import fake_aws_environment, wrapper_table
 from wrapper.kernel.errors import Conflict, Unavailable
+from wrapper.store.schema import PROFILE_SK, tenant_pk
 from wrapper.store.table import StoreBusy, Table, WriteRefused, put_op, retryable, update_op
+
+ACME = tenant_pk("acme")
 
 
 @pytest.fixture
@@ -24,11 +27,11 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Table]:
 
 def test_a_put_refused_by_its_condition_is_a_conflict_naming_it(table: Table) -> None:
     # Given an item
-    table.put({"PK": "TENANT#acme", "SK": "PROFILE"})
+    table.put({"PK": ACME, "SK": PROFILE_SK})
 
     # When it is put again on the condition that it does not exist
     with pytest.raises(WriteRefused) as refused:
-        table.put({"PK": "TENANT#acme", "SK": "PROFILE"}, condition="attribute_not_exists(PK)")
+        table.put({"PK": ACME, "SK": PROFILE_SK}, condition="attribute_not_exists(PK)")
 
     # Then the refusal is a 409 Conflict, and names the one write as failed
     assert isinstance(refused.value, Conflict) and refused.value.status == 409
@@ -38,39 +41,39 @@ def test_a_put_refused_by_its_condition_is_a_conflict_naming_it(table: Table) ->
 
 def test_a_cancelled_transaction_names_the_operations_whose_condition_failed(table: Table) -> None:
     # Given one item of three that a transaction's conditions expect to be absent
-    table.put({"PK": "TENANT#acme", "SK": "B"})
+    table.put({"PK": ACME, "SK": "B"})
 
     # When the transaction runs
     with pytest.raises(WriteRefused) as refused:
-        table.transact([put_op({"PK": "TENANT#acme", "SK": sk}, condition="attribute_not_exists(PK)")
+        table.transact([put_op({"PK": ACME, "SK": sk}, condition="attribute_not_exists(PK)")
                         for sk in ("A", "B", "C")])
 
     # Then only the second operation is named, and nothing was written
     assert refused.value.failed == (1,)
     assert [refused.value.failed_at(n) for n in range(3)] == [False, True, False]
-    assert table.get("TENANT#acme", "A") is None and table.get("TENANT#acme", "C") is None
+    assert table.get(ACME, "A") is None and table.get(ACME, "C") is None
 
 
 def test_an_update_answers_what_it_asked_for_and_is_refused_like_a_put(table: Table) -> None:
     # Given / When a counter is added to twice, then updated on a condition it does not meet
-    first = table.update("TENANT#acme", "N", update="ADD n :one", values={":one": 1}, returns="UPDATED_NEW")
-    second = table.update("TENANT#acme", "N", update="ADD n :one", values={":one": 1}, returns="UPDATED_NEW")
+    first = table.update(ACME, "N", update="ADD n :one", values={":one": 1}, returns="UPDATED_NEW")
+    second = table.update(ACME, "N", update="ADD n :one", values={":one": 1}, returns="UPDATED_NEW")
     assert (first["n"], second["n"]) == (1, 2)
     with pytest.raises(WriteRefused):
-        table.update("TENANT#acme", "N", update="SET m = :x", condition="n > :max", values={":x": 1, ":max": 5})
+        table.update(ACME, "N", update="SET m = :x", condition="n > :max", values={":x": 1, ":max": 5})
 
     # Then the item holds the two additions and nothing of the refused update
-    assert table.get("TENANT#acme", "N") == {"PK": "TENANT#acme", "SK": "N", "n": 2}
+    assert table.get(ACME, "N") == {"PK": ACME, "SK": "N", "n": 2}
 
 
 def test_delete_and_batch_get(table: Table) -> None:
     # Given three items, one of them deleted
     for sk in ("A", "B", "C"):
-        table.put({"PK": "TENANT#acme", "SK": sk, "x": sk, "y": 1})
-    table.delete("TENANT#acme", "B")
+        table.put({"PK": ACME, "SK": sk, "x": sk, "y": 1})
+    table.delete(ACME, "B")
 
     # When all three are asked for at once, with one attribute
-    found = table.batch_get([("TENANT#acme", sk) for sk in ("A", "B", "C")], attributes=["x"])
+    found = table.batch_get([(ACME, sk) for sk in ("A", "B", "C")], attributes=["x"])
 
     # Then the two that exist answer, with only that attribute
     assert sorted(found, key=lambda i: i["x"]) == [{"x": "A"}, {"x": "C"}]
@@ -87,7 +90,7 @@ def test_throttling_is_a_busy_store_that_may_be_retried(code: str, expected: typ
 
     # When a write is made, Then it is a 503 the caller may retry
     with pytest.raises(expected) as busy:
-        table.put({"PK": "TENANT#acme", "SK": "X"})
+        table.put({"PK": ACME, "SK": "X"})
     assert isinstance(busy.value, Unavailable) and busy.value.status == 503 and retryable(busy.value)
 
 
@@ -98,7 +101,7 @@ def test_a_transaction_cancelled_by_contention_alone_may_be_retried() -> None:
 
     # When it is written
     with pytest.raises(WriteRefused) as refused:
-        table.transact([update_op("TENANT#acme", "A", update="SET x = :x", values={":x": 1})] * 2)
+        table.transact([update_op(ACME, "A", update="SET x = :x", values={":x": 1})] * 2)
 
     # Then no condition failed, and the same write may go through again
     assert refused.value.failed == () and refused.value.contended and retryable(refused.value)
@@ -110,7 +113,7 @@ def test_other_errors_pass_through_unchanged() -> None:
 
     # When it reads, Then DynamoDB's own error stands: it is a fault, not a domain answer
     with pytest.raises(ClientError, match="AccessDenied"):
-        table.get("TENANT#other", "PROFILE")
+        table.get(tenant_pk("other"), PROFILE_SK)
 
 
 class _Refusing:

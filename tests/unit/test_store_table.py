@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wrapper.store.schema import PROFILE_SK, tenant_pk
 from wrapper.store.table import from_dynamo, to_dynamo
 
 # DynamoDB numbers carry 38 significant digits.
@@ -44,10 +45,10 @@ def test_a_decimal_is_stored_as_a_number() -> None:
 
 def test_top_level_none_values_are_left_out() -> None:
     # Given / When an item with an unset attribute is converted
-    image = to_dynamo({"PK": "TENANT#acme", "SK": "PROFILE", "deleted_at": None})
+    image = to_dynamo({"PK": tenant_pk("acme"), "SK": PROFILE_SK, "deleted_at": None})
 
     # Then the attribute is not written at all
-    assert image == {"PK": {"S": "TENANT#acme"}, "SK": {"S": "PROFILE"}}
+    assert image == {"PK": {"S": tenant_pk("acme")}, "SK": {"S": PROFILE_SK}}
 
 
 @settings(max_examples=60)

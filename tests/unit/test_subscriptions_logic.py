@@ -14,171 +14,33 @@ Worked examples (USD, minor units; shares are exact fractions of the period, eac
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from tests.unit.builders import fake_aws_environment, wrapper_table
-from wrapper.catalog.models import Coupon, CouponDuration, Entitlement, Feature, FeatureKind, Plan, PlanKind, Price
-from wrapper.catalog.store import Catalog, item_of
-from wrapper.kernel.actor import Actor
+from tests.unit import subscription_world
+from tests.unit.subscription_world import T0, World, audit_fields, on_plan
 from wrapper.kernel.errors import Conflict, InvalidInput, PermissionDenied
-from wrapper.kernel.permissions import ROLE_PERMISSIONS
 from wrapper.kernel.tenant import TenantContext
-from wrapper.money.periods import MONTHLY, YEARLY, Interval
-from wrapper.money.pricing import PriceSpec
 from wrapper.payments.collection import PaymentRequired
-from wrapper.payments.port import Charge, CheckoutMode, CheckoutSession, PaymentDeclined, Refund
-from wrapper.store.schema import CATALOG_PK, coupon_sk, feature_sk, plan_code_sk, plan_sk, price_sk
-from wrapper.store.table import Table
-from wrapper.subscriptions.logic import Subscriptions
-from wrapper.subscriptions.models import CancelRequest, ChangeRequest, CheckoutRequest, SubscribeRequest, Subscription
-from wrapper.subscriptions.store import SubscriptionStore
+from wrapper.store.schema import (
+    BILLING_SK,
+    CATALOG_PK,
+    PROFILE_SK,
+    STRIPE_CUSTOMER_SK,
+    SUBSCRIPTION_SK,
+    coupon_sk,
+    due_pk,
+    stripe_customer_pk,
+    tenant_pk,
+)
+from wrapper.subscriptions.models import CancelRequest, ChangeRequest, CheckoutRequest, SubscribeRequest
 from wrapper.subscriptions.stripe_events import apply_stripe_event
 
-T0 = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-@dataclass
-class FakePayments:
-    card: str | None = "pm_card"
-    decline: bool = False
-    charges: list[dict[str, Any]] = field(default_factory=list)
-    sessions: list[dict[str, Any]] = field(default_factory=list)
-    refunds: list[str] = field(default_factory=list)
-    customers: dict[str, str] = field(default_factory=dict)
-
-    def ensure_customer(self, tenant_id: str, email: str, name: str, *, idempotency_key: str) -> str:
-        return self.customers.setdefault(idempotency_key, f"cus_{tenant_id}")
-
-    def checkout_session(self, customer_id: str, mode: CheckoutMode, amount_minor: int | None, currency: str,
-                         description: str, success_url: str, cancel_url: str, metadata: Mapping[str, str], *,
-                         idempotency_key: str) -> CheckoutSession:
-        session_id = f"cs_{len(self.sessions) + 1}"
-        self.sessions.append({"id": session_id, "customer": customer_id, "mode": mode, "amount": amount_minor,
-                              "metadata": dict(metadata), "key": idempotency_key})
-        return CheckoutSession(id=session_id, url=f"https://checkout.test/{session_id}")
-
-    def portal_session(self, customer_id: str, return_url: str) -> str:
-        return f"https://portal.test/{customer_id}"
-
-    def charge(self, customer_id: str, amount_minor: int, currency: str, *, payment_method: str | None,
-               description: str, metadata: Mapping[str, str], idempotency_key: str) -> Charge:
-        if self.decline:
-            raise PaymentDeclined("Your card was declined.", code="card_declined", payment_id="pi_declined")
-        self.charges.append({"amount": amount_minor, "currency": currency, "method": payment_method,
-                             "key": idempotency_key})
-        return Charge(id=f"pi_{len(self.charges)}", status="succeeded")
-
-    def refund(self, payment_id: str, amount_minor: int | None, *, idempotency_key: str) -> Refund:
-        self.refunds.append(payment_id)
-        return Refund(id=f"re_{payment_id}", status="succeeded")
-
-    def default_payment_method(self, customer_id: str) -> str | None:
-        return self.card
-
-
-@dataclass
-class Clock:
-    now: datetime = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
-class World:
-    table: Table
-    service: Subscriptions
-    payments: FakePayments
-    clock: Clock
-    catalog: Catalog
-
-    def actor(self, tenant: str = "acme", role: str = "owner") -> Actor:
-        return Actor(tenant=TenantContext(tenant), user_id=f"user-{role}", permissions=ROLE_PERMISSIONS[role])
-
-    def events(self, tenant: str, event_type: str) -> list[dict[str, Any]]:
-        import json
-
-        items, _ = self.table.query(f"TENANT#{tenant}", sk_prefix="OUTBOX#", limit=500)
-        return [json.loads(i["envelope"]) for i in items if i["event_type"] == event_type]
-
-    def put_subscription(self, subscription: Subscription) -> None:
-        store = self.service.store
-        store.write(store.save_ops(subscription, expected_version=None), [])
-
-
-def _price(plan_id: str, price_id: str, spec: PriceSpec, interval: Interval = MONTHLY) -> Price:
-    return Price(id=price_id, plan_id=plan_id, version=1, interval=interval, spec=spec, created_at=T0)
-
-
-def seed(table: Table) -> None:
-    flat = lambda amount: PriceSpec(model="flat", currency="USD", flat_amount=amount)  # noqa: E731
-    per_seat = lambda amount: PriceSpec(model="per_unit", currency="USD", unit_amount=Decimal(amount))  # noqa: E731
-    plans = [
-        (Plan(id="plan_free", code="free", name="Free", is_default=True, created_at=T0,
-              entitlements=[Entitlement(feature="projects", limit=3, hard=True)]),
-         [_price("plan_free", "price_free", flat(0))]),
-        (Plan(id="plan_pro", code="pro", name="Pro", created_at=T0,
-              entitlements=[Entitlement(feature="projects", limit=50), Entitlement(feature="sso", enabled=False)]),
-         [_price("plan_pro", "price_pro_m", flat(3000)), _price("plan_pro", "price_pro_y", flat(30000), YEARLY)]),
-        (Plan(id="plan_biz", code="biz", name="Business", created_at=T0,
-              entitlements=[Entitlement(feature="projects", limit=None), Entitlement(feature="sso")]),
-         [_price("plan_biz", "price_biz_m", flat(6000))]),
-        (Plan(id="plan_team", code="team", name="Team", created_at=T0),
-         [_price("plan_team", "price_team_m", per_seat("1000"))]),
-        (Plan(id="plan_trial", code="trial", name="Trial", trial_days=14, created_at=T0),
-         [_price("plan_trial", "price_trial_m", flat(2000))]),
-        (Plan(id="plan_extra", code="extra-projects", name="Extra projects", kind=PlanKind.ADDON, created_at=T0,
-              entitlements=[Entitlement(feature="projects", limit=10), Entitlement(feature="audit")]),
-         [_price("plan_extra", "price_extra_m", flat(500))]),
-    ]
-    for plan, prices in plans:
-        table.put(item_of(plan, plan_sk(plan.id), "plan"))
-        table.put({"PK": CATALOG_PK, "SK": plan_code_sk(plan.code), "plan_id": plan.id})
-        for price in prices:
-            table.put(item_of(price, price_sk(plan.id, price.id), "price"))
-    table.put(item_of(Feature(code="projects", name="Projects", kind=FeatureKind.LIMIT), feature_sk("projects"),
-                      "feature"))
-    for coupon in (Coupon(code="QUARTER", percent_off=Decimal(25), duration=CouponDuration.ONCE),
-                   Coupon(code="ONLYONE", amount_off=500, currency="USD", duration=CouponDuration.FOREVER,
-                          max_redemptions=1),
-                   Coupon(code="OLD", percent_off=Decimal(10), duration=CouponDuration.ONCE,
-                          expires_at=datetime(2023, 1, 1, tzinfo=UTC))):
-        table.put(item_of(coupon, coupon_sk(coupon.code), "coupon"))
-
-
-@pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    fake_aws_environment(monkeypatch)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        table = wrapper_table(client)
-        seed(table)
-        payments, clock, catalog = FakePayments(), Clock(), Catalog(table)
-        service = Subscriptions(SubscriptionStore(table, outbox_ttl_days=7), catalog, lambda: payments,
-                                billing_page="https://app.test/billing", clock=clock)
-        yield World(table, service, payments, clock, catalog)
-
-
-def _on(world: World, plan: str, price: str, *, anchor: datetime, tenant: str = "acme", seats: int = 1,
-        timezone: str = "UTC", end: datetime | None = None) -> Subscription:
-    """Put the tenant on a plan directly (as if subscribed at ``anchor``)."""
-    from wrapper.money.periods import Anchor, first_period
-
-    period = first_period(Anchor(anchor, timezone), MONTHLY)
-    subscription = Subscription(id=f"sub_{plan}", tenant_id=tenant, plan_id=f"plan_{plan}", plan_code=plan,
-                                price_id=price, interval="month", currency="USD", seats=seats, status="active",
-                                anchor=anchor, timezone=timezone, current_period_start=period.start,
-                                current_period_end=end or period.end, created_at=anchor, updated_at=anchor)
-    world.put_subscription(subscription)
-    return subscription
+ACME_PK = tenant_pk("acme")
+# The subscriptions' moto table, seeded catalog, settable clock and fake payments.
+world = subscription_world.world
 
 
 def _apply(world: World, event: dict[str, Any]) -> str:
@@ -186,30 +48,26 @@ def _apply(world: World, event: dict[str, Any]) -> str:
                               now=world.clock.now)
 
 
-def _audit() -> dict[str, Any]:
-    return {"request_id": "req-1", "source_ip": "198.51.100.7"}
-
-
 # -- first access -------------------------------------------------------------------------------------------------
 
 def test_a_tenant_without_a_subscription_is_put_on_the_default_plan_once(world: World) -> None:
-    world.table.put({"PK": "TENANT#acme", "SK": "PROFILE", "timezone": "Asia/Tokyo"})
+    world.table.put({"PK": ACME_PK, "SK": PROFILE_SK, "timezone": "Asia/Tokyo"})
     first = world.service.current(world.actor())
     again = world.service.current(world.actor())
     assert first == again
     assert (first.plan_code, first.status, first.timezone, first.seats) == ("free", "active", "Asia/Tokyo", 1)
     assert len(world.events("acme", "subscription.created")) == 1
-    item = world.table.get("TENANT#acme", "SUBSCRIPTION")
-    assert item and item["GSI1PK"] == f"PLATFORM#DUE#{first.current_period_end.date().isoformat()}"
-    assert item["GSI1SK"] == "TENANT#acme" and item["subscription_id"] == first.id
+    item = world.table.get(ACME_PK, SUBSCRIPTION_SK)
+    assert item and item["GSI1PK"] == due_pk(first.current_period_end.date())
+    assert item["GSI1SK"] == ACME_PK and item["subscription_id"] == first.id
 
 
 # -- worked examples ---------------------------------------------------------------------------------------------
 
 def test_a_mid_period_upgrade_charges_the_worked_example_on_the_saved_card(world: World) -> None:
-    _on(world, "pro", "price_pro_m", anchor=datetime(2024, 1, 31, tzinfo=UTC))
+    on_plan(world, "pro", "price_pro_m", anchor=datetime(2024, 1, 31, tzinfo=UTC))
     world.clock.now = datetime(2024, 3, 10, tzinfo=UTC)
-    result = world.service.change(world.actor(), ChangeRequest(plan_code="biz"), **_audit())
+    result = world.service.change(world.actor(), ChangeRequest(plan_code="biz"), **audit_fields())
     assert [line.amount for line in result.preview.lines] == [-2032, 4065]
     assert result.preview.amount_due == 2033
     assert world.payments.charges[0]["amount"] == 2033 and result.payment_id == "pi_1"
@@ -221,7 +79,7 @@ def test_a_mid_period_upgrade_charges_the_worked_example_on_the_saved_card(world
 
 def test_the_period_follows_the_tenant_timezone_far_from_utc(world: World) -> None:
     kiritimati = datetime(2024, 1, 30, 10, tzinfo=UTC)  # 2024-01-31 00:00 at UTC+14
-    _on(world, "pro", "price_pro_m", anchor=kiritimati, timezone="Pacific/Kiritimati")
+    on_plan(world, "pro", "price_pro_m", anchor=kiritimati, timezone="Pacific/Kiritimati")
     world.clock.now = datetime(2024, 3, 9, 10, tzinfo=UTC)
     preview = world.service.preview(world.actor(), ChangeRequest(plan_code="biz"))
     assert (preview.period_start, preview.period_end) == (datetime(2024, 2, 28, 10, tzinfo=UTC),
@@ -231,11 +89,11 @@ def test_the_period_follows_the_tenant_timezone_far_from_utc(world: World) -> No
 
 
 def test_more_seats_prorate_like_an_upgrade_and_fewer_wait_for_the_period_end(world: World) -> None:
-    _on(world, "team", "price_team_m", anchor=datetime(2024, 4, 1, tzinfo=UTC), seats=3)
+    on_plan(world, "team", "price_team_m", anchor=datetime(2024, 4, 1, tzinfo=UTC), seats=3)
     world.clock.now = datetime(2024, 4, 16, tzinfo=UTC)
-    more = world.service.change(world.actor(), ChangeRequest(seats=5), **_audit())
+    more = world.service.change(world.actor(), ChangeRequest(seats=5), **audit_fields())
     assert [line.amount for line in more.preview.lines] == [-1500, 2500] and more.preview.amount_due == 1000
-    fewer = world.service.change(world.actor(), ChangeRequest(seats=2), **_audit())
+    fewer = world.service.change(world.actor(), ChangeRequest(seats=2), **audit_fields())
     assert fewer.preview.amount_due == 0 and fewer.subscription.seats == 5
     assert fewer.subscription.scheduled_change is not None
     assert (fewer.subscription.scheduled_change.seats, fewer.subscription.scheduled_change.at) == (
@@ -244,9 +102,9 @@ def test_more_seats_prorate_like_an_upgrade_and_fewer_wait_for_the_period_end(wo
 
 
 def test_month_to_year_credits_the_month_charges_the_year_and_moves_the_anchor(world: World) -> None:
-    _on(world, "pro", "price_pro_m", anchor=T0)
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
     world.clock.now = datetime(2024, 1, 11, tzinfo=UTC)
-    result = world.service.change(world.actor(), ChangeRequest(interval="year"), **_audit())
+    result = world.service.change(world.actor(), ChangeRequest(interval="year"), **audit_fields())
     assert [line.amount for line in result.preview.lines] == [-2032, 30000]
     assert result.preview.amount_due == 27968
     assert result.subscription.anchor == datetime(2024, 1, 11, tzinfo=UTC)
@@ -255,11 +113,11 @@ def test_month_to_year_credits_the_month_charges_the_year_and_moves_the_anchor(w
 
 
 def test_year_to_month_is_scheduled_for_the_period_end_rather_than_a_credit(world: World) -> None:
-    _on(world, "pro", "price_pro_m", anchor=T0)
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
     world.clock.now = datetime(2024, 1, 11, tzinfo=UTC)
-    world.service.change(world.actor(), ChangeRequest(interval="year"), **_audit())
+    world.service.change(world.actor(), ChangeRequest(interval="year"), **audit_fields())
     world.clock.now = datetime(2024, 6, 1, tzinfo=UTC)
-    back = world.service.change(world.actor(), ChangeRequest(interval="month"), **_audit())
+    back = world.service.change(world.actor(), ChangeRequest(interval="month"), **audit_fields())
     assert back.preview.amount_due == 0 and back.subscription.interval == "year"
     assert back.subscription.scheduled_change and back.subscription.scheduled_change.interval == "month"
     assert back.subscription.scheduled_change.at == datetime(2025, 1, 11, tzinfo=UTC)
@@ -268,9 +126,9 @@ def test_year_to_month_is_scheduled_for_the_period_end_rather_than_a_credit(worl
 # -- downgrade, cancel, resume ------------------------------------------------------------------------------------
 
 def test_a_downgrade_applies_at_the_period_end_through_apply_scheduled_changes(world: World) -> None:
-    _on(world, "biz", "price_biz_m", anchor=T0)
+    on_plan(world, "biz", "price_biz_m", anchor=T0)
     world.clock.now = datetime(2024, 1, 20, tzinfo=UTC)
-    scheduled = world.service.change(world.actor(), ChangeRequest(plan_code="pro"), **_audit()).subscription
+    scheduled = world.service.change(world.actor(), ChangeRequest(plan_code="pro"), **audit_fields()).subscription
     assert scheduled.plan_code == "biz" and not world.payments.charges
     tenant = TenantContext("acme")
     assert world.service.apply_scheduled_changes(tenant, datetime(2024, 1, 31, tzinfo=UTC)) == scheduled
@@ -280,21 +138,21 @@ def test_a_downgrade_applies_at_the_period_end_through_apply_scheduled_changes(w
 
 
 def test_asking_for_the_current_terms_again_undoes_a_scheduled_downgrade(world: World) -> None:
-    _on(world, "biz", "price_biz_m", anchor=T0)
-    world.service.change(world.actor(), ChangeRequest(plan_code="pro"), **_audit())
-    undone = world.service.change(world.actor(), ChangeRequest(plan_code="biz"), **_audit())
+    on_plan(world, "biz", "price_biz_m", anchor=T0)
+    world.service.change(world.actor(), ChangeRequest(plan_code="pro"), **audit_fields())
+    undone = world.service.change(world.actor(), ChangeRequest(plan_code="biz"), **audit_fields())
     assert undone.subscription.scheduled_change is None and undone.preview.amount_due == 0
 
 
 def test_cancel_at_period_end_then_resume_then_cancel_ends_on_the_default_plan(world: World) -> None:
-    _on(world, "pro", "price_pro_m", anchor=T0)
-    canceling = world.service.cancel(world.actor(), CancelRequest(at_period_end=True), **_audit())
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
+    canceling = world.service.cancel(world.actor(), CancelRequest(at_period_end=True), **audit_fields())
     assert canceling.cancel_at_period_end and canceling.plan_code == "pro"
-    resumed = world.service.resume(world.actor(), **_audit())
+    resumed = world.service.resume(world.actor(), **audit_fields())
     assert not resumed.cancel_at_period_end
     with pytest.raises(Conflict):
-        world.service.resume(world.actor(), **_audit())
-    world.service.cancel(world.actor(), CancelRequest(at_period_end=True), **_audit())
+        world.service.resume(world.actor(), **audit_fields())
+    world.service.cancel(world.actor(), CancelRequest(at_period_end=True), **audit_fields())
     ended = world.service.apply_scheduled_changes(TenantContext("acme"), datetime(2024, 2, 1, tzinfo=UTC))
     assert ended and ended.plan_code == "free"
     assert len(world.events("acme", "subscription.canceled")) == 1
@@ -303,53 +161,53 @@ def test_cancel_at_period_end_then_resume_then_cancel_ends_on_the_default_plan(w
 
 
 def test_cancel_now_returns_to_the_default_plan_and_the_default_plan_cannot_be_canceled(world: World) -> None:
-    _on(world, "pro", "price_pro_m", anchor=T0)
-    after = world.service.cancel(world.actor(), CancelRequest(at_period_end=False), **_audit())
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
+    after = world.service.cancel(world.actor(), CancelRequest(at_period_end=False), **audit_fields())
     assert after.plan_code == "free"
     with pytest.raises(Conflict):
-        world.service.cancel(world.actor(), CancelRequest(at_period_end=False), **_audit())
+        world.service.cancel(world.actor(), CancelRequest(at_period_end=False), **audit_fields())
 
 
 # -- subscribe, trials, coupons -----------------------------------------------------------------------------------
 
 def test_subscribing_with_a_coupon_charges_the_first_period_discounted(world: World) -> None:
-    result = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro", coupon="quarter"), **_audit())
+    result = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro", coupon="quarter"),
+                                     **audit_fields())
     assert (result.preview.subtotal, result.preview.discount, result.preview.amount_due) == (3000, 750, 2250)
     assert result.subscription.coupon and result.subscription.coupon.periods_left == 1
     coupon = world.table.get(CATALOG_PK, coupon_sk("QUARTER"))
     assert coupon and coupon["times_redeemed"] == 1
     with pytest.raises(Conflict):  # already paying: change it with PATCH
-        world.service.subscribe(world.actor(), SubscribeRequest(plan_code="biz"), **_audit())
+        world.service.subscribe(world.actor(), SubscribeRequest(plan_code="biz"), **audit_fields())
 
 
 def test_a_coupon_at_its_redemption_limit_or_expired_is_refused(world: World) -> None:
-    world.service.subscribe(world.actor("acme"), SubscribeRequest(plan_code="pro", coupon="ONLYONE"), **_audit())
+    world.service.subscribe(world.actor("acme"), SubscribeRequest(plan_code="pro", coupon="ONLYONE"), **audit_fields())
     with pytest.raises(InvalidInput):
         world.service.subscribe(world.actor("globex"), SubscribeRequest(plan_code="pro", coupon="ONLYONE"),
-                                **_audit())
+                                **audit_fields())
     with pytest.raises(InvalidInput):
-        world.service.subscribe(world.actor("initech"), SubscribeRequest(plan_code="pro", coupon="OLD"), **_audit())
+        world.service.subscribe(world.actor("initech"), SubscribeRequest(plan_code="pro", coupon="OLD"),
+                                **audit_fields())
     assert world.service.current(world.actor("globex")).plan_code == "free"
 
 
 def test_the_redemption_count_is_enforced_by_the_write_even_after_a_stale_read(
         world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     # Another tenant takes the last redemption between this request's read and its write.
-    world.table.client.update_item(TableName="wrapper", Key={"PK": {"S": CATALOG_PK}, "SK": {"S": "COUPON#ONLYONE"}},
-                                   UpdateExpression="SET times_redeemed = :one", ExpressionAttributeValues={
-                                       ":one": {"N": "1"}})
+    world.table.update(CATALOG_PK, coupon_sk("ONLYONE"), update="SET times_redeemed = :one", values={":one": 1})
     # Every read before the write is stale (no redemption yet); once the write lost, reads see the count.
     real_coupon = world.service.catalog.coupon
     monkeypatch.setattr(world.service.catalog, "coupon", lambda code: real_coupon(code) if world.payments.refunds
                         else real_coupon(code).model_copy(update={"times_redeemed": 0}))
     with pytest.raises(InvalidInput):
-        world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro", coupon="ONLYONE"), **_audit())
+        world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro", coupon="ONLYONE"), **audit_fields())
     assert world.payments.refunds == ["pi_1"]  # the charge that lost the race is given back
     assert world.service.current(world.actor()).plan_code == "free"
 
 
 def test_a_plan_with_a_trial_starts_trialing_without_a_charge(world: World) -> None:
-    result = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="trial"), **_audit())
+    result = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="trial"), **audit_fields())
     subscription = result.subscription
     assert subscription.status == "trialing" and result.preview.amount_due == 0 and not world.payments.charges
     assert subscription.trial_end == subscription.current_period_end == datetime(2024, 1, 15, tzinfo=UTC)
@@ -366,10 +224,10 @@ def _completed(session: dict[str, Any], *, event_id: str = "evt_1") -> dict[str,
 
 def test_without_a_card_an_upgrade_answers_payment_required_and_applies_when_paid(world: World) -> None:
     world.payments.card = None
-    _on(world, "pro", "price_pro_m", anchor=datetime(2024, 1, 31, tzinfo=UTC))
+    on_plan(world, "pro", "price_pro_m", anchor=datetime(2024, 1, 31, tzinfo=UTC))
     world.clock.now = datetime(2024, 3, 10, tzinfo=UTC)
     with pytest.raises(PaymentRequired) as needed:
-        world.service.change(world.actor(), ChangeRequest(plan_code="biz"), **_audit())
+        world.service.change(world.actor(), ChangeRequest(plan_code="biz"), **audit_fields())
     assert needed.value.amount_due == 2033 and needed.value.checkout_url.endswith("/cs_1")
     session = world.payments.sessions[0]
     assert (session["mode"], session["amount"]) == ("payment", 2033)
@@ -387,7 +245,7 @@ def test_without_a_card_an_upgrade_answers_payment_required_and_applies_when_pai
 def test_a_declined_card_reports_payment_failed_and_offers_checkout(world: World) -> None:
     world.payments.decline = True
     with pytest.raises(PaymentRequired):
-        world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro"), **_audit())
+        world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro"), **audit_fields())
     failed = world.events("acme", "payment.failed")
     assert failed[0]["data"]["payment_id"] == "pi_declined" and failed[0]["data"]["amount"] == 3000
     assert world.service.current(world.actor()).plan_code == "free"
@@ -395,10 +253,10 @@ def test_a_declined_card_reports_payment_failed_and_offers_checkout(world: World
 
 def test_a_paid_checkout_for_a_stale_change_is_refunded_not_applied(world: World) -> None:
     world.payments.card = None
-    _on(world, "pro", "price_pro_m", anchor=T0)
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
     with pytest.raises(PaymentRequired):
-        world.service.change(world.actor(), ChangeRequest(plan_code="biz"), **_audit())
-    world.service.cancel(world.actor(), CancelRequest(at_period_end=False), **_audit())
+        world.service.change(world.actor(), ChangeRequest(plan_code="biz"), **audit_fields())
+    world.service.cancel(world.actor(), CancelRequest(at_period_end=False), **audit_fields())
     outcome = apply_stripe_event(_completed(world.payments.sessions[0]), table=world.table, catalog=world.catalog,
                                  payments=world.payments, now=world.clock.now)
     assert outcome.startswith("refunded") and world.payments.refunds == ["pi_checkout"]
@@ -415,9 +273,9 @@ def test_a_setup_checkout_stores_the_default_card_once(world: World) -> None:
                               now=world.clock.now) == "applied: default card pm_card"
     assert apply_stripe_event(event, table=world.table, catalog=world.catalog, payments=world.payments,
                               now=world.clock.now).startswith("duplicate")
-    billing = world.table.get("TENANT#acme", "BILLING")
+    billing = world.table.get(ACME_PK, BILLING_SK)
     assert billing and billing["default_payment_method"] == "pm_card"
-    lookup = world.table.get("PLATFORM#STRIPECUST#cus_acme", "TENANT")
+    lookup = world.table.get(stripe_customer_pk("cus_acme"), STRIPE_CUSTOMER_SK)
     assert lookup and lookup["tenant_id"] == "acme"
 
 
@@ -430,7 +288,7 @@ def test_an_older_customer_update_does_not_overwrite_a_newer_default_card(world:
 
     assert _apply(world, updated("evt_new", 200, "pm_new")).startswith("applied")
     assert _apply(world, updated("evt_old", 100, "pm_old")).startswith("ignored")
-    billing = world.table.get("TENANT#acme", "BILLING")
+    billing = world.table.get(ACME_PK, BILLING_SK)
     assert billing and billing["default_payment_method"] == "pm_new"
 
 
@@ -448,14 +306,14 @@ def test_events_of_another_tenant_or_unknown_types_are_ignored(world: World) -> 
 @pytest.mark.parametrize("role", ["admin", "manager", "member", "viewer"])
 def test_only_billing_write_changes_the_subscription(world: World, role: str) -> None:
     with pytest.raises(PermissionDenied):
-        world.service.change(world.actor(role=role), ChangeRequest(plan_code="pro"), **_audit())
+        world.service.change(world.actor(role=role), ChangeRequest(plan_code="pro"), **audit_fields())
     with pytest.raises(PermissionDenied):
         world.service.checkout(world.actor(role=role), CheckoutRequest(mode="setup"))
 
 
 def test_entitlements_add_addon_limits_and_or_booleans(world: World) -> None:
     world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro", addons=[
-        {"plan_code": "extra-projects", "quantity": 2}]), **_audit())  # type: ignore[list-item]
+        {"plan_code": "extra-projects", "quantity": 2}]), **audit_fields())  # type: ignore[list-item]
     items = {e.feature: e for e in world.service.entitlements(world.actor(role="viewer"))}
     assert (items["projects"].limit, items["projects"].source, items["projects"].kind) == (70, "plan", "limit")
     assert (items["audit"].enabled, items["audit"].source) == (True, "addon")

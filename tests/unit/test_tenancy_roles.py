@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from wrapper.kernel.errors import InvalidInput
+from wrapper.store.schema import role_sk, tenant_pk
 from wrapper.tenancy.roles import NewRole, Roles, RoleUpdate
 
 
@@ -22,7 +23,7 @@ class _Items:
 
 
 def _roles(**items: list[str]) -> Roles:
-    stored = {("TENANT#acme", f"ROLE#{name}"): {"name": name, "permissions": perms} for name, perms in items.items()}
+    stored = {(tenant_pk("acme"), role_sk(name)): {"name": name, "permissions": perms} for name, perms in items.items()}
     return Roles(_Items(stored), outbox_ttl_days=7)  # type: ignore[arg-type]
 
 
@@ -34,7 +35,7 @@ def test_built_in_roles_need_no_holder_count() -> None:
 def test_taking_a_custom_role_adds_one_holder_only_if_the_role_exists() -> None:
     (operation,) = _roles().gain_ops("acme", "support")
     update = operation["Update"]
-    assert update["Key"] == {"PK": {"S": "TENANT#acme"}, "SK": {"S": "ROLE#support"}}
+    assert update["Key"] == {"PK": {"S": tenant_pk("acme")}, "SK": {"S": role_sk("support")}}
     assert update["UpdateExpression"] == "ADD holders :d"
     assert update["ConditionExpression"] == "attribute_exists(PK)"
     assert update["ExpressionAttributeValues"] == {":d": {"N": "1"}}

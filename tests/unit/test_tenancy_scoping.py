@@ -15,7 +15,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from wrapper.store.schema import tenant_pk
+from tests.unit.fakes import Clock
+from wrapper.store.schema import CATALOG_PK, TENANT_PREFIX, tenant_pk, user_pk
 from wrapper.tenancy.scoping import (
     MAX_POLICY_CHARS,
     assume_role_kwargs,
@@ -82,7 +83,7 @@ def test_every_statement_carries_the_tenants_leading_keys_condition_and_no_other
     # Given / When the policy of tenant acme is built
     # Then each statement is conditioned on exactly acme's partition key and those under it
     assert [s["Condition"] for s in statements("acme")] == [
-        {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["TENANT#acme", "TENANT#acme#*"]}},
+        {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [tenant_pk("acme"), f"{tenant_pk('acme')}#*"]}},
     ] * len(statements("acme"))
 
 
@@ -163,7 +164,7 @@ def test_no_pattern_of_a_tenant_matches_another_tenants_keys(tenant_id: str, oth
     assert not any(allows(patterns, key) for key in others_keys)
 
 
-@pytest.mark.parametrize("key", ["PLATFORM#catalog", "PLATFORM#USER#a@example.com", "TENANT#", "TENANT#*", "acme"])
+@pytest.mark.parametrize("key", [CATALOG_PK, user_pk("a@example.com"), TENANT_PREFIX, f"{TENANT_PREFIX}*", "acme"])
 def test_a_tenant_reaches_no_platform_or_malformed_partition(key: str) -> None:
     # Given the patterns of tenant acme
     # When / Then a platform key or a malformed key is not allowed
@@ -277,25 +278,25 @@ class _Sts:
                                 "Expiration": datetime.fromtimestamp(1_000 + self.lifetime * n, UTC)}}
 
 
-def _tables(sts: _Sts, clock: list[float], role_arn: str = ROLE_ARN) -> Any:
+def _tables(sts: _Sts, clock: Clock[float], role_arn: str = ROLE_ARN) -> Any:
     from wrapper.store.table import Table
     from wrapper.tenancy.scoping import ScopedTables
 
     return ScopedTables(sts_client=sts, role_arn=role_arn, table=Table(object(), "wrapper"), table_arn=TABLE_ARN,
-                        client_factory=lambda credentials: credentials["AccessKeyId"], clock=lambda: clock[0])
+                        client_factory=lambda credentials: credentials["AccessKeyId"], clock=clock)
 
 
 def test_credentials_are_assumed_once_per_tenant_and_reused_until_near_expiry() -> None:
     from wrapper.kernel.tenant import TenantContext
 
-    sts, clock = _Sts(lifetime=900), [1_000.0]
+    sts, clock = _Sts(lifetime=900), Clock(1_000.0)
     tables = _tables(sts, clock)
     first = tables.for_tenant(TenantContext("acme"))
     assert tables.for_tenant(TenantContext("acme")) is first
     assert first.client == "ASIA1" and first.name == "wrapper"
     assert json.loads(sts.calls[0]["Policy"]) == scoped_policy("acme", table_arn=TABLE_ARN)
     assert tables.for_tenant(TenantContext("globex")).client == "ASIA2"
-    clock[0] = 1_000 + 900 - 59  # inside the refresh margin of acme's credentials
+    clock.now = 1_000 + 900 - 59  # inside the refresh margin of acme's credentials
     assert tables.for_tenant(TenantContext("acme")).client == "ASIA3"
     assert [c["Tags"][0]["Value"] for c in sts.calls] == ["acme", "globex", "acme"]
 
@@ -304,7 +305,7 @@ def test_without_a_role_the_functions_own_table_is_used() -> None:
     from wrapper.kernel.tenant import TenantContext
 
     sts = _Sts(lifetime=900)
-    tables = _tables(sts, [0.0], role_arn="")
+    tables = _tables(sts, Clock(0.0), role_arn="")
     assert tables.for_tenant(TenantContext("acme")) is tables.table
     assert sts.calls == []
 
@@ -312,7 +313,7 @@ def test_without_a_role_the_functions_own_table_is_used() -> None:
 def test_the_credentials_cache_is_bounded() -> None:
     from wrapper.kernel.tenant import TenantContext
 
-    tables = _tables(_Sts(lifetime=10_000), [1_000.0])
+    tables = _tables(_Sts(lifetime=10_000), Clock(1_000.0))
     for n in range(tables.MAX_CACHED_TENANTS + 10):
         tables.for_tenant(TenantContext(f"t{n}"))
     assert len(tables._cache) == tables.MAX_CACHED_TENANTS

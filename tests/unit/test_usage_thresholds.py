@@ -17,6 +17,7 @@ from tests.unit.builders import wrapper_table
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.kernel.tenant import TenantContext
+from wrapper.store.schema import OUTBOX_SK_PREFIX, threshold_sk, usage_pk
 from wrapper.usage.logic import DEFAULT_THRESHOLDS, thresholds_crossed, thresholds_reached
 from wrapper.usage.store import UsageStore
 
@@ -76,9 +77,9 @@ def test_a_thresholds_marker_and_event_are_written_once(store: UsageStore) -> No
     # A second evaluation (a retry, a concurrent batch) finds the marker: no second event.
     assert store.mark_threshold(TENANT, "api_calls", START, 80, _event(80)) is False  # type: ignore[arg-type]
     assert store.mark_threshold(TENANT, "api_calls", START, 100, _event(100)) is True  # type: ignore[arg-type]
-    markers, _ = store.table.query(f"{TENANT.pk}#USAGE", sk_prefix="THRESHOLD#", limit=10)
-    assert [m["SK"] for m in markers] == ["THRESHOLD#api_calls#20260301T000000Z#100",
-                                          "THRESHOLD#api_calls#20260301T000000Z#80"]
-    outbox, _ = store.table.query(TENANT.pk, sk_prefix="OUTBOX#", limit=10)
+    # The tenant's usage partition holds the two markers and nothing else.
+    markers, _ = store.table.query(usage_pk(TENANT), limit=10)
+    assert [m["SK"] for m in markers] == [threshold_sk("api_calls", START, 100), threshold_sk("api_calls", START, 80)]
+    outbox, _ = store.table.query(TENANT.pk, sk_prefix=OUTBOX_SK_PREFIX, limit=10)
     assert sorted(json.loads(str(o["envelope"]))["data"]["threshold_percent"] for o in outbox) == [80, 100]
     assert {str(m["event_id"]) for m in markers} == {json.loads(str(o["envelope"]))["id"] for o in outbox}

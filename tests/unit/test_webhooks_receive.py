@@ -17,6 +17,7 @@ import pytest
 from moto import mock_aws
 
 from tests.unit.builders import api_event, fake_aws_environment, lambda_context, wrapper_table
+from tests.unit.fakes import Clock
 from wrapper import aws
 from wrapper.payments.webhooks import sign
 from wrapper.store.schema import STRIPE_EVENT_SK, stripe_event_pk
@@ -91,7 +92,7 @@ class World:
     queue: FakeQueue
     store: ParameterStore
     secrets: WebhookSecrets
-    clock: list[float]
+    clock: Clock[float]
 
     def deliver(self, payload: bytes, header: str | None, *, now: float = T + 5) -> Any:
         return receive(payload, header, secrets=self.secrets, ledger=self.ledger, queue=self.queue, now=now)[1]
@@ -106,8 +107,8 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     with mock_aws():
         table = _create_table(boto3.client("dynamodb", region_name="us-east-1"))
         store = ParameterStore(SECRET)
-        clock = [0.0]
-        secrets = WebhookSecrets(store.fetch, refetch_interval=30, clock=lambda: clock[0])
+        clock = Clock(0.0)
+        secrets = WebhookSecrets(store.fetch, refetch_interval=30, clock=clock)
         yield World(table, StripeEventLedger(table), FakeQueue(), store, secrets, clock)
 
 
@@ -194,7 +195,7 @@ def test_a_rotated_secret_is_picked_up_by_refetching_after_a_failure(world: Worl
     world.deliver(first, sign(first, SECRET, T))
     # When the secret is rotated and Stripe signs with the new one
     world.store.value = f"{NEW_SECRET},{SECRET}"
-    world.clock[0] += 31
+    world.clock.advance(31)
     rotated = stripe_event("evt_rotated")
 
     # Then the failure refetches once and the event is accepted
@@ -208,7 +209,7 @@ def test_forged_requests_refetch_the_secret_at_most_once_per_interval(world: Wor
         with pytest.raises(InvalidWebhook):
             world.deliver(payload, sign(payload, "whsec_forged", T))
     assert world.store.reads == 1, "the cached read was recent: no refetch"
-    world.clock[0] += 31
+    world.clock.advance(31)
     for _ in range(20):
         with pytest.raises(InvalidWebhook):
             world.deliver(payload, sign(payload, "whsec_forged", T))
