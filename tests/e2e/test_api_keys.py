@@ -3,7 +3,6 @@ scopes bound what a key does; refusals across roles and tenants; bad input write
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +12,16 @@ import requests
 
 from tests.support import LocalClock, call, join, signup, table, wait_for
 from wrapper.identity.apikeys import minted_at
+from wrapper.store.schema import (
+    API_KEY_LOOKUP_SK,
+    APIKEY_SK_PREFIX,
+    api_key_lookup_pk,
+    api_key_sk,
+    digest,
+    membership_sk,
+    tenant_pk,
+    user_pk,
+)
 
 PROBLEM = "application/problem+json"
 
@@ -31,7 +40,7 @@ def _with_key(cloud: Any, method: str, path: str, key: str, *, header: str = "X-
 
 
 def _keys_in(cloud: Any, tenant_id: str) -> list[dict[str, Any]]:
-    items, _ = table(cloud).query(f"TENANT#{tenant_id}", sk_prefix="APIKEY#", limit=100)
+    items, _ = table(cloud).query(tenant_pk(tenant_id), sk_prefix=APIKEY_SK_PREFIX, limit=100)
     return items
 
 
@@ -57,8 +66,8 @@ def test_a_key_is_created_used_with_either_header_listed_and_revoked(cloud: Any,
     assert created["scopes"] == ["read", "usage:write"] and created["created_by"] == owner["user_id"]
     assert created["expires_at"] == expires.isoformat().replace("+00:00", "Z") and created["last_used_at"] is None
     # Only the digest is stored
-    stored = table(cloud).get(f"TENANT#{tenant_id}", f"APIKEY#{key_id}")
-    lookup = table(cloud).get(f"PLATFORM#APIKEY#{hashlib.sha256(key.encode()).hexdigest()}", "KEY")
+    stored = table(cloud).get(tenant_pk(tenant_id), api_key_sk(key_id))
+    lookup = table(cloud).get(api_key_lookup_pk(digest(key)), API_KEY_LOOKUP_SK)
     assert lookup and lookup["tenant_id"] == tenant_id and lookup["key_id"] == key_id
     assert key not in str(stored) and key not in str(lookup)
 
@@ -128,7 +137,7 @@ def test_a_key_does_no_more_than_its_creator_may_do_now(cloud: Any, local_clock:
     assert minted_at(created.json()["id"]) < datetime.fromisoformat(rejoined_at)
     join(cloud, owner["tenant_id"], creator["user_id"], "admin")
     items = table(cloud)
-    link = items.get(f"PLATFORM#USER#{creator['user_id']}", f"TENANT#{owner['tenant_id']}")
+    link = items.get(user_pk(creator['user_id']), membership_sk(owner['tenant_id']))
     items.put({**link, "joined_at": rejoined_at})  # as accepting an invite stores it
     assert call(cloud, "GET", "/v1/tenant", creator, tenant=owner["tenant_id"]).status_code == 200
     assert _with_key(cloud, "GET", "/v1/tenant", key).status_code == 401
@@ -139,8 +148,9 @@ def test_a_key_does_no_more_than_its_creator_may_do_now(cloud: Any, local_clock:
 def test_an_expired_key_is_refused(cloud: Any, acme: dict[str, Any]) -> None:
     key = _create(cloud, acme["owner"])["key"]
     items = table(cloud)
-    lookup_key = f"PLATFORM#APIKEY#{hashlib.sha256(key.encode()).hexdigest()}"
-    items.put({**items.get(lookup_key, "KEY"), "expires_at": 1})  # moto never runs TTL; the authorizer checks
+    lookup_key = api_key_lookup_pk(digest(key))
+    # moto never runs TTL; the authorizer checks the expiry itself
+    items.put({**items.get(lookup_key, API_KEY_LOOKUP_SK), "expires_at": 1})
     assert _with_key(cloud, "GET", "/v1/tenant", key).status_code == 401
 
 
@@ -204,7 +214,7 @@ def test_another_tenant_never_sees_nor_revokes_this_tenants_keys(cloud: Any, acm
     assert call(cloud, "DELETE", f"/v1/api-keys/{created['id']}", stranger, tenant=acme_id).status_code == 403
     assert call(cloud, "POST", "/v1/api-keys", stranger, tenant=acme_id,
                 body={"name": "x", "scopes": ["read"]}).status_code == 403
-    assert table(cloud).get(f"TENANT#{acme_id}", f"APIKEY#{created['id']}") is not None
+    assert table(cloud).get(tenant_pk(acme_id), api_key_sk(created['id'])) is not None
     # A's key cannot act for B
     as_b = _with_key(cloud, "GET", "/v1/tenant", created["key"], tenant=stranger["tenant_id"])
     assert as_b.status_code == 403 and acme_id not in as_b.text
@@ -260,7 +270,7 @@ def test_revoking_twice_at_once_revokes_once(cloud: Any, acme: dict[str, Any]) -
 def test_last_use_is_written_at_most_once_a_minute(cloud: Any, acme: dict[str, Any]) -> None:
     created = _create(cloud, acme["owner"])
     items = table(cloud)
-    item_key = (f"TENANT#{acme['owner']['tenant_id']}", f"APIKEY#{created['id']}")
+    item_key = (tenant_pk(acme['owner']['tenant_id']), api_key_sk(created['id']))
     assert _with_key(cloud, "GET", "/v1/tenant", created["key"]).status_code == 200
     first = items.get(*item_key)["last_used_at"]
     recent = "2999-01-01T00:00:00Z"  # "later than now": a stamp within the minute must not be rewritten

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from localcloud.__main__ import main
-from tests.integration.test_billing_run import finished_billing
-from tests.support import LocalClock, call, signup, wait_for
+from tests.support import LocalClock, call, finished_billing, signup, wait_for
 
 
 def _some_day_years_ahead(years: int) -> datetime:

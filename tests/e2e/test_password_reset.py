@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tests.support import PASSWORD, LocalClock, call, emails_to, join, signup, table, token_in, wait_for
+from wrapper.store.schema import OUTBOX_SK_PREFIX, TOKEN_SK, reset_token_pk, tenant_pk
 
 PROBLEM = "application/problem+json"
 NEW_PASSWORD = "a brand new passphrase"
@@ -52,7 +53,7 @@ def _digest(token: str) -> str:
 
 def _outbox(cloud: Any, tenant_id: str, event_type: str) -> list[dict[str, Any]]:
     """The events of a type a tenant's writes recorded (synchronous, unlike the audit log)."""
-    items, _ = table(cloud).query(f"TENANT#{tenant_id}", sk_prefix="OUTBOX#", limit=500)
+    items, _ = table(cloud).query(tenant_pk(tenant_id), sk_prefix=OUTBOX_SK_PREFIX, limit=500)
     return [json.loads(i["envelope"]) for i in items if i["event_type"] == event_type]
 
 
@@ -88,7 +89,7 @@ def test_a_reset_by_emailed_token_replaces_the_password(cloud: Any) -> None:
     token = token_in(mail, "Reset token")
     assert f"/password/reset?token={token}" in mail["text"]
     # only the token's digest is stored, and it names its user
-    stored = table(cloud).get(f"PLATFORM#PWRESET#{_digest(token)}", "TOKEN")
+    stored = table(cloud).get(reset_token_pk(_digest(token)), TOKEN_SK)
     assert stored and stored["email"] == email and token not in json.dumps(stored, default=str)
     assert 3500 < int(stored["expires_at"]) - time.time() <= 3600
     reset = _post(cloud, RESET, {"token": token, "password": NEW_PASSWORD})
@@ -146,7 +147,7 @@ def test_an_expired_token_is_refused_and_changes_nothing(cloud: Any) -> None:
     email = _email()
     session = signup(cloud, "Acme Expired", email=email)
     token = f"expired-{uuid.uuid4().hex}"
-    table(cloud).put({"PK": f"PLATFORM#PWRESET#{_digest(token)}", "SK": "TOKEN", "record_type": "reset_token",
+    table(cloud).put({"PK": reset_token_pk(_digest(token)), "SK": TOKEN_SK, "record_type": "reset_token",
                       "user_id": session["user_id"], "email": email, "expires_at": int(time.time()) - 1})
 
     answer = _post(cloud, RESET, {"token": token, "password": NEW_PASSWORD})
@@ -166,7 +167,7 @@ def test_a_new_request_invalidates_the_previous_token(cloud: Any) -> None:
     first = _forgot(cloud, email)
     second = _forgot(cloud, email)
 
-    assert table(cloud).get(f"PLATFORM#PWRESET#{_digest(first)}", "TOKEN") is None
+    assert table(cloud).get(reset_token_pk(_digest(first)), TOKEN_SK) is None
     assert _post(cloud, RESET, {"token": first, "password": NEW_PASSWORD}).status_code == 404
     assert _post(cloud, RESET, {"token": second, "password": NEW_PASSWORD}).status_code == 204
 
@@ -181,7 +182,7 @@ def test_concurrent_requests_leave_one_live_token(cloud: Any, local_clock: Local
 
     assert [a.status_code for a in answers] == [202, 202]
     tokens = [token_in(mail, "Reset token") for mail in emails_to(cloud, email)]
-    live = [t for t in tokens if table(cloud).get(f"PLATFORM#PWRESET#{_digest(t)}", "TOKEN")]
+    live = [t for t in tokens if table(cloud).get(reset_token_pk(_digest(t)), TOKEN_SK)]
     assert len(tokens) in (1, 2) and len(live) == 1
 
 
@@ -244,7 +245,7 @@ def test_bad_reset_input_is_a_4xx_problem_and_spends_nothing(cloud: Any, pending
     answer = _post(cloud, RESET, sent)
     assert answer.status_code == status, answer.text
     assert answer.headers["Content-Type"] == PROBLEM
-    assert table(cloud).get(f"PLATFORM#PWRESET#{_digest(pending['token'])}", "TOKEN") is not None
+    assert table(cloud).get(reset_token_pk(_digest(pending['token'])), TOKEN_SK) is not None
     assert _login(cloud, pending["email"], PASSWORD).status_code == 200
 
 

@@ -16,11 +16,16 @@ import stripe
 from tests.support import call, signup, table, wait_for
 from wrapper.payments.webhooks import sign
 from wrapper.store.schema import (
+    AUDIT_MARKER_PREFIX,
+    AUDIT_SK_PREFIX,
+    OUTBOX_SK_PREFIX,
+    STRIPE_CUSTOMER_SK,
     STRIPE_EVENT_SK,
     STRIPE_OBJECT_LAST_SK,
     stripe_customer_pk,
     stripe_event_pk,
     stripe_object_pk,
+    tenant_pk,
 )
 
 PROBLEM = "application/problem+json"
@@ -196,8 +201,9 @@ def test_checkout_completed_on_the_local_stripe_server_reaches_the_webhook(cloud
 
 def _partition(cloud: Any, tenant_id: str) -> list[dict[str, Any]]:
     """The tenant's items, less the audit entries and outbox records its sign-up is still producing."""
-    items, _ = table(cloud).query(f"TENANT#{tenant_id}", limit=500)
-    return sorted((item for item in items if not str(item["SK"]).startswith(("AUDIT", "OUTBOX#"))),
+    items, _ = table(cloud).query(tenant_pk(tenant_id), limit=500)
+    settling = (AUDIT_SK_PREFIX, AUDIT_MARKER_PREFIX, OUTBOX_SK_PREFIX)
+    return sorted((item for item in items if not str(item["SK"]).startswith(settling)),
                   key=lambda item: str(item["SK"]))
 
 
@@ -205,7 +211,7 @@ def test_an_event_for_tenant_a_customer_claiming_tenant_b_changes_neither(cloud:
     # Given tenant A's Stripe customer, and tenant B
     tenant_a, tenant_b = signup(cloud, "Webhook Tenant A"), signup(cloud, "Webhook Tenant B")
     customer = f"cus_e2e{uuid.uuid4().hex[:16]}"
-    table(cloud).put({"PK": stripe_customer_pk(customer), "SK": "TENANT", "tenant_id": tenant_a["tenant_id"]})
+    table(cloud).put({"PK": stripe_customer_pk(customer), "SK": STRIPE_CUSTOMER_SK, "tenant_id": tenant_a["tenant_id"]})
     before_a, before_b = _partition(cloud, tenant_a["tenant_id"]), _partition(cloud, tenant_b["tenant_id"])
 
     # When a signed event about A's customer names tenant B in its metadata

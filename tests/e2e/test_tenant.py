@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from tests.support import LocalClock, join, signup, table, wait_for
+from wrapper.store.schema import AUDIT_SK_PREFIX, PROFILE_SK, rate_sk, tenant_pk
 
 PROBLEM = "application/problem+json"
 
@@ -31,7 +32,7 @@ def _patch(cloud: Any, token: str, body: Any, **headers: str) -> requests.Respon
 
 
 def _version(cloud: Any, tenant_id: str) -> int:
-    return int(table(cloud).get(f"TENANT#{tenant_id}", "PROFILE")["version"])
+    return int(table(cloud).get(tenant_pk(tenant_id), PROFILE_SK)["version"])
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +145,7 @@ def test_a_tenant_cannot_change_another_tenant_by_naming_it(cloud: Any, acme: di
     answer = _patch(cloud, globex["access_token"], {"name": "Pwned"}, **{"X-Tenant-Id": acme["tenant_id"]})
     assert answer.status_code == 403
     assert _version(cloud, acme["tenant_id"]) == before
-    assert table(cloud).get(f"TENANT#{acme['tenant_id']}", "PROFILE")["name"] == "Acme"
+    assert table(cloud).get(tenant_pk(acme['tenant_id']), PROFILE_SK)["name"] == "Acme"
 
 
 def test_a_viewer_reads_but_cannot_change_the_tenant(cloud: Any) -> None:
@@ -161,7 +162,7 @@ def test_a_viewer_reads_but_cannot_change_the_tenant(cloud: Any) -> None:
 def test_a_suspended_tenant_is_403(cloud: Any) -> None:
     session = signup(cloud, "Suspended Co")
     items = table(cloud)
-    profile = items.get(f"TENANT#{session['tenant_id']}", "PROFILE")
+    profile = items.get(tenant_pk(session['tenant_id']), PROFILE_SK)
     items.put({**profile, "status": "suspended"})
     assert _get(cloud, session["access_token"]).status_code == 403
 
@@ -188,10 +189,10 @@ def test_only_an_owner_deletes_the_tenant_and_then_nobody_reaches_it(cloud: Any)
     assert gone.status_code == 403 and gone.json()["detail"] == "This tenant was deleted."
     assert _get(cloud, admin["access_token"], **{"X-Tenant-Id": owner["tenant_id"]}).status_code == 403
     # Soft: the data is still there for the grace period
-    assert table(cloud).get(f"TENANT#{owner['tenant_id']}", "PROFILE")["name"] == "Doomed Co"
+    assert table(cloud).get(tenant_pk(owner['tenant_id']), PROFILE_SK)["name"] == "Doomed Co"
 
     def audited() -> list[dict[str, Any]]:
-        items, _ = table(cloud).query(f"TENANT#{owner['tenant_id']}", sk_prefix="AUDIT#", limit=100)
+        items, _ = table(cloud).query(tenant_pk(owner['tenant_id']), sk_prefix=AUDIT_SK_PREFIX, limit=100)
         return [i for i in items if i["action"] == "tenant.deleted"]
 
     assert wait_for(audited, message="the tenant.deleted audit entry")[0]["actor"] == owner["user_id"]
@@ -209,7 +210,7 @@ def test_the_owner_changes_the_tenant_and_the_change_is_audited(cloud: Any) -> N
     assert answer.json()["version"] == 2
 
     def updated() -> list[dict[str, Any]]:
-        items, _ = table(cloud).query(f"TENANT#{session['tenant_id']}", sk_prefix="AUDIT#")
+        items, _ = table(cloud).query(tenant_pk(session['tenant_id']), sk_prefix=AUDIT_SK_PREFIX)
         return [i for i in items if i["action"] == "tenant.updated"]
 
     assert wait_for(updated, message="the tenant.updated audit entry")[0]["actor"] == session["user_id"]
@@ -242,7 +243,7 @@ def _fill_window(cloud: Any, local_clock: LocalClock, tenant_id: str, hits: int)
     next_window = (int(local_clock.now().timestamp()) // 900 + 1) * 900
     now = local_clock.set(datetime.fromtimestamp(next_window, UTC)).timestamp()
     start = int(now) - int(now) % 900
-    table(cloud).put({"PK": f"TENANT#{tenant_id}", "SK": f"RATE#{start}", "hits": hits,
+    table(cloud).put({"PK": tenant_pk(tenant_id), "SK": rate_sk(start), "hits": hits,
                        "expires_at": start + 1800})
 
 

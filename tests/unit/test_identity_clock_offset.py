@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tests.unit.test_identity_authorizer import CREATOR, ISS, ISSUER, METHOD_ARN, FakeKeys, FakeMemberships
+from tests.unit.authorizer_fakes import CREATOR, ISS, ISSUER, METHOD_ARN, FakeKeys, FakeMemberships
 from wrapper.identity.authorizer import authorize
 from wrapper.identity.tokens import InvalidToken, JwksCache
 from wrapper.kernel import clock

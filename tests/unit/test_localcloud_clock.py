@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from localcloud import clock as local_clock
 from localcloud.apifront import ApiFront
-from tests.unit.test_localcloud_apifront import PATHS, rest_api
+from tests.unit.apifront_world import PATHS, rest_api
 from wrapper.kernel import clock
 
 REAL = 1_767_225_600.0  # 2026-01-01T00:00:00Z
