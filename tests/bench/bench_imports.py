@@ -13,6 +13,8 @@ order, so drift on a busy machine touches both alike. Prints one JSON document:
 
     PYTHONPATH=layers/core:infra .venv/bin/python tests/bench/bench_imports.py > imports.json   # or: make bench
     .venv/bin/python tests/bench/bench_imports.py --runs 11 --only AuthorizerFunction UsageFunction
+    .venv/bin/python tests/bench/bench_imports.py --keep-venv-packages   # awscrt & co. importable, as in the venv
+    .venv/bin/python tests/bench/bench_imports.py --precompiled          # project code with .pyc files
 
 Not part of `make test`. Absolute timings depend on the machine; compare the ratios.
 """
@@ -40,9 +42,9 @@ DEFAULT_TARGET = 1.5
 def run(args: argparse.Namespace) -> dict[str, Any]:
     began = time.perf_counter()
     functions = [f for f in coldimport.lambda_functions() if not args.only or f.logical_id in args.only]
-    hidden = coldimport.hidden_packages()
+    hidden = [] if args.keep_venv_packages else coldimport.hidden_packages()
     samples: dict[str, dict[str, list[float]]] = {f.logical_id: {"handler": [], "boto3": []} for f in functions}
-    with coldimport.lambda_package(functions) as tasks:
+    with coldimport.lambda_package(functions, precompiled=args.precompiled) as tasks:
         for run_index in range(args.runs):
             log.info("run %d of %d", run_index + 1, args.runs)
             for function in functions:
@@ -91,6 +93,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                            "packages outside the layer and the runtime's SDK hidden",
             "hidden_packages": len(hidden),
             "awscrt_hidden": "awscrt" in hidden,
+            "project_code": "precompiled (.pyc shipped)" if args.precompiled else "compiled at each start (no .pyc)",
         },
         "functions": results,
         "all_pass": all(result["pass"] for result in results.values()),
@@ -105,6 +108,11 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", metavar="LOGICAL_ID", help="these functions only")
     parser.add_argument("--profile", choices=["failing", "all", ""], default="failing",
                         help="add a `python -X importtime` profile of failing functions (default), all, or none")
+    parser.add_argument("--keep-venv-packages", action="store_true",
+                        help="hide nothing: every package of this venv importable (awscrt and pyOpenSSL make boto3 "
+                             "itself slower), to compare with figures taken that way")
+    parser.add_argument("--precompiled", action="store_true",
+                        help="ship .pyc files with the project code (compileall), as a build step could")
     args = parser.parse_args()
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     json.dump(run(args), sys.stdout, indent=2)

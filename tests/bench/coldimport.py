@@ -31,6 +31,7 @@ disk cache and CPU, and no Lambda runtime interface client around the import.
 
 from __future__ import annotations
 
+import compileall
 import json
 import re
 import shutil
@@ -206,9 +207,11 @@ def hidden_packages() -> list[str]:
 
 # ------------------------------------------------------------------------------ the environment
 @contextmanager
-def lambda_package(functions: list[LambdaFunction]) -> Iterator[dict[str, Path]]:
-    """Each function's code in ``<tmp>/<id>/var/task`` and the layer in ``<tmp>/opt/python``, without
-    .pyc files; answers each function's task directory (the layer is beside them, see ``layer_dir``)."""
+def lambda_package(functions: list[LambdaFunction], *, precompiled: bool = False) -> Iterator[dict[str, Path]]:
+    """Each function's code in ``<tmp>/functions/<id>/var/task`` and the layer in ``<tmp>/opt/python``,
+    without .pyc files (or, ``precompiled``, with this interpreter's .pyc beside every module, as a
+    package built with ``compileall`` would ship); answers each function's task directory (the layer
+    is found from it, see ``layer_dir``)."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     with tempfile.TemporaryDirectory(prefix="wrapper-lambda-") as tmp:
         root = Path(tmp)
@@ -218,6 +221,8 @@ def lambda_package(functions: list[LambdaFunction]) -> Iterator[dict[str, Path]]
             task = root / "functions" / function.logical_id / "var" / "task"
             shutil.copytree(function.code_dir, task, ignore=ignore)
             tasks[function.logical_id] = task
+        if precompiled:
+            compileall.compile_dir(root, quiet=1)
         yield tasks
 
 
