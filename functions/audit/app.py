@@ -15,7 +15,7 @@ from wrapper.events.consumer import envelope_from_sqs_body
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
 
-settings = Settings()
+settings = Settings.from_environ()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()

@@ -13,7 +13,7 @@ from wrapper.health import Health, check_health
 from wrapper.openapi_doc import openapi_document
 from wrapper.settings import Settings
 
-settings = Settings()
+settings = Settings.from_environ()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()

@@ -12,7 +12,7 @@ from wrapper.events.eventbridge import EventBridgeBus
 from wrapper.events.publisher import publish_stream_records
 from wrapper.settings import Settings
 
-settings = Settings()
+settings = Settings.from_environ()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()

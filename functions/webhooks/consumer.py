@@ -15,13 +15,13 @@ from wrapper import aws
 from wrapper.catalog.store import Catalog
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
-from wrapper.subscriptions.settings import LazyPayments, StripeSettings
+from wrapper.subscriptions.settings import LazyPayments
 from wrapper.subscriptions.stripe_events import apply_stripe_event
 from wrapper.webhooks import consumer
 from wrapper.webhooks.effects import SubscriptionEffects
 from wrapper.webhooks.ledger import StripeEventLedger
 
-settings = Settings()
+settings = Settings.from_environ()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
@@ -29,7 +29,7 @@ table = table_for(settings)
 ledger = StripeEventLedger(table)
 effects = SubscriptionEffects(partial(apply_stripe_event, outbox_ttl_days=settings.outbox_ttl_days), table=table,
                               catalog=Catalog(table),
-                              connect_payments=LazyPayments(StripeSettings(), aws.client_for(settings, "ssm")))
+                              connect_payments=LazyPayments(settings.stripe, aws.client_for(settings, "ssm")))
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
