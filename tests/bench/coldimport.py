@@ -197,10 +197,12 @@ def lambda_distributions() -> set[str]:
 
 
 def hidden_packages() -> list[str]:
-    """Top-level import names installed in this venv that a deployed function would not find."""
+    """Top-level import names installed in this venv that a deployed function would not find (the layer's
+    own packages stay visible even when this project is installed into the venv, editable or not)."""
     allowed = lambda_distributions()
     provided = metadata.packages_distributions()
     keep = {name for name, dists in provided.items() if any(_normalized(d) in allowed for d in dists)}
+    keep |= {path.stem for path in (REPO / "layers" / "core").iterdir()}
     return sorted(name for name, dists in provided.items()
                   if name not in keep and name not in sys.stdlib_module_names and name.isidentifier())
 
