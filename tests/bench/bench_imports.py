@@ -77,8 +77,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.profile:
             for function in functions:
                 if args.profile == "all" or not results[function.logical_id]["pass"]:
-                    profiles[function.logical_id] = coldimport.import_profile(function, tasks[function.logical_id],
-                                                                             hidden)
+                    profiles[function.logical_id] = coldimport.import_profile(
+                        function, tasks[function.logical_id], hidden, top=8, imported_first="boto3")
     return {
         "benchmark": "imports",
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
