@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from wrapper import aws
 from wrapper.api.app import build_app, request_id_of, source_ip_of
 from wrapper.identity.models import (
     LoginRequest,
@@ -25,7 +26,7 @@ from wrapper.identity.models import (
 )
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES)
 metrics = Metrics()
 app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
 AUTH = ["auth"]

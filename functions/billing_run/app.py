@@ -18,7 +18,7 @@ from wrapper.subscriptions.store import SubscriptionStore
 
 settings = Settings.from_environ()
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES_WITH_STRIPE)
 metrics = Metrics()
 table = table_for(settings)
 due = DynamoDueSubscriptions(table)

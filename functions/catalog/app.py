@@ -17,13 +17,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from catalog_shared import settings, table
 
+from wrapper import aws
 from wrapper.api.app import build_app
 from wrapper.catalog.models import PublicPlan
 from wrapper.catalog.store import Catalog
 from wrapper.kernel.pagination import Page
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES)
 metrics = Metrics()
 app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
 catalog = Catalog(table)

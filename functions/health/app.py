@@ -15,7 +15,7 @@ from wrapper.settings import Settings
 
 settings = Settings.from_environ()
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES)
 metrics = Metrics()
 app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
 

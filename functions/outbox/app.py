@@ -14,7 +14,7 @@ from wrapper.settings import Settings
 
 settings = Settings.from_environ()
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES)
 metrics = Metrics()
 bus = EventBridgeBus(aws.client_for(settings, "events"))
 

@@ -14,6 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from tenants_wiring import settings, table, tenant_tables
 
+from wrapper import aws
 from wrapper.api.app import build_app, request_id_of, source_ip_of
 from wrapper.api.ratelimit import DynamoRequestCounter
 from wrapper.api.tenant import current_actor, tenant_middleware
@@ -25,7 +26,7 @@ from wrapper.tenancy.profile import TenantProfile, TenantProfiles, TenantUpdate
 from wrapper.tenancy.roles import Roles
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES)
 metrics = Metrics()
 app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
 members = Members(table, outbox_ttl_days=settings.outbox_ttl_days)

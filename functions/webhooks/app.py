@@ -20,7 +20,7 @@ from wrapper.webhooks.secrets import WebhookSecrets, ssm_secret_fetcher
 
 settings = Settings.from_environ()
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES)
 metrics = Metrics()
 app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
 secrets = WebhookSecrets(ssm_secret_fetcher(aws.client_for(settings, "ssm"),

@@ -23,7 +23,7 @@ from wrapper.webhooks.ledger import StripeEventLedger
 
 settings = Settings.from_environ()
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES_WITH_STRIPE)
 metrics = Metrics()
 table = table_for(settings)
 ledger = StripeEventLedger(table)

@@ -19,6 +19,12 @@ from wrapper.settings import Settings
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=10)
 
+# What X-Ray patches when a function's Tracer starts (``Tracer(patch_modules=...)``): the AWS SDK, and in
+# the functions that call Stripe the HTTP library Stripe's SDK sends with. Powertools' default patches every
+# library X-Ray knows, importing each one at cold start only to wrap it.
+TRACED_MODULES = ("botocore",)
+TRACED_MODULES_WITH_STRIPE = (*TRACED_MODULES, "requests")
+
 
 class LazyClient:
     """A boto3 client, built by ``factory`` on its first attribute access (a call, ``meta``, ``exceptions``)
