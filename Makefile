@@ -52,9 +52,10 @@ openapi: install
 validate: install
 	$(BIN)/sam validate --lint --template template.yaml
 
-## Benchmarks print JSON figures; they are not part of `make test`.
+## Benchmarks print JSON figures; they are not part of `make test`. Two JSON documents, one after the other.
 bench: install
 	$(BIN)/python tests/bench/bench_foundation.py
+	$(BIN)/python tests/bench/bench_imports.py
 
 clean:
 	rm -rf $(VENV) .aws-sam .mypy_cache .ruff_cache

@@ -9,15 +9,16 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from wrapper import aws
 from wrapper.audit import logic
 from wrapper.audit.dal import DynamoAuditLog
 from wrapper.events.consumer import envelope_from_sqs_body
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
 
-settings = Settings()
+settings = Settings.from_environ()
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES)
 metrics = Metrics()
 audit_log = DynamoAuditLog(table_for(settings))
 processor = BatchProcessor(event_type=EventType.SQS)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import auth_api_keys
 import auth_invites
 import auth_password
+from auth_wiring import identity, settings
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
@@ -14,7 +15,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wrapper import aws
 from wrapper.api.app import build_app, request_id_of, source_ip_of
-from wrapper.identity.cognito import CognitoIdentityProvider
 from wrapper.identity.models import (
     LoginRequest,
     LogoutRequest,
@@ -24,21 +24,11 @@ from wrapper.identity.models import (
     SignupRequest,
     SignupResponse,
 )
-from wrapper.identity.service import IdentityService
-from wrapper.identity.store import IdentityStore
-from wrapper.settings import Settings
-from wrapper.store.table import table_for
 
-settings = Settings()
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES)
 metrics = Metrics()
 app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
-identity = IdentityService(
-    idp=CognitoIdentityProvider(aws.client_for(settings, "cognito-idp"), user_pool_id=settings.user_pool_id,
-                                client_id=settings.user_pool_client_id),
-    store=IdentityStore(table_for(settings), outbox_ttl_days=settings.outbox_ttl_days),
-)
 AUTH = ["auth"]
 for router in (auth_password.router, auth_invites.router, auth_api_keys.router):
     app.include_router(router)

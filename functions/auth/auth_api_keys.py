@@ -7,6 +7,7 @@ key is shown only once (see ``wrapper.identity.apikeys``).
 
 from typing import Annotated
 
+from auth_wiring import settings, table
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -18,14 +19,10 @@ from wrapper.api.ratelimit import DynamoRequestCounter
 from wrapper.api.tenant import current_actor, tenant_middleware
 from wrapper.identity.apikeys import KEY_ID_PATTERN, ApiKey, ApiKeyRequest, ApiKeys, CreatedApiKey
 from wrapper.kernel.pagination import MAX_LIMIT, Page
-from wrapper.settings import Settings
-from wrapper.store.table import table_for
 from wrapper.tenancy.roles import Roles
 
 router = APIGatewayRouter()
-settings = Settings()
 # The function's own table, not tenant-scoped credentials: a key's lookup item is a PLATFORM# one.
-table = table_for(settings)
 api_keys = ApiKeys(table, outbox_ttl_days=settings.outbox_ttl_days)
 # The service name comes from the environment, so this is the same logger as app.py's.
 tenant_request = [tenant_middleware(Logger(), DynamoRequestCounter(table),

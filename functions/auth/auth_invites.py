@@ -2,25 +2,18 @@
 
 from typing import Annotated
 
+from auth_wiring import idp, settings, table
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from wrapper import aws
 from wrapper.api.app import request_id_of, source_ip_of
-from wrapper.identity.cognito import CognitoIdentityProvider
 from wrapper.identity.models import SessionResponse
-from wrapper.settings import Settings
-from wrapper.store.table import table_for
 from wrapper.tenancy.invites import AcceptInvite, Invites
 from wrapper.tenancy.roles import Roles
 
 router = APIGatewayRouter()
-settings = Settings()
-table = table_for(settings)
 invites = Invites(table, outbox_ttl_days=settings.outbox_ttl_days)
 roles = Roles(table, outbox_ttl_days=settings.outbox_ttl_days)
-idp = CognitoIdentityProvider(aws.client_for(settings, "cognito-idp"), user_pool_id=settings.user_pool_id,
-                              client_id=settings.user_pool_client_id)
 
 InviteToken = Annotated[str, Path(min_length=20, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 

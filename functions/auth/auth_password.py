@@ -2,27 +2,17 @@
 
 from typing import Annotated
 
+from auth_wiring import identity, settings
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from wrapper import aws
 from wrapper.api.app import request_id_of, source_ip_of
-from wrapper.identity.cognito import CognitoIdentityProvider
 from wrapper.identity.models import Accepted, ForgotPasswordRequest, ResetPasswordRequest
-from wrapper.identity.service import IdentityService
-from wrapper.identity.store import IdentityStore
 from wrapper.notifications import SesNotifier
-from wrapper.settings import Settings
-from wrapper.store.table import table_for
 
 router = APIGatewayRouter()
-settings = Settings()
-identity = IdentityService(
-    idp=CognitoIdentityProvider(aws.client_for(settings, "cognito-idp"), user_pool_id=settings.user_pool_id,
-                                client_id=settings.user_pool_client_id),
-    store=IdentityStore(table_for(settings), outbox_ttl_days=settings.outbox_ttl_days),
-)
 notifier = SesNotifier(aws.client_for(settings, "sesv2"), sender=settings.email_sender)
 AUTH = ["auth"]
 

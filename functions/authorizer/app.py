@@ -18,7 +18,7 @@ from wrapper.identity.tokens import InvalidToken, Issuer, JwksCache, parse_issue
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
 
-settings = Settings()
+settings = Settings.from_environ()
 logger = Logger()
 
 

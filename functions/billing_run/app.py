@@ -13,19 +13,18 @@ from wrapper.settings import Settings
 from wrapper.store.table import table_for
 from wrapper.subscriptions.logic import Subscriptions
 from wrapper.subscriptions.renewal import PeriodEnds
-from wrapper.subscriptions.settings import LazyPayments, StripeSettings
+from wrapper.subscriptions.settings import LazyPayments
 from wrapper.subscriptions.store import SubscriptionStore
 
-settings = Settings()
-stripe_settings = StripeSettings()
+settings = Settings.from_environ()
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES_WITH_STRIPE)
 metrics = Metrics()
 table = table_for(settings)
 due = DynamoDueSubscriptions(table)
 period_ends = PeriodEnds(Subscriptions(SubscriptionStore(table, outbox_ttl_days=settings.outbox_ttl_days),
-                                       Catalog(table), LazyPayments(stripe_settings, aws.client_for(settings, "ssm")),
-                                       billing_page=stripe_settings.billing_page))
+                                       Catalog(table), LazyPayments(settings.stripe, aws.client_for(settings, "ssm")),
+                                       billing_page=settings.billing_page))
 
 
 @logger.inject_lambda_context

@@ -15,20 +15,19 @@ import catalog_tax_rates
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from catalog_shared import settings, table
 
+from wrapper import aws
 from wrapper.api.app import build_app
 from wrapper.catalog.models import PublicPlan
 from wrapper.catalog.store import Catalog
 from wrapper.kernel.pagination import Page
-from wrapper.settings import Settings
-from wrapper.store.table import table_for
 
-settings = Settings()
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES)
 metrics = Metrics()
 app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
-catalog = Catalog(table_for(settings))
+catalog = Catalog(table)
 
 for router in (catalog_plans.router, catalog_features.router, catalog_meters.router, catalog_coupons.router,
                catalog_tax_rates.router, catalog_credits.router, catalog_audit.router):

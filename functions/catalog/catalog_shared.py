@@ -1,4 +1,5 @@
-"""What the catalog's admin routers share: the table, the operator gate, path shapes, answers."""
+"""What the catalog's routers share, built once per cold start: the settings, the table, the operator gate,
+path shapes, answers."""
 
 from typing import Annotated
 
@@ -11,9 +12,10 @@ from wrapper.catalog.admin import CatalogAdmin
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
 
-settings = Settings()
+settings = Settings.from_environ()
 # Catalog items are PLATFORM# ones: the function's own role, never tenant-scoped credentials.
-admin = CatalogAdmin(table_for(settings), outbox_ttl_days=settings.outbox_ttl_days)
+table = table_for(settings)
+admin = CatalogAdmin(table, outbox_ttl_days=settings.outbox_ttl_days)
 # Per route, not per router: include_router would spread a router's middleware to GET /v1/plans.
 # The service name comes from the environment, so this is the same logger as app.py's.
 operator_only = [operator_middleware(Logger())]

@@ -13,9 +13,9 @@ from wrapper.health import Health, check_health
 from wrapper.openapi_doc import openapi_document
 from wrapper.settings import Settings
 
-settings = Settings()
+settings = Settings.from_environ()
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES)
 metrics = Metrics()
 app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
 

@@ -12,9 +12,9 @@ from wrapper.events.eventbridge import EventBridgeBus
 from wrapper.events.publisher import publish_stream_records
 from wrapper.settings import Settings
 
-settings = Settings()
+settings = Settings.from_environ()
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES)
 metrics = Metrics()
 bus = EventBridgeBus(aws.client_for(settings, "events"))
 

@@ -14,6 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from subscriptions_wiring import once_per_key, settings, subscriptions, table
 
+from wrapper import aws
 from wrapper.api.app import REQUEST_ID_HEADER, build_app, request_id_of, source_ip_of
 from wrapper.api.problem import PROBLEM_CONTENT_TYPE, problem_body
 from wrapper.api.ratelimit import DynamoRequestCounter
@@ -32,7 +33,7 @@ from wrapper.subscriptions.models import (
 from wrapper.tenancy.roles import Roles
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES_WITH_STRIPE)
 metrics = Metrics()
 app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
 SUBSCRIPTIONS = ["subscriptions"]

@@ -17,21 +17,20 @@ from wrapper.payments.idempotency import IdempotencyRecords
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
 from wrapper.subscriptions.logic import Subscriptions
-from wrapper.subscriptions.settings import LazyPayments, StripeSettings
+from wrapper.subscriptions.settings import LazyPayments
 from wrapper.subscriptions.store import SubscriptionStore
 
 M = TypeVar("M", bound=BaseModel)
 
-settings = Settings()
-stripe_settings = StripeSettings()
+settings = Settings.from_environ()
 table = table_for(settings)
 catalog = Catalog(table)
 subscriptions = Subscriptions(SubscriptionStore(table, outbox_ttl_days=settings.outbox_ttl_days), catalog,
-                              LazyPayments(stripe_settings, aws.client_for(settings, "ssm")),
-                              billing_page=stripe_settings.billing_page)
+                              LazyPayments(settings.stripe, aws.client_for(settings, "ssm")),
+                              billing_page=settings.billing_page)
 idempotency = IdempotencyRecords(table)
 top_ups = TopUps(subscriptions.collection, Credits(WalletStore(table), outbox_ttl_days=settings.outbox_ttl_days),
-                 unit_amount=stripe_settings.credit_unit_amount, currency=stripe_settings.credit_currency)
+                 unit_amount=settings.credits.unit_amount, currency=settings.credits.currency)
 
 
 def once_per_key(router: BaseRouter, actor: Actor, operation: str, body: BaseModel | None,

@@ -12,29 +12,23 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from tenants_wiring import settings, table, tenant_tables
 
+from wrapper import aws
 from wrapper.api.app import build_app, request_id_of, source_ip_of
 from wrapper.api.ratelimit import DynamoRequestCounter
 from wrapper.api.tenant import current_actor, tenant_middleware
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.pagination import MAX_LIMIT, Page
 from wrapper.kernel.permissions import Permission
-from wrapper.settings import Settings
-from wrapper.store.table import table_for
 from wrapper.tenancy.members import Member, Members, RoleChange
 from wrapper.tenancy.profile import TenantProfile, TenantProfiles, TenantUpdate
 from wrapper.tenancy.roles import Roles
-from wrapper.tenancy.scoping import scoped_tables_for
 
-settings = Settings()
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES)
 metrics = Metrics()
 app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
-table = table_for(settings)
-# Tenant-only reads and writes go through credentials scoped to the actor's tenant; changes that
-# also touch platform items (a user's membership links) use the function's own role.
-tenant_tables = scoped_tables_for(settings)
 members = Members(table, outbox_ttl_days=settings.outbox_ttl_days)
 roles = Roles(table, outbox_ttl_days=settings.outbox_ttl_days)
 TENANT = ["tenant"]

@@ -5,15 +5,13 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from tenants_wiring import tenant_tables
 
 from wrapper.api.tenant import current_actor
 from wrapper.audit.dal import AuditEntry, DynamoAuditLog
 from wrapper.kernel.pagination import MAX_LIMIT, Page
-from wrapper.settings import Settings
-from wrapper.tenancy.scoping import scoped_tables_for
 
 router = APIGatewayRouter()
-tenant_tables = scoped_tables_for(Settings())
 
 
 @router.get("/v1/audit-log", summary="The tenant's audit log, newest first", tags=["audit"],

@@ -6,24 +6,19 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from tenants_wiring import settings, table, tenant_tables
 
 from wrapper import aws
 from wrapper.api.app import request_id_of, source_ip_of
 from wrapper.api.tenant import current_actor
 from wrapper.kernel.pagination import MAX_LIMIT, Page
 from wrapper.notifications import SesNotifier
-from wrapper.settings import Settings
-from wrapper.store.table import table_for
 from wrapper.tenancy.invites import Invite, InviteRequest, Invites
 from wrapper.tenancy.roles import Roles
-from wrapper.tenancy.scoping import scoped_tables_for
 
 router = APIGatewayRouter()
-settings = Settings()
-table = table_for(settings)
 invites = Invites(table, outbox_ttl_days=settings.outbox_ttl_days)
 roles = Roles(table, outbox_ttl_days=settings.outbox_ttl_days)
-tenant_tables = scoped_tables_for(settings)
 notifier = SesNotifier(aws.client_for(settings, "sesv2"), sender=settings.email_sender)
 INVITES = ["members"]
 

@@ -5,12 +5,12 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from tenants_wiring import settings, tenant_tables
 
 from wrapper.api.app import request_id_of, source_ip_of
 from wrapper.api.tenant import current_actor
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.pagination import MAX_LIMIT, Page
-from wrapper.settings import Settings
 from wrapper.tenancy.organizations import (
     ORG_ID_PATTERN,
     NewOrganization,
@@ -19,11 +19,8 @@ from wrapper.tenancy.organizations import (
     Organizations,
     OrganizationUpdate,
 )
-from wrapper.tenancy.scoping import scoped_tables_for
 
 router = APIGatewayRouter()
-settings = Settings()
-tenant_tables = scoped_tables_for(settings)
 ORGANIZATIONS = ["organizations"]
 
 OrgId = Annotated[str, Path(min_length=26, max_length=26, pattern=ORG_ID_PATTERN)]

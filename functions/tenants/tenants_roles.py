@@ -5,18 +5,15 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from tenants_wiring import settings, tenant_tables
 
 from wrapper.api.app import request_id_of, source_ip_of
 from wrapper.api.tenant import current_actor
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.pagination import Page
-from wrapper.settings import Settings
 from wrapper.tenancy.roles import ROLE_NAME_PATTERN, NewRole, Roles, RoleUpdate, RoleView
-from wrapper.tenancy.scoping import scoped_tables_for
 
 router = APIGatewayRouter()
-settings = Settings()
-tenant_tables = scoped_tables_for(settings)
 ROLES = ["roles"]
 
 RoleName = Annotated[str, Path(min_length=2, max_length=32, pattern=ROLE_NAME_PATTERN)]

@@ -12,13 +12,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from usage_wiring import settings, table
 
+from wrapper import aws
 from wrapper.api.app import build_app
 from wrapper.api.ratelimit import DynamoRequestCounter
 from wrapper.api.tenant import tenant_middleware
 from wrapper.tenancy.roles import Roles
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES)
 metrics = Metrics()
 app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
 app.use(middlewares=[tenant_middleware(logger, DynamoRequestCounter(table),

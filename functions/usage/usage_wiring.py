@@ -17,7 +17,7 @@ from wrapper.tenancy.scoping import scoped_tables_for
 from wrapper.usage.service import Usage
 from wrapper.usage.store import UsageStore
 
-settings = Settings()
+settings = Settings.from_environ()
 table = table_for(settings)
 catalog = Catalog(table)
 

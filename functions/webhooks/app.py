@@ -17,17 +17,16 @@ from wrapper.webhooks.ledger import StripeEventLedger
 from wrapper.webhooks.models import WebhookReceipt
 from wrapper.webhooks.receive import SqsEventQueue, receive
 from wrapper.webhooks.secrets import WebhookSecrets, ssm_secret_fetcher
-from wrapper.webhooks.settings import WebhookSettings
 
-settings = Settings()
-webhook_settings = WebhookSettings()
+settings = Settings.from_environ()
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES)
 metrics = Metrics()
 app = build_app(logger, cors_allow_origin=settings.cors_allow_origin)
-secrets = WebhookSecrets(ssm_secret_fetcher(aws.client_for(settings, "ssm"), webhook_settings.webhook_secret_parameter))
+secrets = WebhookSecrets(ssm_secret_fetcher(aws.client_for(settings, "ssm"),
+                                            settings.webhooks.webhook_secret_parameter))
 ledger = StripeEventLedger(table_for(settings))
-queue = SqsEventQueue(aws.client_for(settings, "sqs"), webhook_settings.events_queue_url)
+queue = SqsEventQueue(aws.client_for(settings, "sqs"), settings.webhooks.events_queue_url)
 clock = time.time
 
 

@@ -15,21 +15,21 @@ from wrapper.catalog.store import Catalog
 from wrapper.kernel.clock import epoch
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
-from wrapper.subscriptions.settings import LazyPayments, StripeSettings
+from wrapper.subscriptions.settings import LazyPayments
 from wrapper.subscriptions.stripe_events import apply_stripe_event
 from wrapper.webhooks import consumer
 from wrapper.webhooks.effects import SubscriptionEffects
 from wrapper.webhooks.ledger import StripeEventLedger
 
-settings = Settings()
+settings = Settings.from_environ()
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=aws.TRACED_MODULES_WITH_STRIPE)
 metrics = Metrics()
 table = table_for(settings)
 ledger = StripeEventLedger(table)
 effects = SubscriptionEffects(partial(apply_stripe_event, outbox_ttl_days=settings.outbox_ttl_days), table=table,
                               catalog=Catalog(table),
-                              connect_payments=LazyPayments(StripeSettings(), aws.client_for(settings, "ssm")))
+                              connect_payments=LazyPayments(settings.stripe, aws.client_for(settings, "ssm")))
 processor = BatchProcessor(event_type=EventType.SQS)
 
 

@@ -15,9 +15,7 @@ import json
 import logging
 import os
 import platform
-import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -28,6 +26,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import coldimport
+
 REPO = Path(__file__).resolve().parents[2]
 for _entry in (REPO / "infra", REPO / "layers" / "core"):
     if str(_entry) not in sys.path:  # also runnable without PYTHONPATH
@@ -37,20 +37,6 @@ log = logging.getLogger("bench")
 
 HEALTH_LOGICAL_ID = "HealthFunction"
 HEALTH_PATH = "/v1/health"
-
-# Runs in a fresh interpreter: time the import of the handler module only (not interpreter start).
-_CHILD = """\
-import importlib, sys, time
-module_name, attribute = sys.argv[1], sys.argv[2]
-started = time.perf_counter()
-module = importlib.import_module(module_name)
-elapsed_ms = (time.perf_counter() - started) * 1000
-getattr(module, attribute)
-print(f"IMPORT_MS={elapsed_ms:.3f}")
-"""
-_IMPORT_MS = re.compile(r"^IMPORT_MS=([0-9.]+)$", re.MULTILINE)
-_IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)\s*$")
-
 
 # ---------------------------------------------------------------------------------------- helpers
 def _r(value: float) -> float:
@@ -71,96 +57,30 @@ def summarize(samples_ms: list[float], wall_s: float) -> dict[str, Any]:
     }
 
 
-def child_environment(code_dir: Path) -> dict[str, str]:
-    """A Lambda-like environment: no inherited AWS or Python settings, fake credentials."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "POWERTOOLS_", "PYTHON", "MOTO_"))}
-    env.update({
-        "PYTHONPATH": os.pathsep.join([str(REPO / "layers" / "core"), str(code_dir)]),
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        # What template.yaml gives the authorizer; it refuses to start without a user pool client.
-        "USER_POOL_ID": "us-east-1_bench",
-        "USER_POOL_CLIENT_ID": "bench-client",
-        # Lambda's /var/task and /opt are read-only: project code is compiled at every cold start
-        # (dependencies keep the .pyc files pip wrote into the venv). Also leaves the tree clean.
-        "PYTHONDONTWRITEBYTECODE": "1",
-    })
-    return env
-
-
-def lambda_functions() -> list[dict[str, Any]]:
-    from localcloud.template import translate
-
-    translated = translate(REPO / "template.yaml")
-    functions = []
-    for logical_id, resource in translated.resources.items():
-        if resource["Type"] != "AWS::Lambda::Function":
-            continue
-        module_path, _, attribute = resource["Properties"]["Handler"].rpartition(".")
-        functions.append({"logical_id": logical_id, "code_dir": translated.code_paths[logical_id],
-                          "module": module_path, "attribute": attribute})
-    return sorted(functions, key=lambda f: f["logical_id"])
-
-
 # ------------------------------------------------------------------------------------ cold import
-def cold_imports(runs: int) -> dict[str, Any]:
+def cold_imports(runs: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each function's cold import (median, min, max over ``runs``; the paired comparison with a bare
+    ``import boto3`` is bench_imports.py's), and the health function's import profile."""
     results: dict[str, Any] = {}
-    for function in lambda_functions():
-        env = child_environment(function["code_dir"])
-        command = [sys.executable, "-c", _CHILD, function["module"], function["attribute"]]
-        imports: list[float] = []
-        processes: list[float] = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            done = subprocess.run(command, env=env, cwd=function["code_dir"], capture_output=True, text=True,
-                                  timeout=60, check=False)
-            wall_ms = (time.perf_counter() - started) * 1000
-            match = _IMPORT_MS.search(done.stdout)
-            if done.returncode != 0 or match is None:
-                raise RuntimeError(f"importing {function['logical_id']} failed:\n{done.stderr[-2000:]}")
-            imports.append(float(match.group(1)))
-            processes.append(wall_ms)
-        results[function["logical_id"]] = {
-            "handler": f"{function['module']}.{function['attribute']}",
-            "runs": runs,
-            "median_ms": _r(statistics.median(imports)),
-            "min_ms": _r(min(imports)),
-            "max_ms": _r(max(imports)),
-            "process_wall_median_ms": _r(statistics.median(processes)),
-        }
-        log.info("cold import %s: median %.1f ms", function["logical_id"], results[function["logical_id"]]["median_ms"])
-    return results
-
-
-def import_profile(logical_id: str, top: int = 5) -> dict[str, Any]:
-    """`python -X importtime` of one function's handler module: its heaviest direct imports
-    (cumulative) and the top-level packages that cost the most in total (self time summed)."""
-    function = next(f for f in lambda_functions() if f["logical_id"] == logical_id)
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {function['module']}"],
-                          env=child_environment(function["code_dir"]), cwd=function["code_dir"],
-                          capture_output=True, text=True, timeout=60, check=False)
-    rows = [(int(m.group(1)), int(m.group(2)), len(m.group(3)) // 2, m.group(4))
-            for m in map(_IMPORTTIME.match, done.stderr.splitlines()) if m]
-    # importtime prints children before their parent; the handler module is the last depth-0 row.
-    handler_index = max(i for i, row in enumerate(rows) if row[2] == 0 and row[3] == function["module"])
-    start = max((i for i, row in enumerate(rows[:handler_index]) if row[2] == 0), default=-1) + 1
-    direct = [row for row in rows[start:handler_index] if row[2] == 1]
-    by_package: Counter[str] = Counter()
-    for self_us, _cumulative, _depth, name in rows[start:handler_index + 1]:
-        by_package[name.split(".", 1)[0]] += self_us
-    return {
-        "function": logical_id,
-        "handler_module_cumulative_ms": _r(rows[handler_index][1] / 1000),
-        "top_direct_imports_cumulative_ms": {name: _r(cum / 1000)
-                                             for _s, cum, _d, name in sorted(direct, key=lambda r: -r[1])[:top]},
-        "top_packages_self_ms": {name: _r(us / 1000) for name, us in by_package.most_common(top)},
-    }
+    functions = coldimport.lambda_functions()
+    hidden = coldimport.hidden_packages()
+    with coldimport.lambda_package(functions) as tasks:
+        for function in functions:
+            task = tasks[function.logical_id]
+            env = coldimport.child_environment(function, task)
+            imports = [coldimport.import_ms(function.module, function.attribute, env=env, cwd=task, hidden=hidden)
+                       for _ in range(runs)]
+            results[function.logical_id] = {
+                "handler": function.handler,
+                "runs": runs,
+                "median_ms": coldimport.median(imports),
+                "min_ms": _r(min(imports)),
+                "max_ms": _r(max(imports)),
+            }
+            log.info("cold import %s: median %.1f ms", function.logical_id, results[function.logical_id]["median_ms"])
+        health = next(f for f in functions if f.logical_id == HEALTH_LOGICAL_ID)
+        profile = coldimport.import_profile(health, tasks[health.logical_id], hidden, top=5)
+    return results, profile
 
 
 # ------------------------------------------------------------------------------------ health runs
@@ -327,16 +247,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"benchmark": "foundation", "machine": machine()}
 
     log.info("cold imports: %d fresh interpreters per function", args.runs)
-    result["cold_import_ms"] = cold_imports(args.runs)
+    result["cold_import_ms"], result["cold_import_profile"] = cold_imports(args.runs)
     result["cold_import_method"] = {
-        "measure": "time.perf_counter around importlib.import_module(<handler module>) in a fresh "
-                   "interpreter (sys.executable); median, min and max over the runs",
+        "measure": "time.perf_counter around __import__(<handler module>) in a fresh interpreter "
+                   "(sys.executable); median, min and max over the runs",
         "runs": args.runs,
-        "bytecode": "PYTHONDONTWRITEBYTECODE=1 as on Lambda's read-only /var/task: dependencies load "
-                    "the venv's .pyc, project code is compiled unless a .pyc already exists",
-        "project_pyc_present": any(True for d in ("functions", "layers") for _ in REPO.joinpath(d).rglob("*.pyc")),
+        "environment": "Lambda-like, see tests/bench/coldimport.py: template environment with stand-ins, "
+                       "Lambda's own variables, tracer live, project code compiled at each start (no .pyc), "
+                       "packages outside the layer and the runtime's SDK hidden",
     }
-    result["cold_import_profile"] = import_profile(HEALTH_LOGICAL_ID)
 
     log.info("starting the local cloud")
     started = time.perf_counter()

@@ -1,21 +1,65 @@
 """Typed configuration, parsed once per cold start.
 
-Logic never reads ``os.environ``: a function's ``app.py`` builds ``Settings()`` once at
-module level (once per cold start) and passes what the logic needs. The names are the
-environment variables that template.yaml sets.
+Logic never reads ``os.environ``: each function's composition module (its ``app.py`` or its
+``*_wiring.py``) calls ``Settings.from_environ()`` once at import (once per cold start) and passes
+on what the logic needs. The aliases are the environment variables that template.yaml sets. What
+only some functions use is grouped: ``settings.stripe`` (the SDK's key and API base),
+``settings.webhooks`` (Stripe's signing secret and the queue events wait in) and ``settings.credits``
+(what a credit costs).
+
+These are plain Pydantic models read from the environment by ``from_environ``, not pydantic-settings:
+its sources (dotenv, secrets directories, CLI) cost a cold start more than the variables it would read.
 """
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from wrapper import __version__
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+class _FromEnvironment(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
+    @classmethod
+    def _variables(cls, environ: Mapping[str, str]) -> dict[str, Any]:
+        """The environment variables named by this group's fields (by alias), as given."""
+        return {field.alias: environ[field.alias] for field in cls.model_fields.values()
+                if field.alias is not None and field.alias in environ}
+
+
+class StripeSettings(_FromEnvironment):
+    """Where the Stripe SDK talks to and which key it uses.
+
+    ``STRIPE_API_BASE`` points the SDK at the local Stripe server (empty on AWS: Stripe itself).
+    ``STRIPE_SECRET_KEY_PARAMETER`` names an SSM SecureString; the key is fetched on first use
+    (``wrapper.subscriptions.settings.LazyPayments``)."""
+
+    api_base: str = Field(default="", alias="STRIPE_API_BASE")
+    secret_key_parameter: str = Field(default="/wrapper/stripe/secret-key", alias="STRIPE_SECRET_KEY_PARAMETER")
+
+
+class WebhookSettings(_FromEnvironment):
+    """What the Stripe webhook functions read: the signing secret and the queue received events wait in."""
+
+    # An SSM SecureString: one signing secret, or two comma-separated while rotating.
+    webhook_secret_parameter: str = Field(default="/wrapper/stripe/webhook-secret",
+                                          alias="STRIPE_WEBHOOK_SECRET_PARAMETER")
+    events_queue_url: str = Field(default="", alias="STRIPE_EVENTS_QUEUE_URL")
+
+
+class CreditSettings(_FromEnvironment):
+    """What one credit costs a tenant who buys credits: minor units of the currency."""
+
+    unit_amount: int = Field(default=1, ge=1, alias="CREDIT_UNIT_AMOUNT")
+    currency: str = Field(default="USD", min_length=3, max_length=3, alias="CREDIT_CURRENCY")
+
+
+class Settings(_FromEnvironment):
     stage: str = Field(default="local", alias="STAGE")
     version: str = Field(default=__version__, alias="WRAPPER_VERSION")
     table_name: str = Field(default="wrapper", alias="TABLE_NAME")
@@ -32,12 +76,30 @@ class Settings(BaseSettings):
     # Tenant-scoped credentials (wrapper.tenancy.scoping): the role to assume and the table it is for.
     tenant_access_role_arn: str = Field(default="", alias="TENANT_ACCESS_ROLE_ARN")
     table_arn: str = Field(default="", alias="TABLE_ARN")
-    # Where emails come from (an SES identity) and the web app their links open.
+    # Where emails come from (an SES identity) and the web app their links (and Checkout's returns) open.
     email_sender: str = Field(default="no-reply@wrapper.localhost", alias="EMAIL_SENDER")
     app_url: str = Field(default="http://localhost:5173", alias="APP_URL")
     # Other OIDC identity providers the authorizer accepts, beside the user pool: a JSON list of
     # {"issuer", "audiences", "jwks_url", "algorithms"?, "leeway_seconds"?} (wrapper.identity.tokens.parse_issuers).
     oidc_issuers: str = Field(default="[]", alias="OIDC_ISSUERS")
+
+    stripe: StripeSettings = Field(default_factory=StripeSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    credits: CreditSettings = Field(default_factory=CreditSettings)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Every group, from one reading of the environment (``os.environ`` unless given)."""
+        environ = os.environ if environ is None else environ
+        return cls.model_validate({**cls._variables(environ),
+                                   "stripe": StripeSettings._variables(environ),
+                                   "webhooks": WebhookSettings._variables(environ),
+                                   "credits": CreditSettings._variables(environ)})
+
+    @property
+    def billing_page(self) -> str:
+        """Where Checkout and the billing portal send the customer back: the web app's billing page."""
+        return f"{self.app_url.rstrip('/')}/billing"
 
     @property
     def cognito_issuer(self) -> str:
@@ -53,4 +115,3 @@ class Settings(BaseSettings):
     @property
     def queue_urls(self) -> list[str]:
         return [url for url in self.health_queue_urls.split(",") if url]
-
