@@ -13,9 +13,14 @@ CLIENT_ERROR_ALLOWED = {WRAPPER / "identity" / "cognito.py"}
 
 
 def _imports_client_error(path: Path) -> bool:
+    """``from botocore.exceptions import ClientError``, or botocore's exceptions module by any other import."""
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module == "botocore.exceptions" \
-                and any(alias.name == "ClientError" for alias in node.names):
+        if isinstance(node, ast.ImportFrom) and node.module == "botocore.exceptions":
+            return True
+        if isinstance(node, ast.ImportFrom) and node.module == "botocore" \
+                and any(alias.name == "exceptions" for alias in node.names):
+            return True
+        if isinstance(node, ast.Import) and any(alias.name == "botocore.exceptions" for alias in node.names):
             return True
     return False
 
@@ -109,10 +114,20 @@ def test_no_test_module_imports_another() -> None:
     modules = list(TESTS.rglob("*.py"))
 
     # When their imports are read
-    crossing = sorted(f"{p.relative_to(TESTS.parent)} imports {node.module}" for p in modules
-                      for node in ast.walk(ast.parse(p.read_text()))
-                      if isinstance(node, ast.ImportFrom) and node.module
-                      and node.module.split(".")[-1].startswith("test_") and node.module.startswith("tests."))
+    crossing = sorted(f"{p.relative_to(TESTS.parent)} imports {name}" for p in modules
+                      for name in _imported_modules(p) if name.startswith("tests.")
+                      and name.split(".")[-1].startswith("test_"))
 
     # Then shared flows and fakes come from helper modules (support, flows, fakes, builders), never a test file
     assert crossing == []
+
+
+def _imported_modules(path: Path) -> list[str]:
+    """Every module an import names: ``import a.b``, ``from a.b import c`` (c may be a module too)."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+    return names

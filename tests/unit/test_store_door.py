@@ -107,6 +107,24 @@ def test_a_transaction_cancelled_by_contention_alone_may_be_retried() -> None:
     assert refused.value.failed == () and refused.value.contended and retryable(refused.value)
 
 
+@pytest.mark.parametrize(("reasons", "expected"), [
+    (["None", "ThrottlingError"], StoreBusy),
+    (["ProvisionedThroughputExceeded", "TransactionConflict"], StoreBusy),
+    (["None", "ValidationError"], ClientError),
+], ids=["throttled", "throttled-and-contended", "a-fault-of-the-write"])
+def test_a_transaction_cancelled_for_other_reasons_is_no_conflict(reasons: list[str],
+                                                                   expected: type[Exception]) -> None:
+    # Given a transaction cancelled by throttling, or by a fault of the write itself (an item too large)
+    table = Table(_Refusing({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                             "CancellationReasons": [{"Code": r} for r in reasons]}), "wrapper")
+
+    # When it is written, Then throttling is a 503 to retry, and a fault stays DynamoDB's own error (a 500):
+    # neither tells the client that the item changed meanwhile
+    with pytest.raises(expected) as raised:
+        table.transact([update_op(ACME, "A", update="SET x = :x", values={":x": 1})] * 2)
+    assert not isinstance(raised.value, WriteRefused)
+
+
 def test_other_errors_pass_through_unchanged() -> None:
     # Given a client whose credentials may not reach the item (tenant-scoped credentials)
     table = Table(_Refusing({"Error": {"Code": "AccessDeniedException", "Message": "no"}}), "wrapper")

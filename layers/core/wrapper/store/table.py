@@ -1,9 +1,11 @@
 """The one door to DynamoDB: a thin typed wrapper over the low-level client for the one table.
 
-DynamoDB's errors stop here. A write refused by its own condition, or a transaction cancelled, is
-``WriteRefused`` (a 409 ``Conflict`` unless the caller makes more of it), naming which operations'
-conditions failed; throttling and DynamoDB's internal errors are ``StoreBusy`` (a 503). Nothing
-above this package catches a ``ClientError``.
+DynamoDB's errors stop here. A write refused by its own condition, or a transaction cancelled by one
+or by another transaction holding its items, is ``WriteRefused`` (a 409 ``Conflict`` unless the caller
+makes more of it), naming which operations' conditions failed; throttling and DynamoDB's internal
+errors are ``StoreBusy`` (a 503). Any other error (a malformed or oversized write, access denied) stays
+DynamoDB's own ``ClientError``, a fault that reaches the 5xx alarms. Nothing above this package
+catches a ``ClientError``.
 """
 
 from __future__ import annotations
@@ -45,17 +47,20 @@ def _to_decimal(value: Any) -> Any:
 
 CHANGED_MEANWHILE = "The item changed meanwhile; read it again and retry."
 CONDITION_FAILED = "ConditionalCheckFailed"
-# Per-operation reasons of a cancelled transaction that say nothing of the item, only of the moment.
-_CONTENDED = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+# A transaction's per-operation reasons: another transaction held an item (it changed meanwhile), or
+# DynamoDB throttled the request. Any other reason (ValidationError, ItemCollectionSizeLimitExceeded, ...)
+# is a fault of the write itself and stays a ClientError.
+_CONFLICTED = "TransactionConflict"
+_THROTTLED = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
 _BUSY = frozenset({"TransactionConflictException", "ProvisionedThroughputExceededException", "ThrottlingException",
                    "RequestLimitExceeded", "InternalServerError"})
 
 
 class WriteRefused(Conflict):
-    """DynamoDB refused a write whole. ``reasons`` holds one code per operation of a transaction (None
-    where that operation was fine), or the one code of a single write. ``failed`` are the operations
-    whose own condition failed; ``contended`` means none did, but concurrent writes or throttling got
-    in the way, and the same write may go through when tried again."""
+    """DynamoDB refused a write whole because of the items' state. ``reasons`` holds one code per
+    operation of a transaction (None where that operation was fine), or the one code of a single
+    write. ``failed`` are the operations whose own condition failed; ``contended`` means none did, but
+    another transaction held one of the items, and the same write may go through when tried again."""
 
     def __init__(self, reasons: Sequence[str | None], detail: str = CHANGED_MEANWHILE) -> None:
         super().__init__(detail)
@@ -71,7 +76,7 @@ class WriteRefused(Conflict):
 
     @property
     def contended(self) -> bool:
-        return not self.failed and any(reason in _CONTENDED for reason in self.reasons)
+        return not self.failed and _CONFLICTED in self.reasons
 
 
 class StoreBusy(Unavailable):
@@ -92,8 +97,14 @@ def _refusal(exc: ClientError) -> Exception:
     if code == "ConditionalCheckFailedException":
         return WriteRefused((CONDITION_FAILED,))
     if code == "TransactionCanceledException":
-        reasons = exc.response.get("CancellationReasons") or []
-        return WriteRefused([None if r.get("Code") in (None, "None") else str(r["Code"]) for r in reasons])
+        reasons = [None if r.get("Code") in (None, "None") else str(r["Code"])
+                   for r in exc.response.get("CancellationReasons") or []]
+        given = {reason for reason in reasons if reason is not None}
+        if CONDITION_FAILED in given or given == {_CONFLICTED}:
+            return WriteRefused(reasons)
+        if given and given <= _THROTTLED | {_CONFLICTED}:
+            return StoreBusy(code)
+        return exc
     if code in _BUSY:
         return StoreBusy(code)
     return exc

@@ -99,8 +99,9 @@ class Subscriptions(SubscriptionReads):
         pending = {"kind": "subscribe", "ended": ended.model_dump_json(), "coupon": coupon.code if coupon else None,
                    "coupon_max": self._coupon_max(coupon), "event_type": EventType.SUBSCRIPTION_CREATED.value,
                    "event_data": dumps(event_data)}
-        charge = self._collect(actor, current, started, preview, pending, audit) if preview.amount_due > 0 else None
+        # The event is made (and its data checked) before any money moves.
         events = [new_event(EventType.SUBSCRIPTION_CREATED, tenant.tenant_id, event_data)]
+        charge = self._collect(actor, current, started, preview, pending, audit) if preview.amount_due > 0 else None
         if charge:
             events.append(self._paid_event(tenant, charge.id, preview, audit))
         try:
@@ -126,8 +127,9 @@ class Subscriptions(SubscriptionReads):
                       "scheduled_at": changed.scheduled_change.at.isoformat() if changed.scheduled_change else None}
         pending = {"kind": "change", "event_type": EventType.SUBSCRIPTION_UPDATED.value,
                    "event_data": dumps(event_data)}
-        charge = self._collect(actor, current, changed, preview, pending, audit) if preview.amount_due > 0 else None
+        # The event is made (and its data checked) before any money moves.
         events = [new_event(EventType.SUBSCRIPTION_UPDATED, actor.tenant.tenant_id, event_data)]
+        charge = self._collect(actor, current, changed, preview, pending, audit) if preview.amount_due > 0 else None
         if charge:
             events.append(self._paid_event(actor.tenant, charge.id, preview, audit))
         self._write_or_refund(self.store.save_ops(changed, expected_version=current.version), events, charge)
