@@ -10,7 +10,8 @@ every function inside its own single process, so one module-level offset reaches
 it (``/_local/clock``) so that tests and people can see what happens tomorrow, or at the end of a
 billing period, without waiting for it. Nothing else sets it; on AWS it is always 0. Times that
 others stamp keep their own clock: a JWT's ``iat``/``exp`` (its issuer's), a Stripe signature's
-``t`` (Stripe's), STS credentials' expiry. """
+``t`` (Stripe's), STS credentials' expiry.
+"""
 
 from __future__ import annotations
 
