@@ -8,13 +8,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from wrapper import aws
 from wrapper.billing import run
 from wrapper.billing.dal import DynamoDueSubscriptions
-from wrapper.catalog.store import Catalog
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
-from wrapper.subscriptions.logic import Subscriptions
 from wrapper.subscriptions.renewal import PeriodEnds
-from wrapper.subscriptions.settings import LazyPayments
-from wrapper.subscriptions.store import SubscriptionStore
+from wrapper.subscriptions.wiring import subscriptions_for
 
 settings = Settings.from_environ()
 logger = Logger()
@@ -22,9 +19,7 @@ tracer = Tracer(patch_modules=aws.TRACED_MODULES_WITH_STRIPE)
 metrics = Metrics()
 table = table_for(settings)
 due = DynamoDueSubscriptions(table)
-period_ends = PeriodEnds(Subscriptions(SubscriptionStore(table, outbox_ttl_days=settings.outbox_ttl_days),
-                                       Catalog(table), LazyPayments(settings.stripe, aws.client_for(settings, "ssm")),
-                                       billing_page=settings.billing_page))
+period_ends = PeriodEnds(subscriptions_for(settings, table))
 
 
 @logger.inject_lambda_context

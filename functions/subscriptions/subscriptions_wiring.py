@@ -6,7 +6,6 @@ from typing import TypeVar
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from pydantic import BaseModel
 
-from wrapper import aws
 from wrapper.api.app import idempotency_key_of
 from wrapper.catalog.store import Catalog
 from wrapper.credits.service import Credits
@@ -16,18 +15,14 @@ from wrapper.kernel.actor import Actor
 from wrapper.payments.idempotency import IdempotencyRecords
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
-from wrapper.subscriptions.logic import Subscriptions
-from wrapper.subscriptions.settings import LazyPayments
-from wrapper.subscriptions.store import SubscriptionStore
+from wrapper.subscriptions.wiring import subscriptions_for
 
 M = TypeVar("M", bound=BaseModel)
 
 settings = Settings.from_environ()
 table = table_for(settings)
 catalog = Catalog(table)
-subscriptions = Subscriptions(SubscriptionStore(table, outbox_ttl_days=settings.outbox_ttl_days), catalog,
-                              LazyPayments(settings.stripe, aws.client_for(settings, "ssm")),
-                              billing_page=settings.billing_page)
+subscriptions = subscriptions_for(settings, table, catalog=catalog)
 idempotency = IdempotencyRecords(table)
 top_ups = TopUps(subscriptions.collection, Credits(WalletStore(table), outbox_ttl_days=settings.outbox_ttl_days),
                  unit_amount=settings.credits.unit_amount, currency=settings.credits.currency)

@@ -11,8 +11,7 @@ from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.port import Payments
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
-from wrapper.subscriptions.logic import Subscriptions
-from wrapper.subscriptions.store import SubscriptionStore
+from wrapper.subscriptions.wiring import subscriptions_for
 from wrapper.tenancy.scoping import scoped_tables_for
 from wrapper.usage.service import Usage
 from wrapper.usage.store import UsageStore
@@ -27,8 +26,7 @@ def _no_payments() -> Payments:
     raise Unavailable("Payments are not reachable from the usage function.")
 
 
-_subscriptions = Subscriptions(SubscriptionStore(table, outbox_ttl_days=settings.outbox_ttl_days), catalog,
-                               _no_payments, billing_page="")
+_subscriptions = subscriptions_for(settings, table, catalog=catalog, payments=_no_payments)
 
 
 def overdraft(tenant: TenantContext) -> Decimal:

@@ -89,3 +89,27 @@ def test_stripe_is_connected_on_the_first_payment_call_only(monkeypatch: pytest.
     # Then the key was read once, with decryption, and the adapter connected once (to Stripe itself)
     assert ssm.calls == [{"Name": "/p/key", "WithDecryption": True}]
     assert connected == [("sk_test_fake", None)]
+
+
+def test_settings_read_every_variable_template_yaml_sets_and_only_those() -> None:
+    # Given the variables template.yaml gives the functions (globals and each function's own)
+    from localcloud.template import load_yaml
+    from tests.unit.builders import REPO
+    from wrapper.settings import CreditSettings, StripeSettings, WebhookSettings
+
+    template = load_yaml(REPO / "template.yaml")
+    declared = set(template["Globals"]["Function"]["Environment"]["Variables"])
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            declared |= set(resource["Properties"].get("Environment", {}).get("Variables", {}))
+    ours = {name for name in declared if not name.startswith("POWERTOOLS_")}
+
+    # When the settings' names are listed
+    read = {field.alias for model in (Settings, StripeSettings, WebhookSettings, CreditSettings)
+            for field in model.model_fields.values() if field.alias}
+
+    # Then each variable the template sets is read by its name, and the settings read nothing else but
+    # what Lambda itself sets (AWS_REGION), what only the local cloud sets (its endpoint) and one tuning
+    # knob with a default (OUTBOX_TTL_DAYS)
+    assert ours - read == set()
+    assert read - ours == {"AWS_REGION", "AWS_ENDPOINT_URL", "OUTBOX_TTL_DAYS"}

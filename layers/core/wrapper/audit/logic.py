@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from wrapper.events.data import EventData
 from wrapper.events.envelope import EventEnvelope
 
 
@@ -16,7 +15,10 @@ class AuditLog(Protocol):
 
 
 def audit_entry(event: EventEnvelope) -> dict[str, Any]:
-    # Every type's data carries the audit fields (EventData), whatever else it holds.
+    # Every type's data carries the audit fields (EventData), whatever else it holds. The models load
+    # with the first event, not with the consumer's cold start.
+    from wrapper.events.data import EventData
+
     data = EventData.model_validate(event.data)
     return {
         "event_id": event.id,
