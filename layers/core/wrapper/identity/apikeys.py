@@ -72,7 +72,6 @@ if TYPE_CHECKING:  # the authorizer imports this module and should not load the 
 KEY_PREFIX = "wk_"
 # The role name API keys carry in the authorizer's context; their permissions come with it.
 API_KEY_ROLE = "api-key"
-PRINCIPAL_PREFIX = "apikey:"
 # A write per key per minute at most: enough to tell a live key from a forgotten one.
 LAST_USED_RESOLUTION_SECONDS = 60
 
