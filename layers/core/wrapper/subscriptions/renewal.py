@@ -35,11 +35,10 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, new_event
 from wrapper.kernel.errors import Conflict
+from wrapper.kernel.model import Model
 from wrapper.kernel.tenant import TenantContext
 from wrapper.money.periods import Anchor, Interval, period_containing
 from wrapper.payments.port import PaymentDeclined, PaymentError
@@ -61,7 +60,7 @@ ATTEMPTS = 3
 Outcome = Literal["renewed", "applied", "past_due", "canceled", "notified", "skipped", "error"]
 
 
-class PeriodEndResult(BaseModel):
+class PeriodEndResult(Model):
     """What the run did for one subscription (the state machine's output lists one per subscription)."""
 
     tenant_id: str

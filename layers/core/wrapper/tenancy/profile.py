@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, StringConstraints, field_validator, model_validator
 
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
@@ -16,6 +16,7 @@ from wrapper.identity.models import normalize_email
 from wrapper.kernel import clock
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import Conflict, NotFound
+from wrapper.kernel.model import Model
 from wrapper.kernel.permissions import Permission
 from wrapper.kernel.tenant import TenantContext
 from wrapper.store.schema import PROFILE_SK
@@ -32,7 +33,7 @@ def _timezone(value: str) -> str:
     return value
 
 
-class TenantProfile(BaseModel):
+class TenantProfile(Model):
     tenant_id: str
     name: str
     timezone: str
@@ -47,7 +48,7 @@ class TenantProfile(BaseModel):
     version: int
 
 
-class TenantUpdate(BaseModel):
+class TenantUpdate(Model):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
