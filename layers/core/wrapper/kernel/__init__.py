@@ -1,2 +1,3 @@
 """The leaf every other package may import, and which imports none of them: the actor and its tenant,
-permissions, errors, pages and cursors, numbers, clocks and timestamps. No I/O lives here."""
+permissions, errors, pages and cursors, numbers, clocks, timestamps and the models' base. No I/O lives
+here."""
