@@ -126,7 +126,7 @@ class SubscriptionReads:
                               timezone: str | None) -> Subscription:
         plan = self._default_plan()
         price = self.catalog.active_price(plan.id, currency="USD", interval_unit="month") or next(
-            (p for p in reversed(self.catalog.prices(plan.id)) if p.active), None)
+            (p for p in reversed(self.catalog.prices(plan.id)) if p.active and p.spec.meter is None), None)
         interval: IntervalUnit = price.interval.unit if price else "month"
         zone = timezone or str(self.store.profile(tenant).get("timezone") or "UTC")
         period = first_period(Anchor(now, zone), Interval(unit=interval))
@@ -149,7 +149,7 @@ class SubscriptionReads:
     def _price(self, plan: Plan, currency: str, interval: IntervalUnit, *, field: str) -> Price | None:
         price = self.catalog.active_price(plan.id, currency=currency, interval_unit=interval)
         if price is None:
-            if plan.is_default and not any(p.active for p in self.catalog.prices(plan.id)):
+            if plan.is_default and not any(p.active and p.spec.meter is None for p in self.catalog.prices(plan.id)):
                 return None  # a free plan may have no price at all
             raise unprocessable(field, f"{plan.code} has no {interval}ly price in {currency}.")
         return price
