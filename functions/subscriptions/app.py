@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import subscriptions_billing
 import subscriptions_credits
+import subscriptions_invoices
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
@@ -44,6 +45,7 @@ app.use(middlewares=[tenant_middleware(logger, DynamoRequestCounter(table),
                                        custom_roles=Roles(table, outbox_ttl_days=settings.outbox_ttl_days))])
 app.include_router(subscriptions_billing.router)
 app.include_router(subscriptions_credits.router)
+app.include_router(subscriptions_invoices.router)
 
 
 @app.exception_handler(PaymentRequired)

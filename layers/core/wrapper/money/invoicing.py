@@ -27,7 +27,6 @@ from fractions import Fraction
 from typing import Literal
 
 from wrapper.money.amounts import exact, minor_as_major, to_minor
-from wrapper.money.pricing import Quantity
 
 LineKind = Literal["subscription", "seats", "addon", "usage", "proration", "late_usage", "credits"]
 
@@ -39,7 +38,7 @@ class PricedLine:
     kind: LineKind
     description: str
     amount: int
-    quantity: Quantity = 1
+    quantity: int | Decimal = 1
     meter: str | None = None
     period_start: str | None = None
     period_end: str | None = None

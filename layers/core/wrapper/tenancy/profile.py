@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
@@ -32,6 +32,39 @@ def _timezone(value: str) -> str:
     return value
 
 
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    line1: Line | None = None
+    line2: Line | None = None
+    city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)] | None = None
+    region: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,3}(-[A-Z0-9]{1,3})?$")] | None = Field(
+        default=None, description="ISO 3166-2 subdivision code, with or without the country: CA or US-CA")
+    country: Country = Field(description="ISO 3166-1 alpha-2, upper-case: the tax rate is chosen by it")
+
+    @property
+    def subdivision(self) -> str | None:
+        """The region as the catalog's tax rates name it (``US-CA``)."""
+        if self.region is None:
+            return None
+        return self.region if "-" in self.region else f"{self.country}-{self.region}"
+
+
+class BillingDetails(BaseModel):
+    """Who an invoice is addressed to, and where: the address's country and region choose the tax rate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    legal_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    address: Address | None = None
+    tax_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=40)] | None = None
+
+
 class TenantProfile(BaseModel):
     tenant_id: str
     name: str
@@ -40,6 +73,7 @@ class TenantProfile(BaseModel):
     status: str
     plan_tier: str
     settings: dict[str, Any] = {}
+    billing_details: BillingDetails | None = None
     created_at: str
     updated_at: str | None = None
     deleted_at: str | None = None
@@ -54,6 +88,7 @@ class TenantUpdate(BaseModel):
     timezone: Annotated[str, AfterValidator(_timezone)] | None = None
     billing_email: Annotated[str, AfterValidator(normalize_email)] | None = None
     settings: dict[str, Any] | None = None
+    billing_details: BillingDetails | None = None
 
     @model_validator(mode="after")
     def _required_fields_stay(self) -> TenantUpdate:
@@ -92,6 +127,10 @@ class TenantProfiles:
                          "version": int(current["version"]) + 1}
         if "settings" in fields:
             updated["settings"] = json.dumps(fields["settings"])
+        if change.billing_details is not None:
+            updated["billing_details"] = change.billing_details.model_dump_json(exclude_none=True)
+        elif "billing_details" in fields:
+            updated.pop("billing_details", None)  # null clears them
         event = new_event(EventType.TENANT_UPDATED, actor.tenant.tenant_id, {
             "actor": actor.user_id, "target": actor.tenant.tenant_id, "fields": sorted(fields),
             "request_id": request_id, "source_ip": source_ip})
@@ -130,11 +169,18 @@ class TenantProfiles:
         return _profile(deleted)
 
 
+def billing_details_of(item: Item) -> BillingDetails | None:
+    """The billing details stored on a tenant's profile item (JSON, as written by ``update``)."""
+    stored = item.get("billing_details")
+    return BillingDetails.model_validate_json(stored) if isinstance(stored, str) else None
+
+
 def _profile(item: Item) -> TenantProfile:
     settings = item.get("settings")
     return TenantProfile(
         tenant_id=str(item["tenant_id"]), name=str(item["name"]), timezone=str(item["timezone"]),
         billing_email=item.get("billing_email"), status=str(item["status"]), plan_tier=str(item["plan_tier"]),
         settings=json.loads(settings) if isinstance(settings, str) else {}, created_at=str(item["created_at"]),
+        billing_details=billing_details_of(item),
         updated_at=item.get("updated_at"), deleted_at=item.get("deleted_at"), purge_after=item.get("purge_after"),
         version=int(item["version"]))
