@@ -23,7 +23,7 @@ import pytest
 
 from tests.unit import subscription_world
 from tests.unit.fakes import FakePayments
-from tests.unit.subscription_world import T0, World, audit_fields, on_plan
+from tests.unit.subscription_world import T0, World, on_plan
 from wrapper.billing import run
 from wrapper.billing.dal import DynamoDueSubscriptions
 from wrapper.billing.invoices import renewal_invoice_id
@@ -123,7 +123,7 @@ def test_a_scheduled_downgrade_applies_and_the_new_plan_is_charged(world: World,
     on_plan(world, "biz", "price_biz_m", anchor=T0)
     _card(world)
     world.clock.now = datetime(2024, 1, 20, tzinfo=UTC)
-    world.service.change(world.actor(), ChangeRequest(plan_code="pro"), **audit_fields())
+    world.service.change(world.actor(), ChangeRequest(plan_code="pro"))
     result = ends.close_period(ACME, "sub_biz", date(2024, 2, 1))
     assert (result.status, result.amount) == ("applied", 3000)
     applied = _current(world)
@@ -135,7 +135,7 @@ def test_a_scheduled_downgrade_applies_and_the_new_plan_is_charged(world: World,
 def test_cancel_at_period_end_ends_it_without_a_charge(world: World, ends: PeriodEnds) -> None:
     on_plan(world, "pro", "price_pro_m", anchor=T0)
     _card(world)
-    world.service.cancel(world.actor(), CancelRequest(at_period_end=True), **audit_fields())
+    world.service.cancel(world.actor(), CancelRequest(at_period_end=True))
     result = ends.close_period(ACME, "sub_pro", date(2024, 2, 1))
     assert result.status == "canceled" and not world.payments.charges and not _invoices(world)
     now_on = _current(world)
@@ -183,8 +183,8 @@ def test_a_free_plan_rolls_forward_without_a_charge(world: World, ends: PeriodEn
 
 def test_coupon_periods_count_down_at_renewal(world: World, ends: PeriodEnds) -> None:
     _card(world)
-    subscribed = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro", coupon="quarter"),
-                                         **audit_fields()).subscription
+    subscribed = world.service.subscribe(world.actor(),
+                                         SubscribeRequest(plan_code="pro", coupon="quarter")).subscription
     assert ends.close_period(ACME, subscribed.id, date(2024, 2, 1)).amount == 3000
     coupon = _current(world).coupon
     assert coupon and coupon.periods_left == 0
@@ -192,8 +192,8 @@ def test_coupon_periods_count_down_at_renewal(world: World, ends: PeriodEnds) ->
 
 def test_a_forever_coupon_discounts_every_renewal(world: World, ends: PeriodEnds) -> None:
     _card(world)
-    subscribed = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro", coupon="ONLYONE"),
-                                         **audit_fields()).subscription
+    subscribed = world.service.subscribe(world.actor(),
+                                         SubscribeRequest(plan_code="pro", coupon="ONLYONE")).subscription
     assert ends.close_period(ACME, subscribed.id, date(2024, 2, 1)).amount == 2500
     assert ends.close_period(ACME, subscribed.id, date(2024, 3, 1)).amount == 2500
 
@@ -201,7 +201,7 @@ def test_a_forever_coupon_discounts_every_renewal(world: World, ends: PeriodEnds
 def test_a_trial_is_warned_once_three_days_before_and_charged_at_its_end(world: World,
                                                                            ends: PeriodEnds) -> None:
     _card(world)
-    trial = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="trial"), **audit_fields()).subscription
+    trial = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="trial")).subscription
     assert ends.warn_trial_ending(ACME, trial.id, date(2024, 1, 11)).status == "skipped"
     assert ends.warn_trial_ending(ACME, trial.id, date(2024, 1, 12)).status == "notified"
     assert ends.warn_trial_ending(ACME, trial.id, date(2024, 1, 12)).status == "skipped"
@@ -271,7 +271,7 @@ def test_a_replaced_subscription_is_skipped(world: World, ends: PeriodEnds) -> N
 
 def test_plan_lists_the_due_day_and_the_trials_ending_three_days_later(world: World) -> None:
     on_plan(world, "pro", "price_pro_m", anchor=T0)
-    world.service.subscribe(world.actor("globex"), SubscribeRequest(plan_code="trial"), **audit_fields())
+    world.service.subscribe(world.actor("globex"), SubscribeRequest(plan_code="trial"))
     due = DynamoDueSubscriptions(world.table)
     planned = run.plan(run.RunInput(run_date=date(2024, 1, 12)), due)
     assert [(s["tenant_id"], s["step"]) for s in planned["subscriptions"]] == [("globex", "trial_ending")]
@@ -293,7 +293,7 @@ def test_bill_answers_what_it_did(world: World, ends: PeriodEnds) -> None:
 
 def test_a_cancel_that_loses_the_race_is_read_again(world: World, ends: PeriodEnds) -> None:
     on_plan(world, "pro", "price_pro_m", anchor=T0)
-    world.service.cancel(world.actor(), CancelRequest(at_period_end=True), **audit_fields())
+    world.service.cancel(world.actor(), CancelRequest(at_period_end=True))
     end = world.service.end_at_period_end
     raced: list[bool] = []
 

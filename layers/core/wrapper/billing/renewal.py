@@ -45,8 +45,9 @@ from pydantic import BaseModel
 from wrapper.billing.models import Invoice
 from wrapper.billing.rating import Rating
 from wrapper.events.catalog import EventType
-from wrapper.events.envelope import EventEnvelope, new_event
+from wrapper.events.envelope import EventEnvelope, audit_fields, new_event
 from wrapper.kernel.errors import Conflict
+from wrapper.kernel.request_meta import NO_REQUEST
 from wrapper.kernel.tenant import TenantContext
 from wrapper.money.periods import Anchor, Interval, period_containing
 from wrapper.payments.port import PaymentDeclined, PaymentError
@@ -243,7 +244,7 @@ class PeriodEnds:
         return charge.id, charge.failure_message or charge.status
 
     def _audit(self, subscription: Subscription) -> dict[str, Any]:
-        return {"actor": ACTOR, "target": subscription.id, "request_id": None, "source_ip": None}
+        return audit_fields(ACTOR, subscription.id, NO_REQUEST)
 
     def _result(self, tenant: TenantContext, subscription_id: str, status: Outcome, reason: str,
                 **details: Any) -> PeriodEndResult:

@@ -12,12 +12,13 @@ from ulid import ULID
 from wrapper.catalog.models import Plan, PlanKind, Price
 from wrapper.catalog.store import Catalog
 from wrapper.events.catalog import EventType
-from wrapper.events.envelope import new_event
+from wrapper.events.envelope import audit_fields, new_event
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.clock import Clock, now
 from wrapper.kernel.errors import NotFound, Unavailable
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.kernel.permissions import Permission
+from wrapper.kernel.request_meta import NO_REQUEST
 from wrapper.kernel.tenant import TenantContext
 from wrapper.money.periods import Anchor, Interval, Period, first_period, period_containing
 from wrapper.money.pricing import PriceSpec
@@ -106,8 +107,8 @@ class SubscriptionReads:
         try:
             self.store.write(self.store.save_ops(created, expected_version=None), [new_event(
                 EventType.SUBSCRIPTION_CREATED, tenant.tenant_id,
-                {"actor": "system", "target": created.id, "request_id": None, "source_ip": None,
-                 "plan_code": created.plan_code, "status": created.status, "default_plan": True})])
+                {**audit_fields("system", created.id, NO_REQUEST), "plan_code": created.plan_code,
+                 "status": created.status, "default_plan": True})])
         except WriteRefused:
             again = self.store.current(tenant)
             if again is None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from wrapper.events.catalog import EventType
-from wrapper.events.envelope import new_event
+from wrapper.events.envelope import audit_fields, new_event
 from wrapper.events.outbox import write_with_outbox
 from wrapper.identity.models import normalize_email
 from wrapper.kernel import clock
@@ -116,8 +116,7 @@ class TenantProfiles:
             raise NotFound("No such tenant.")
         return _profile(item)
 
-    def update(self, actor: Actor, change: TenantUpdate, *, request_id: str | None,
-               source_ip: str | None = None) -> TenantProfile:
+    def update(self, actor: Actor, change: TenantUpdate) -> TenantProfile:
         actor.require(Permission.TENANT_WRITE)
         current = self.table.get(actor.tenant.pk, PROFILE_SK)
         if current is None:
@@ -132,8 +131,7 @@ class TenantProfiles:
         elif "billing_details" in fields:
             updated.pop("billing_details", None)  # null clears them
         event = new_event(EventType.TENANT_UPDATED, actor.tenant.tenant_id, {
-            "actor": actor.user_id, "target": actor.tenant.tenant_id, "fields": sorted(fields),
-            "request_id": request_id, "source_ip": source_ip})
+            **audit_fields(actor.user_id, actor.tenant.tenant_id, actor.request_meta), "fields": sorted(fields)})
         try:
             # Optimistic: a concurrent update between our read and this write makes it fail, not vanish.
             write_with_outbox(self.table, [put_op(updated, condition="#v = :v", names={"#v": "version"},
@@ -144,8 +142,7 @@ class TenantProfiles:
         return _profile(updated)
 
 
-    def delete(self, actor: Actor, *, grace_days: int, request_id: str | None,
-               source_ip: str | None) -> TenantProfile:
+    def delete(self, actor: Actor, *, grace_days: int) -> TenantProfile:
         """Soft delete: the tenant is closed to every request at once, and its data is kept for
         ``grace_days`` (the operator can restore it until then; purging comes with the admin API)."""
         actor.require(Permission.TENANT_DELETE)
@@ -157,8 +154,8 @@ class TenantProfiles:
                          "purge_after": (now + timedelta(days=grace_days)).isoformat(),
                          "version": int(current["version"]) + 1}
         event = new_event(EventType.TENANT_DELETED, actor.tenant.tenant_id, {
-            "actor": actor.user_id, "target": actor.tenant.tenant_id, "purge_after": deleted["purge_after"],
-            "request_id": request_id, "source_ip": source_ip})
+            **audit_fields(actor.user_id, actor.tenant.tenant_id, actor.request_meta),
+            "purge_after": deleted["purge_after"]})
         try:
             write_with_outbox(self.table, [put_op(deleted, condition="#v = :v AND #s = :active",
                                                   names={"#v": "version", "#s": "status"},
