@@ -22,7 +22,7 @@ values the code already trusts, never from request input unchecked.
 | current subscription (+ GSI1 `PLATFORM#DUE#<day>` / `TENANT#<t>`: due on a day) | `TENANT#<t>` | `SUBSCRIPTION` | GetItem; GSI1 Query |
 | subscription history | `TENANT#<t>` | `SUBHIST#<...>` | Query prefix |
 | billing record (Stripe customer, card) | `TENANT#<t>` | `BILLING` | GetItem |
-| pending Checkout changes, applied Stripe events, charges, trial notices, coupon uses | `TENANT#<t>` | `CHECKOUT#`, `STRIPEEVT#`, `CHARGE#`, `TRIALNOTICE#`, `COUPONUSE#` | GetItem |
+| pending Checkout changes, applied Stripe events, renewal charges recorded before invoices existed (no longer written), trial notices, coupon uses | `TENANT#<t>` | `CHECKOUT#`, `STRIPEEVT#`, `CHARGE#`, `TRIALNOTICE#`, `COUPONUSE#` | GetItem |
 | a tenant's invoices, newest first (ids sort by issue day) | `TENANT#<t>` | `INVOICE#<id>` | GetItem / Query prefix |
 | invoice number series (the last number given, per prefix and year) | `PLATFORM#INVOICESERIES#<prefix>-<yyyy>` | `COUNTER` | GetItem, conditional update |
 | tenant by Stripe customer | `PLATFORM#STRIPECUST#<customer>` | `TENANT` | GetItem |
