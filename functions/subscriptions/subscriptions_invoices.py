@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from subscriptions_wiring import invoices
 
 from wrapper.api.tenant import current_actor
-from wrapper.billing.models import Invoice, InvoiceStatus
+from wrapper.invoices.models import Invoice, InvoiceStatus
 from wrapper.kernel.pagination import MAX_LIMIT, Page
 
 router = APIGatewayRouter()

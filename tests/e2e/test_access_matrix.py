@@ -155,8 +155,8 @@ def world(cloud: Any) -> dict[str, Any]:
 
 def _an_invoice(cloud: Any, tenant_id: str) -> str:
     """An issued invoice of the tenant's, written through the invoices' own store."""
-    from wrapper.billing.invoices import InvoiceStore, renewal_invoice_id
-    from wrapper.billing.models import Invoice
+    from wrapper.invoices.models import Invoice
+    from wrapper.invoices.store import InvoiceStore, renewal_invoice_id
 
     at = datetime.now(UTC)
     invoice = Invoice(id=renewal_invoice_id(tenant_id, "sub_matrix", at, at), number="MATRIX-1", status="paid",

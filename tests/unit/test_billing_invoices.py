@@ -22,11 +22,11 @@ import pytest
 
 from tests.unit import subscription_world
 from tests.unit.subscription_world import T0, World, on_plan
-from wrapper.billing.models import Invoice
 from wrapper.billing.renewal import PeriodEnds
 from wrapper.billing.wiring import period_ends_for
 from wrapper.catalog.models import Aggregation, Meter, Price, TaxRate
 from wrapper.catalog.store import item_of
+from wrapper.invoices.models import Invoice
 from wrapper.kernel.tenant import TenantContext
 from wrapper.money.periods import MONTHLY
 from wrapper.money.pricing import PriceSpec

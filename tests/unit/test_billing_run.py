@@ -26,10 +26,10 @@ from tests.unit.fakes import FakePayments
 from tests.unit.subscription_world import T0, World, on_plan
 from wrapper.billing import run
 from wrapper.billing.dal import DynamoDueSubscriptions
-from wrapper.billing.invoices import renewal_invoice_id
-from wrapper.billing.models import Invoice
 from wrapper.billing.renewal import PeriodEnds
 from wrapper.billing.wiring import period_ends_for
+from wrapper.invoices.models import Invoice
+from wrapper.invoices.store import renewal_invoice_id
 from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.port import Charge, PaymentProviderUnavailable
 from wrapper.settings import Settings

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from wrapper.billing.invoices import InvoiceStore, renewal_invoice_id
-from wrapper.billing.models import Invoice, invoice_of
 from wrapper.catalog.store import Catalog
+from wrapper.invoices.models import Invoice, invoice_of
+from wrapper.invoices.store import InvoiceStore, renewal_invoice_id
 from wrapper.kernel.tenant import TenantContext
 from wrapper.money.invoicing import Discount, PricedLine, TaxRule, total_invoice
 from wrapper.money.pricing import amount_for

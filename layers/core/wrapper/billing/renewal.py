@@ -42,10 +42,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from wrapper.billing.models import Invoice
 from wrapper.billing.rating import Rating
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, audit_fields, new_event
+from wrapper.invoices.models import Invoice
 from wrapper.kernel.errors import Conflict
 from wrapper.kernel.request_meta import NO_REQUEST
 from wrapper.kernel.tenant import TenantContext

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from wrapper.billing.models import Invoice, InvoiceStatus
 from wrapper.billing.renewal import PeriodEnds
+from wrapper.invoices.models import Invoice, InvoiceStatus
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import InvalidInput, NotFound
 from wrapper.kernel.pagination import Page

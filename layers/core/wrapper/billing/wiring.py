@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from wrapper.billing.invoices import InvoiceStore
 from wrapper.billing.rating import Rating
 from wrapper.billing.renewal import PeriodEnds
+from wrapper.invoices.store import InvoiceStore
 from wrapper.settings import Settings
 from wrapper.store.table import Table
 from wrapper.subscriptions.logic import Subscriptions

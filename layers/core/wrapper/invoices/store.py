@@ -19,7 +19,7 @@ import hashlib
 from datetime import date, datetime
 from typing import Any
 
-from wrapper.billing.models import Invoice, InvoiceStatus
+from wrapper.invoices.models import Invoice, InvoiceStatus
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.kernel.tenant import TenantContext
 from wrapper.store.schema import COUNTER_SK, INVOICE_PREFIX, invoice_series_pk, invoice_sk, tenant_pk

@@ -1,7 +1,7 @@
 """An invoice as clients read it (``GET /v1/invoices``...), and as it is stored (its JSON document).
 
 Amounts are integers in minor units of ``currency``. ``number`` is null while a draft and is given at
-finalization (see ``wrapper.billing.invoices``). The totals follow ``wrapper.money.invoicing``'s order:
+finalization (see ``wrapper.invoices.store``). The totals follow ``wrapper.money.invoicing``'s order:
 ``subtotal`` (the lines) - ``discount`` + ``tax`` (exclusive rates only) = ``total``; ``credits_applied``
 pays part of it; ``amount_due`` is what is left to pay, ``amount_paid`` what was paid.
 """
