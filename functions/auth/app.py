@@ -14,7 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wrapper import aws
-from wrapper.api.app import build_app, request_id_of, source_ip_of
+from wrapper.api.app import build_app, request_meta_of
 from wrapper.identity.models import (
     LoginRequest,
     LogoutRequest,
@@ -37,8 +37,7 @@ for router in (auth_password.router, auth_invites.router, auth_api_keys.router):
 @app.post("/v1/auth/signup", summary="Create a tenant and its owner, and sign in", tags=AUTH,
           responses={201: {"description": "Signed up"}, 409: {"description": "The email is taken"}})
 def signup(body: Annotated[SignupRequest, Body()]) -> Response[SignupResponse]:
-    session = identity.signup(body, request_id=request_id_of(app),
-                              source_ip=app.current_event.request_context.identity.source_ip)
+    session = identity.signup(body, request_meta=request_meta_of(app))
     return Response(status_code=201, content_type="application/json", body=session)
 
 
@@ -46,7 +45,7 @@ def signup(body: Annotated[SignupRequest, Body()]) -> Response[SignupResponse]:
           responses={200: {"description": "Signed in"}, 401: {"description": "Wrong email or password"},
                      429: {"description": "Too many failed sign-ins"}})
 def login(body: Annotated[LoginRequest, Body()]) -> SessionResponse:
-    return identity.login(body, request_id=request_id_of(app), source_ip=source_ip_of(app))
+    return identity.login(body, request_meta=request_meta_of(app))
 
 
 @app.post("/v1/auth/refresh", summary="Trade a refresh token for a new access token", tags=AUTH)

@@ -14,7 +14,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from wrapper.api.app import request_id_of, source_ip_of
 from wrapper.api.ratelimit import DynamoRequestCounter
 from wrapper.api.tenant import current_actor, tenant_middleware
 from wrapper.identity.apikeys import KEY_ID_PATTERN, ApiKey, ApiKeyRequest, ApiKeys, CreatedApiKey
@@ -40,8 +39,7 @@ KeyId = Annotated[str, Path(min_length=26, max_length=26, pattern=KEY_ID_PATTERN
              responses={201: {"description": "Created; store the key now, it is never shown again"}, **DENIED,
                         422: {"description": "Unknown or repeated scope, or an expiry in the past"}})
 def create_api_key(body: Annotated[ApiKeyRequest, Body()]) -> Response[CreatedApiKey]:
-    created = api_keys.create(current_actor(router), body, request_id=request_id_of(router),
-                              source_ip=source_ip_of(router))
+    created = api_keys.create(current_actor(router), body)
     return Response(status_code=201, content_type="application/json", body=created)
 
 
@@ -58,5 +56,5 @@ def list_api_keys(limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None
                responses={204: {"description": "Revoked"}, **DENIED,
                           404: {"description": "No such key in this tenant, or already revoked"}})
 def revoke_api_key(key_id: KeyId) -> Response[None]:
-    api_keys.revoke(current_actor(router), key_id, request_id=request_id_of(router), source_ip=source_ip_of(router))
+    api_keys.revoke(current_actor(router), key_id)
     return Response(status_code=204)

@@ -6,7 +6,7 @@ from auth_wiring import idp, settings, table
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from wrapper.api.app import request_id_of, source_ip_of
+from wrapper.api.app import request_meta_of
 from wrapper.identity.models import SessionResponse
 from wrapper.tenancy.invites import AcceptInvite, Invites
 from wrapper.tenancy.roles import Roles
@@ -25,4 +25,4 @@ InviteToken = Annotated[str, Path(min_length=20, max_length=128, pattern=r"^[A-Z
                         409: {"description": "Already a member, or the tenant or role changed"}})
 def accept_invite(token: InviteToken, body: Annotated[AcceptInvite, Body()]) -> SessionResponse:
     return invites.accept(token, body, idp=idp, role_holder_ops=roles.gain_ops,
-                          request_id=request_id_of(router), source_ip=source_ip_of(router))
+                          request_meta=request_meta_of(router))

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from wrapper import aws
-from wrapper.api.app import request_id_of, source_ip_of
+from wrapper.api.app import request_meta_of
 from wrapper.identity.models import Accepted, ForgotPasswordRequest, ResetPasswordRequest
 from wrapper.notifications import SesNotifier
 
@@ -28,5 +28,5 @@ def forgot_password(body: Annotated[ForgotPasswordRequest, Body()]) -> Response[
              responses={204: {"description": "Password changed; every earlier session is signed out"},
                         404: {"description": "The token is invalid, expired or already used"}})
 def reset_password(body: Annotated[ResetPasswordRequest, Body()]) -> Response[None]:
-    identity.reset_password(body, request_id=request_id_of(router), source_ip=source_ip_of(router))
+    identity.reset_password(body, request_meta=request_meta_of(router))
     return Response(status_code=204)

@@ -8,9 +8,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from wrapper import aws
 from wrapper.billing import run
 from wrapper.billing.dal import DynamoDueSubscriptions
+from wrapper.billing.wiring import period_ends_for
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
-from wrapper.subscriptions.renewal import PeriodEnds
 from wrapper.subscriptions.wiring import subscriptions_for
 
 settings = Settings.from_environ()
@@ -19,7 +19,7 @@ tracer = Tracer(patch_modules=aws.TRACED_MODULES_WITH_STRIPE)
 metrics = Metrics()
 table = table_for(settings)
 due = DynamoDueSubscriptions(table)
-period_ends = PeriodEnds(subscriptions_for(settings, table))
+period_ends = period_ends_for(settings, table, subscriptions_for(settings, table))
 
 
 @logger.inject_lambda_context

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from catalog_shared import WRITE_REFUSED, operator_only, settings
 
-from wrapper.api.app import idempotency_key_of, request_id_of
+from wrapper.api.app import idempotency_key_of, request_meta_of
 from wrapper.api.operator import current_operator
 from wrapper.credits.models import CreditGrant, NewGrant
 from wrapper.credits.service import Credits
@@ -27,5 +27,5 @@ TenantPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z
              responses={201: {"description": "The grant"}, **WRITE_REFUSED, 404: {"description": "No such tenant"}})
 def grant_credits(tenant_id: TenantPath, body: Annotated[NewGrant, Body()]) -> Response[CreditGrant]:
     grant = credits.give(tenant_id, body, by=current_operator(router).user_id,
-                         idempotency_key=idempotency_key_of(router), request_id=request_id_of(router))
+                         idempotency_key=idempotency_key_of(router), request_meta=request_meta_of(router))
     return Response(status_code=201, content_type="application/json", body=grant)

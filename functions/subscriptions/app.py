@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import subscriptions_billing
 import subscriptions_credits
+import subscriptions_invoices
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
@@ -15,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from subscriptions_wiring import once_per_key, settings, subscriptions, table
 
 from wrapper import aws
-from wrapper.api.app import REQUEST_ID_HEADER, build_app, request_id_of, source_ip_of
+from wrapper.api.app import REQUEST_ID_HEADER, build_app, request_id_of
 from wrapper.api.problem import PROBLEM_CONTENT_TYPE, problem_body
 from wrapper.api.ratelimit import DynamoRequestCounter
 from wrapper.api.tenant import current_actor, tenant_middleware
@@ -44,6 +45,7 @@ app.use(middlewares=[tenant_middleware(logger, DynamoRequestCounter(table),
                                        custom_roles=Roles(table, outbox_ttl_days=settings.outbox_ttl_days))])
 app.include_router(subscriptions_billing.router)
 app.include_router(subscriptions_credits.router)
+app.include_router(subscriptions_invoices.router)
 
 
 @app.exception_handler(PaymentRequired)
@@ -74,8 +76,8 @@ def list_subscriptions(limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] =
                      503: {"description": "The payment provider is unavailable"}})
 def subscribe(body: Annotated[SubscribeRequest, Body()]) -> Response[SubscriptionChange]:
     actor = _actor()
-    change = once_per_key(app, actor, "subscribe", body, lambda: subscriptions.subscribe(
-        actor, body, request_id=request_id_of(app), source_ip=source_ip_of(app)), SubscriptionChange)
+    change = once_per_key(app, actor, "subscribe", body, lambda: subscriptions.subscribe(actor, body),
+                          SubscriptionChange)
     return Response(status_code=201, content_type="application/json", body=change)
 
 
@@ -96,8 +98,7 @@ def get_current() -> Subscription:
                       503: {"description": "The payment provider is unavailable"}})
 def change_subscription(body: Annotated[ChangeRequest, Body()]) -> SubscriptionChange:
     actor = _actor()
-    return once_per_key(app, actor, "change", body, lambda: subscriptions.change(
-        actor, body, request_id=request_id_of(app), source_ip=source_ip_of(app)), SubscriptionChange)
+    return once_per_key(app, actor, "change", body, lambda: subscriptions.change(actor, body), SubscriptionChange)
 
 
 @app.post("/v1/subscriptions/current/preview", summary="What a change would bill now, changing nothing",
@@ -114,7 +115,7 @@ def preview_change(body: Annotated[ChangeRequest, Body()]) -> ChangePreview:
                      403: {"description": "Missing permission billing:write"},
                      409: {"description": "On the default plan (nothing to cancel), or changed meanwhile"}})
 def cancel_subscription(body: Annotated[CancelRequest, Body()]) -> Subscription:
-    return subscriptions.cancel(_actor(), body, request_id=request_id_of(app), source_ip=source_ip_of(app))
+    return subscriptions.cancel(_actor(), body)
 
 
 @app.post("/v1/subscriptions/current/resume", summary="Undo a cancel at the period end", tags=SUBSCRIPTIONS,
@@ -122,7 +123,7 @@ def cancel_subscription(body: Annotated[CancelRequest, Body()]) -> Subscription:
                      403: {"description": "Missing permission billing:write"},
                      409: {"description": "Not set to cancel, or changed meanwhile"}})
 def resume_subscription() -> Subscription:
-    return subscriptions.resume(_actor(), request_id=request_id_of(app), source_ip=source_ip_of(app))
+    return subscriptions.resume(_actor())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

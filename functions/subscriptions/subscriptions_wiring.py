@@ -7,6 +7,8 @@ from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from pydantic import BaseModel
 
 from wrapper.api.app import idempotency_key_of
+from wrapper.billing.service import Invoices
+from wrapper.billing.wiring import period_ends_for
 from wrapper.catalog.store import Catalog
 from wrapper.credits.service import Credits
 from wrapper.credits.store import WalletStore
@@ -24,6 +26,7 @@ table = table_for(settings)
 catalog = Catalog(table)
 subscriptions = subscriptions_for(settings, table, catalog=catalog)
 idempotency = IdempotencyRecords(table)
+invoices = Invoices(period_ends_for(settings, table, subscriptions))
 top_ups = TopUps(subscriptions.collection, Credits(WalletStore(table), outbox_ttl_days=settings.outbox_ttl_days),
                  unit_amount=settings.credits.unit_amount, currency=settings.credits.currency)
 

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tenants_wiring import settings, table, tenant_tables
 
 from wrapper import aws
-from wrapper.api.app import build_app, request_id_of, source_ip_of
+from wrapper.api.app import build_app
 from wrapper.api.ratelimit import DynamoRequestCounter
 from wrapper.api.tenant import current_actor, tenant_middleware
 from wrapper.kernel.actor import Actor
@@ -65,7 +65,7 @@ def get_tenant() -> TenantProfile:
                       409: {"description": "Changed meanwhile; retry"}})
 def patch_tenant(body: Annotated[TenantUpdate, Body()]) -> TenantProfile:
     actor = _actor()
-    return _profiles(actor).update(actor, body, request_id=request_id_of(app), source_ip=source_ip_of(app))
+    return _profiles(actor).update(actor, body)
 
 
 @app.delete("/v1/tenant", summary="Delete the tenant (owners only; kept for a grace period)", tags=TENANT,
@@ -74,8 +74,7 @@ def patch_tenant(body: Annotated[TenantUpdate, Body()]) -> TenantProfile:
                        409: {"description": "Changed meanwhile; retry"}})
 def delete_tenant() -> TenantProfile:
     actor = _actor()
-    return _profiles(actor).delete(actor, grace_days=TENANT_GRACE_DAYS, request_id=request_id_of(app),
-                                   source_ip=source_ip_of(app))
+    return _profiles(actor).delete(actor, grace_days=TENANT_GRACE_DAYS)
 
 
 UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -96,14 +95,14 @@ def list_members(limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
                       409: {"description": "The last owner cannot be demoted, or the members changed meanwhile"},
                       422: {"description": "No such role in this tenant"}})
 def change_member_role(user_id: UserId, body: Annotated[RoleChange, Body()]) -> Member:
-    return members.change_role(_actor(), user_id, body, request_id=request_id_of(app), source_ip=source_ip_of(app))
+    return members.change_role(_actor(), user_id, body)
 
 
 @app.delete("/v1/members/<user_id>", summary="Remove a member, or leave the tenant", tags=["members"],
             responses={204: {"description": "Removed"}, 404: {"description": "No such member in this tenant"},
                        409: {"description": "The last owner cannot leave or be removed"}})
 def remove_member(user_id: UserId) -> Response[None]:
-    members.remove(_actor(), user_id, request_id=request_id_of(app), source_ip=source_ip_of(app))
+    members.remove(_actor(), user_id)
     return Response(status_code=204)
 
 

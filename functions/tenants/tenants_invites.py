@@ -9,7 +9,6 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from tenants_wiring import settings, table, tenant_tables
 
 from wrapper import aws
-from wrapper.api.app import request_id_of, source_ip_of
 from wrapper.api.tenant import current_actor
 from wrapper.kernel.pagination import MAX_LIMIT, Page
 from wrapper.notifications import SesNotifier
@@ -29,8 +28,7 @@ INVITES = ["members"]
                         409: {"description": "Already a member"}, 422: {"description": "Unknown role"}})
 def create_invite(body: Annotated[InviteRequest, Body()]) -> Response[Invite]:
     invite = invites.create(current_actor(router), body, custom_roles=roles, notifier=notifier,
-                            app_url=settings.app_url, request_id=request_id_of(router),
-                            source_ip=source_ip_of(router))
+                            app_url=settings.app_url)
     return Response(status_code=201, content_type="application/json", body=invite)
 
 

@@ -7,7 +7,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from tenants_wiring import settings, tenant_tables
 
-from wrapper.api.app import request_id_of, source_ip_of
 from wrapper.api.tenant import current_actor
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.pagination import MAX_LIMIT, Page
@@ -48,8 +47,7 @@ def list_organizations(limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] =
                         422: {"description": "No such parent, or deeper than 10 levels"}})
 def create_organization(body: Annotated[NewOrganization, Body()]) -> Response[Organization]:
     actor = current_actor(router)
-    unit = _organizations(actor).create(actor, body, request_id=request_id_of(router),
-                                        source_ip=source_ip_of(router))
+    unit = _organizations(actor).create(actor, body)
     return Response(status_code=201, content_type="application/json", body=unit)
 
 
@@ -62,8 +60,7 @@ def create_organization(body: Annotated[NewOrganization, Body()]) -> Response[Or
                          422: {"description": "No such parent, or deeper than 10 levels"}})
 def change_organization(org_id: OrgId, body: Annotated[OrganizationUpdate, Body()]) -> Organization:
     actor = current_actor(router)
-    return _organizations(actor).update(actor, org_id, body, request_id=request_id_of(router),
-                                        source_ip=source_ip_of(router))
+    return _organizations(actor).update(actor, org_id, body)
 
 
 @router.delete("/v1/organizations/<org_id>", summary="Delete a unit with no units under it and no members",
@@ -74,7 +71,7 @@ def change_organization(org_id: OrgId, body: Annotated[OrganizationUpdate, Body(
                           409: {"description": "It has units under it or members, or changed meanwhile"}})
 def delete_organization(org_id: OrgId) -> Response[None]:
     actor = current_actor(router)
-    _organizations(actor).delete(actor, org_id, request_id=request_id_of(router), source_ip=source_ip_of(router))
+    _organizations(actor).delete(actor, org_id)
     return Response(status_code=204)
 
 
@@ -86,8 +83,7 @@ def delete_organization(org_id: OrgId) -> Response[None]:
                        409: {"description": "The member is in 20 units already"}})
 def assign_organization_member(org_id: OrgId, user_id: UserId) -> OrganizationMember:
     actor = current_actor(router)
-    return _organizations(actor).assign(actor, org_id, user_id, request_id=request_id_of(router),
-                                        source_ip=source_ip_of(router))
+    return _organizations(actor).assign(actor, org_id, user_id)
 
 
 @router.delete("/v1/organizations/<org_id>/members/<user_id>", summary="Take a member out of a unit",
@@ -97,6 +93,5 @@ def assign_organization_member(org_id: OrgId, user_id: UserId) -> OrganizationMe
                           404: {"description": "The member is not in that unit"}})
 def unassign_organization_member(org_id: OrgId, user_id: UserId) -> Response[None]:
     actor = current_actor(router)
-    _organizations(actor).unassign(actor, org_id, user_id, request_id=request_id_of(router),
-                                   source_ip=source_ip_of(router))
+    _organizations(actor).unassign(actor, org_id, user_id)
     return Response(status_code=204)

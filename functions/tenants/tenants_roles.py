@@ -7,7 +7,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from tenants_wiring import settings, tenant_tables
 
-from wrapper.api.app import request_id_of, source_ip_of
 from wrapper.api.tenant import current_actor
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.pagination import Page
@@ -38,8 +37,7 @@ def list_roles() -> Page[RoleView]:
                         422: {"description": "Bad name, built-in name, unknown or owner-only permission"}})
 def create_role(body: Annotated[NewRole, Body()]) -> Response[RoleView]:
     actor = current_actor(router)
-    role = _roles(actor).create(
-        actor, body, request_id=request_id_of(router), source_ip=source_ip_of(router))
+    role = _roles(actor).create(actor, body)
     return Response(status_code=201, content_type="application/json", body=role)
 
 
@@ -51,8 +49,7 @@ def create_role(body: Annotated[NewRole, Body()]) -> Response[RoleView]:
                          422: {"description": "A built-in role, or an unknown or owner-only permission"}})
 def change_role(role_name: RoleName, body: Annotated[RoleUpdate, Body()]) -> RoleView:
     actor = current_actor(router)
-    return _roles(actor).update(
-        actor, role_name, body, request_id=request_id_of(router), source_ip=source_ip_of(router))
+    return _roles(actor).update(actor, role_name, body)
 
 
 @router.delete("/v1/roles/<role_name>", summary="Delete a custom role nobody holds", tags=ROLES,
@@ -63,6 +60,5 @@ def change_role(role_name: RoleName, body: Annotated[RoleUpdate, Body()]) -> Rol
                           422: {"description": "A built-in role"}})
 def delete_role(role_name: RoleName) -> Response[None]:
     actor = current_actor(router)
-    _roles(actor).delete(
-        actor, role_name, request_id=request_id_of(router), source_ip=source_ip_of(router))
+    _roles(actor).delete(actor, role_name)
     return Response(status_code=204)

@@ -6,7 +6,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from usage_wiring import usage
 
-from wrapper.api.app import request_id_of, source_ip_of
 from wrapper.api.tenant import current_actor
 from wrapper.kernel.errors import DomainError
 from wrapper.usage.models import MAX_BODY_BYTES, EventBatch, IngestResult
@@ -35,5 +34,4 @@ def ingest_events(body: Annotated[EventBatch, Body()]) -> IngestResult:
     raw = router.current_event.body or ""
     if len(raw.encode()) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes: send fewer events per batch.")
-    return usage.ingest(current_actor(router), body.events, request_id=request_id_of(router),
-                        source_ip=source_ip_of(router))
+    return usage.ingest(current_actor(router), body.events)

@@ -254,6 +254,6 @@ def test_a_move_checked_against_a_stale_tree_fails_instead_of_making_a_cycle(clo
                   permissions=ROLE_PERMISSIONS["owner"])
     stale = Organizations(MovedBehindItsBack(items.client, items.name), outbox_ttl_days=1)
     with pytest.raises(Conflict):
-        stale.update(actor, x, OrganizationUpdate(parent_id=y), request_id="r", source_ip=None)
+        stale.update(actor, x, OrganizationUpdate(parent_id=y))
     assert _stored(cloud, owner["tenant_id"], x).get("parent_id") is None
     assert _stored(cloud, owner["tenant_id"], y)["parent_id"] == x

@@ -292,5 +292,5 @@ def test_a_role_change_based_on_a_stale_read_fails_instead_of_overwriting(cloud:
                   permissions=ROLE_PERMISSIONS["owner"])
     roles = Roles(ChangedBehindItsBack(items.client, items.name), outbox_ttl_days=1)
     with pytest.raises(Conflict):
-        roles.update(actor, name, RoleUpdate(permissions=["members:read"]), request_id="r", source_ip=None)
+        roles.update(actor, name, RoleUpdate(permissions=["members:read"]))
     assert _role(cloud, owner["tenant_id"], name)["permissions"] == ["tenant:read"]

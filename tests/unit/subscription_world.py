@@ -24,6 +24,7 @@ from wrapper.catalog.models import Coupon, CouponDuration, Entitlement, Feature,
 from wrapper.catalog.store import Catalog, item_of
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.permissions import ROLE_PERMISSIONS
+from wrapper.kernel.request_meta import RequestMeta
 from wrapper.kernel.tenant import TenantContext
 from wrapper.money.periods import MONTHLY, YEARLY, Anchor, Interval, first_period
 from wrapper.money.pricing import PriceSpec
@@ -43,6 +44,7 @@ from wrapper.subscriptions.models import Subscription
 from wrapper.subscriptions.store import SubscriptionStore
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
+REQUEST = RequestMeta(request_id="req-1", source_ip="198.51.100.7")  # the request every world.actor() comes with
 
 
 @dataclass
@@ -54,7 +56,8 @@ class World:
     catalog: Catalog
 
     def actor(self, tenant: str = "acme", role: str = "owner") -> Actor:
-        return Actor(tenant=TenantContext(tenant), user_id=f"user-{role}", permissions=ROLE_PERMISSIONS[role])
+        return Actor(tenant=TenantContext(tenant), user_id=f"user-{role}", permissions=ROLE_PERMISSIONS[role],
+                     request_meta=REQUEST)
 
     def events(self, tenant: str, event_type: str) -> list[dict[str, Any]]:
         items, _ = self.table.query(tenant_pk(tenant), sk_prefix=OUTBOX_SK_PREFIX, limit=500)
@@ -130,5 +133,3 @@ def on_plan(world: World, plan: str, price: str, *, anchor: datetime, tenant: st
     return subscription
 
 
-def audit_fields() -> dict[str, Any]:
-    return {"request_id": "req-1", "source_ip": "198.51.100.7"}

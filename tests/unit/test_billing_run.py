@@ -1,8 +1,9 @@
 """The billing run's period-end work against an in-memory DynamoDB (moto) and a fake payment provider.
 
 Worked examples (USD, minor units):
-- pro 3000/month anchored 2024-01-01: the run for 2024-02-01 charges 3000 for [Feb 1, Mar 1) with the key
-  ``renewal:sub_pro:2024-02-01T00:00:00+00:00`` and moves the due date to 2024-03-01.
+- pro 3000/month anchored 2024-01-01: the run for 2024-02-01 issues invoice INV-2024-000001 closing
+  [Jan 1, Feb 1) with the fee of [Feb 1, Mar 1), charges its 3000 with the key ``invoice:<invoice id>`` and
+  moves the due date to 2024-03-01.
 - anchored 2024-01-31: the first period ends Feb 29 (leap year); the next one is [Feb 29, Mar 31), from
   the anchor, not Feb 29 + 1 month.
 - biz 6000 with a downgrade to pro scheduled: at the period end the tenant is on pro and charged 3000.
@@ -22,14 +23,18 @@ import pytest
 
 from tests.unit import subscription_world
 from tests.unit.fakes import FakePayments
-from tests.unit.subscription_world import T0, World, audit_fields, on_plan
+from tests.unit.subscription_world import T0, World, on_plan
 from wrapper.billing import run
 from wrapper.billing.dal import DynamoDueSubscriptions
+from wrapper.billing.renewal import PeriodEnds
+from wrapper.billing.wiring import period_ends_for
+from wrapper.invoices.models import Invoice
+from wrapper.invoices.store import renewal_invoice_id
 from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.port import Charge, PaymentProviderUnavailable
-from wrapper.store.schema import BILLING_SK, CHARGE_PREFIX, SUBSCRIPTION_SK, due_pk, tenant_pk
+from wrapper.settings import Settings
+from wrapper.store.schema import BILLING_SK, SUBSCRIPTION_SK, due_pk, tenant_pk
 from wrapper.subscriptions.models import CancelRequest, ChangeRequest, SubscribeRequest, Subscription
-from wrapper.subscriptions.renewal import PeriodEnds
 
 ACME = TenantContext("acme")
 # The subscriptions' moto table, seeded catalog, fake clock and fake payments.
@@ -47,13 +52,17 @@ def _current(world: World, tenant: str = "acme") -> Subscription:
     return found
 
 
-def _charges(world: World, tenant: str = "acme") -> list[dict[str, Any]]:
-    return world.service.store.charges(TenantContext(tenant))
+def _invoices(world: World, tenant: str = "acme") -> list[Invoice]:
+    return _ends(world).rating.invoices.page(TenantContext(tenant), limit=100, cursor=None).items
+
+
+def _ends(world: World) -> PeriodEnds:
+    return period_ends_for(Settings(), world.table, world.service)
 
 
 @pytest.fixture
 def ends(world: World) -> PeriodEnds:
-    return PeriodEnds(world.service)
+    return _ends(world)
 
 
 def test_a_renewal_charges_the_next_period_and_moves_the_due_date(world: World, ends: PeriodEnds) -> None:
@@ -61,16 +70,23 @@ def test_a_renewal_charges_the_next_period_and_moves_the_due_date(world: World, 
     _card(world)
     result = ends.close_period(ACME, "sub_pro", date(2024, 2, 1))
     assert (result.status, result.amount, result.currency) == ("renewed", 3000, "USD")
+    invoice_id = renewal_invoice_id("acme", "sub_pro", T0, datetime(2024, 2, 1, tzinfo=UTC))
     assert world.payments.charges == [{"amount": 3000, "currency": "USD", "method": "pm_card",
-                                       "key": "renewal:sub_pro:2024-02-01T00:00:00+00:00"}]
+                                       "key": f"invoice:{invoice_id}"}]
     renewed = _current(world)
     assert (renewed.current_period_start, renewed.current_period_end, renewed.status) == (
         datetime(2024, 2, 1, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC), "active")
     item = world.table.get(ACME.pk, SUBSCRIPTION_SK)
     assert item and item["GSI1PK"] == due_pk(date(2024, 3, 1))
-    [charge] = _charges(world)
-    assert (charge["SK"], charge["amount"], charge["payment_id"], charge["status"]) == (
-        f"{CHARGE_PREFIX}2024-02-01T00:00:00+00:00", 3000, "pi_1", "succeeded")
+    [invoice] = _invoices(world)
+    assert (invoice.id, invoice.number, invoice.status, invoice.amount_due, invoice.amount_paid,
+            invoice.payment_id) == (
+        invoice_id, "INV-2024-000001", "paid", 3000, 3000, "pi_1")
+    assert (invoice.period_start, invoice.period_end) == (T0, datetime(2024, 2, 1, tzinfo=UTC))
+    [fee] = invoice.lines
+    assert (fee.kind, fee.amount, fee.period_start) == ("subscription", 3000, datetime(2024, 2, 1, tzinfo=UTC))
+    assert [e["data"]["invoice_id"] for e in world.events("acme", "invoice.finalized")] == [invoice_id]
+    assert len(world.events("acme", "invoice.paid")) == 1
     [paid] = world.events("acme", "payment.succeeded")
     assert paid["data"]["actor"] == "billing-run" and paid["data"]["amount"] == 3000
     assert paid["data"]["target"] == "sub_pro" and {"request_id", "source_ip"} <= set(paid["data"])
@@ -84,7 +100,7 @@ def test_running_the_same_day_again_changes_nothing(world: World, ends: PeriodEn
     again = ends.close_period(ACME, "sub_pro", date(2024, 2, 1))
     assert again.status == "skipped" and "not due" in again.reason
     assert len(world.payments.charges) == 1 and _current(world) == before
-    assert len(world.events("acme", "payment.succeeded")) == 1
+    assert len(world.events("acme", "payment.succeeded")) == 1 and len(_invoices(world)) == 1
 
 
 def test_nothing_happens_before_the_period_ends(world: World, ends: PeriodEnds) -> None:
@@ -107,7 +123,7 @@ def test_a_scheduled_downgrade_applies_and_the_new_plan_is_charged(world: World,
     on_plan(world, "biz", "price_biz_m", anchor=T0)
     _card(world)
     world.clock.now = datetime(2024, 1, 20, tzinfo=UTC)
-    world.service.change(world.actor(), ChangeRequest(plan_code="pro"), **audit_fields())
+    world.service.change(world.actor(), ChangeRequest(plan_code="pro"))
     result = ends.close_period(ACME, "sub_biz", date(2024, 2, 1))
     assert (result.status, result.amount) == ("applied", 3000)
     applied = _current(world)
@@ -119,9 +135,9 @@ def test_a_scheduled_downgrade_applies_and_the_new_plan_is_charged(world: World,
 def test_cancel_at_period_end_ends_it_without_a_charge(world: World, ends: PeriodEnds) -> None:
     on_plan(world, "pro", "price_pro_m", anchor=T0)
     _card(world)
-    world.service.cancel(world.actor(), CancelRequest(at_period_end=True), **audit_fields())
+    world.service.cancel(world.actor(), CancelRequest(at_period_end=True))
     result = ends.close_period(ACME, "sub_pro", date(2024, 2, 1))
-    assert result.status == "canceled" and not world.payments.charges and not _charges(world)
+    assert result.status == "canceled" and not world.payments.charges and not _invoices(world)
     now_on = _current(world)
     assert now_on.plan_code == "free" and now_on.current_period_start == datetime(2024, 2, 1, tzinfo=UTC)
     assert len(world.events("acme", "subscription.canceled")) == 1
@@ -138,7 +154,10 @@ def test_a_declined_renewal_is_past_due_and_keeps_the_plan(world: World, ends: P
     assert late.status == "past_due" and late.current_period_end == datetime(2024, 3, 1, tzinfo=UTC)
     [failed] = world.events("acme", "payment.failed")
     assert failed["data"]["reason"] == "Your card was declined." and failed["data"]["amount"] == 3000
-    assert _charges(world)[0]["status"] == "failed"
+    [unpaid] = _invoices(world)
+    assert (unpaid.status, unpaid.amount_due, unpaid.amount_paid, unpaid.payment_error) == (
+        "open", 3000, 0, "Your card was declined.")
+    assert len(world.events("acme", "invoice.payment_failed")) == 1
     features = {e.feature: e for e in world.service.entitlements(world.actor())}
     assert features["projects"].limit == 50
     # The next period end tries again; a success brings it back to active.
@@ -158,14 +177,14 @@ def test_a_free_plan_rolls_forward_without_a_charge(world: World, ends: PeriodEn
     free = world.service.current(world.actor())
     result = ends.close_period(ACME, free.id, free.current_period_end.date())
     assert (result.status, result.amount) == ("renewed", 0)
-    assert not world.payments.charges and not _charges(world)
+    assert not world.payments.charges and not _invoices(world)
     assert not world.events("acme", "subscription.updated")
 
 
 def test_coupon_periods_count_down_at_renewal(world: World, ends: PeriodEnds) -> None:
     _card(world)
-    subscribed = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro", coupon="quarter"),
-                                         **audit_fields()).subscription
+    subscribed = world.service.subscribe(world.actor(),
+                                         SubscribeRequest(plan_code="pro", coupon="quarter")).subscription
     assert ends.close_period(ACME, subscribed.id, date(2024, 2, 1)).amount == 3000
     coupon = _current(world).coupon
     assert coupon and coupon.periods_left == 0
@@ -173,8 +192,8 @@ def test_coupon_periods_count_down_at_renewal(world: World, ends: PeriodEnds) ->
 
 def test_a_forever_coupon_discounts_every_renewal(world: World, ends: PeriodEnds) -> None:
     _card(world)
-    subscribed = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro", coupon="ONLYONE"),
-                                         **audit_fields()).subscription
+    subscribed = world.service.subscribe(world.actor(),
+                                         SubscribeRequest(plan_code="pro", coupon="ONLYONE")).subscription
     assert ends.close_period(ACME, subscribed.id, date(2024, 2, 1)).amount == 2500
     assert ends.close_period(ACME, subscribed.id, date(2024, 3, 1)).amount == 2500
 
@@ -182,7 +201,7 @@ def test_a_forever_coupon_discounts_every_renewal(world: World, ends: PeriodEnds
 def test_a_trial_is_warned_once_three_days_before_and_charged_at_its_end(world: World,
                                                                            ends: PeriodEnds) -> None:
     _card(world)
-    trial = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="trial"), **audit_fields()).subscription
+    trial = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="trial")).subscription
     assert ends.warn_trial_ending(ACME, trial.id, date(2024, 1, 11)).status == "skipped"
     assert ends.warn_trial_ending(ACME, trial.id, date(2024, 1, 12)).status == "notified"
     assert ends.warn_trial_ending(ACME, trial.id, date(2024, 1, 12)).status == "skipped"
@@ -211,7 +230,7 @@ class _RacingPayments(FakePayments):
                                 description=description, metadata=metadata, idempotency_key=idempotency_key)
         if not self.raced:
             self.raced = True
-            PeriodEnds(self.world.service).close_period(ACME, "sub_pro", date(2024, 2, 1))
+            _ends(self.world).close_period(ACME, "sub_pro", date(2024, 2, 1))
         return answer
 
 
@@ -223,8 +242,9 @@ def test_a_run_that_loses_the_race_writes_nothing_more(world: World, ends: Perio
     result = ends.close_period(ACME, "sub_pro", date(2024, 2, 1))
     assert result.status == "skipped"
     # Both charged under one key: the provider answers the second with the first payment.
-    assert {c["key"] for c in racing.charges} == {"renewal:sub_pro:2024-02-01T00:00:00+00:00"}
-    assert len(_charges(world)) == 1 and len(world.events("acme", "payment.succeeded")) == 1
+    assert {c["key"] for c in racing.charges} == {
+        f"invoice:{renewal_invoice_id('acme', 'sub_pro', T0, datetime(2024, 2, 1, tzinfo=UTC))}"}
+    assert len(_invoices(world)) == 1 and len(world.events("acme", "payment.succeeded")) == 1
     assert _current(world).current_period_end == datetime(2024, 3, 1, tzinfo=UTC)
 
 
@@ -251,7 +271,7 @@ def test_a_replaced_subscription_is_skipped(world: World, ends: PeriodEnds) -> N
 
 def test_plan_lists_the_due_day_and_the_trials_ending_three_days_later(world: World) -> None:
     on_plan(world, "pro", "price_pro_m", anchor=T0)
-    world.service.subscribe(world.actor("globex"), SubscribeRequest(plan_code="trial"), **audit_fields())
+    world.service.subscribe(world.actor("globex"), SubscribeRequest(plan_code="trial"))
     due = DynamoDueSubscriptions(world.table)
     planned = run.plan(run.RunInput(run_date=date(2024, 1, 12)), due)
     assert [(s["tenant_id"], s["step"]) for s in planned["subscriptions"]] == [("globex", "trial_ending")]
@@ -273,14 +293,14 @@ def test_bill_answers_what_it_did(world: World, ends: PeriodEnds) -> None:
 
 def test_a_cancel_that_loses_the_race_is_read_again(world: World, ends: PeriodEnds) -> None:
     on_plan(world, "pro", "price_pro_m", anchor=T0)
-    world.service.cancel(world.actor(), CancelRequest(at_period_end=True), **audit_fields())
+    world.service.cancel(world.actor(), CancelRequest(at_period_end=True))
     end = world.service.end_at_period_end
     raced: list[bool] = []
 
     def other_run_first(current: Subscription, audit: dict[str, Any]) -> Subscription:
         if not raced:
             raced.append(True)
-            PeriodEnds(world.service).close_period(ACME, "sub_pro", date(2024, 2, 1))
+            _ends(world).close_period(ACME, "sub_pro", date(2024, 2, 1))
         return end(current, audit)
 
     world.service.end_at_period_end = other_run_first  # type: ignore[method-assign]

@@ -120,6 +120,21 @@ def test_price_versions_count_up_per_plan_and_replace_retires(admin: CatalogAdmi
     assert len(admin.catalog.prices(plan.id)) == 2
 
 
+def test_a_usage_price_names_a_known_meter_and_is_never_the_plan_fee(admin: CatalogAdmin) -> None:
+    plan = admin.create_plan(NewPlan(code="pro", name="Pro"), by="op")
+    tokens = {"interval": {"unit": "month"},
+              "spec": {"model": "per_unit", "currency": "USD", "unit_amount": "0.01", "meter": "tokens"}}
+    with pytest.raises(InvalidInput, match="No such meter"):
+        admin.add_price(plan.id, NewPrice(**tokens), by="op")
+    admin.create_meter(NewMeter(code="tokens", event_name="llm.call", aggregation="sum", property="tokens"), by="op")
+    fee = admin.add_price(plan.id, NewPrice(**MONTHLY_USD), by="op")
+    usage = admin.add_price(plan.id, NewPrice(**tokens), by="op")
+
+    assert admin.catalog.active_price(plan.id, currency="USD", interval_unit="month") == fee
+    assert admin.catalog.usage_prices(plan.id, currency="USD", interval_unit="month") == [usage]
+    assert admin.catalog.usage_prices(plan.id, currency="EUR", interval_unit="month") == []
+
+
 def test_retiring_twice_is_one_retirement(admin: CatalogAdmin) -> None:
     plan = admin.create_plan(NewPlan(code="pro", name="Pro"), by="op")
     price = admin.add_price(plan.id, NewPrice(**MONTHLY_USD), by="op")

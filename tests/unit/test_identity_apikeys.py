@@ -24,6 +24,7 @@ from wrapper.identity.apikeys import (
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import InvalidInput, NotFound, PermissionDenied
 from wrapper.kernel.permissions import ROLE_PERMISSIONS, Permission
+from wrapper.kernel.request_meta import NO_REQUEST, RequestMeta
 from wrapper.kernel.tenant import TenantContext
 from wrapper.store.schema import API_KEY_LOOKUP_SK, OUTBOX_SK_PREFIX, api_key_lookup_pk, api_key_sk, tenant_pk
 from wrapper.store.table import from_dynamo
@@ -157,9 +158,11 @@ class MemoryTable:
         return [json.loads(v["envelope"]) for (_, s), v in sorted(self.items.items()) if s.startswith(OUTBOX_SK_PREFIX)]
 
 
-def actor(role: str = "owner", tenant_id: str = "acme", permissions: frozenset[Permission] | None = None) -> Actor:
+def actor(role: str = "owner", tenant_id: str = "acme", permissions: frozenset[Permission] | None = None,
+          request_meta: RequestMeta = NO_REQUEST) -> Actor:
     return Actor(tenant=TenantContext(tenant_id=tenant_id, principal="user:u-1", role=role), user_id="u-1",
-                 permissions=ROLE_PERMISSIONS[role] if permissions is None else permissions)
+                 permissions=ROLE_PERMISSIONS[role] if permissions is None else permissions,
+                 request_meta=request_meta)
 
 
 @pytest.fixture
@@ -175,8 +178,8 @@ def _request(**changes: Any) -> ApiKeyRequest:
 def test_creating_stores_the_key_and_its_lookup_without_the_secret_and_records_the_event(
         store: tuple[ApiKeys, MemoryTable]) -> None:
     keys, memory = store
-    created = keys.create(actor(), _request(expires_at="2030-01-01T00:00:00Z"), request_id="r-1",
-                          source_ip="192.0.2.1")
+    created = keys.create(actor(request_meta=RequestMeta(request_id="r-1", source_ip="192.0.2.1")),
+                          _request(expires_at="2030-01-01T00:00:00Z"))
     tenant_item = memory.items[(tenant_pk("acme"), api_key_sk(created.id))]
     lookup = memory.items[(api_key_lookup_pk(key_digest(created.key)), API_KEY_LOOKUP_SK)]
     assert created.key not in json.dumps(list(memory.items.values()), default=str)
@@ -193,7 +196,7 @@ def test_an_expiry_that_is_not_in_the_future_is_refused_and_writes_nothing(
         store: tuple[ApiKeys, MemoryTable]) -> None:
     keys, memory = store
     with pytest.raises(InvalidInput):
-        keys.create(actor(), _request(expires_at="2023-11-14T22:13:20Z"), request_id=None, source_ip=None)
+        keys.create(actor(), _request(expires_at="2023-11-14T22:13:20Z"))
     assert memory.items == {}
 
 
@@ -201,17 +204,17 @@ def test_creating_needs_api_keys_write_and_every_permission_the_scopes_grant(
         store: tuple[ApiKeys, MemoryTable]) -> None:
     keys, memory = store
     with pytest.raises(PermissionDenied):
-        keys.create(actor("member"), _request(), request_id=None, source_ip=None)
+        keys.create(actor("member"), _request())
     lacking_billing = frozenset({P.API_KEYS_WRITE, P.TENANT_READ, P.MEMBERS_READ, P.ROLES_READ,
                                  P.ORGANIZATIONS_READ, P.USAGE_READ})
     with pytest.raises(PermissionDenied, match="billing:read"):
-        keys.create(actor("custom", permissions=lacking_billing), _request(), request_id=None, source_ip=None)
+        keys.create(actor("custom", permissions=lacking_billing), _request())
     assert memory.items == {}
 
 
 def test_listing_shows_no_secret_nor_digest(store: tuple[ApiKeys, MemoryTable]) -> None:
     keys, _ = store
-    created = keys.create(actor(), _request(), request_id=None, source_ip=None)
+    created = keys.create(actor(), _request())
     page = keys.page(actor("admin"), limit=None, cursor=None)
     assert [k.id for k in page.items] == [created.id]
     dumped = page.model_dump_json()
@@ -223,17 +226,17 @@ def test_listing_shows_no_secret_nor_digest(store: tuple[ApiKeys, MemoryTable]) 
 def test_revoking_deletes_both_items_with_its_event_and_a_second_revoke_is_not_found(
         store: tuple[ApiKeys, MemoryTable]) -> None:
     keys, memory = store
-    created = keys.create(actor(), _request(), request_id=None, source_ip=None)
-    keys.revoke(actor(), created.id, request_id="r-2", source_ip=None)
+    created = keys.create(actor(), _request())
+    keys.revoke(actor(), created.id)
     assert [k for k in memory.items if not k[1].startswith(OUTBOX_SK_PREFIX)] == []
     assert [e["type"] for e in memory.outbox()] == ["api_key.created", "api_key.revoked"]
     with pytest.raises(NotFound):
-        keys.revoke(actor(), created.id, request_id=None, source_ip=None)
+        keys.revoke(actor(), created.id)
 
 
 def test_another_tenant_cannot_revoke_the_key(store: tuple[ApiKeys, MemoryTable]) -> None:
     keys, memory = store
-    created = keys.create(actor(), _request(), request_id=None, source_ip=None)
+    created = keys.create(actor(), _request())
     with pytest.raises(NotFound):
-        keys.revoke(actor(tenant_id="globex"), created.id, request_id=None, source_ip=None)
+        keys.revoke(actor(tenant_id="globex"), created.id)
     assert (tenant_pk("acme"), api_key_sk(created.id)) in memory.items

@@ -22,6 +22,7 @@ from wrapper.identity.ports import InvalidCredentials, IssuedTokens
 from wrapper.identity.service import IdentityService
 from wrapper.identity.store import IdentityStore
 from wrapper.kernel.errors import LimitExceeded, NotFound, Unauthorized
+from wrapper.kernel.request_meta import RequestMeta
 from wrapper.notifications import Email
 from wrapper.store.schema import (
     OUTBOX_SK_PREFIX,
@@ -102,12 +103,12 @@ class World:
         return line.removeprefix("Reset token: ")
 
     def reset(self, token: str, password: str = NEW) -> None:
-        self.service.reset_password(ResetPasswordRequest(token=token, password=password), request_id="req-1",
-                                    source_ip="192.0.2.7")
+        self.service.reset_password(ResetPasswordRequest(token=token, password=password),
+                                    request_meta=RequestMeta(request_id="req-1", source_ip="192.0.2.7"))
 
     def login(self, email: str, password: str) -> Any:
-        return self.service.login(LoginRequest(email=email, password=password), request_id="req-2",
-                                  source_ip="192.0.2.8")
+        return self.service.login(LoginRequest(email=email, password=password),
+                                  request_meta=RequestMeta(request_id="req-2", source_ip="192.0.2.8"))
 
     def events(self, tenant_id: str, event_type: str) -> list[dict[str, Any]]:
         items, _ = self.table.query(tenant_pk(tenant_id), sk_prefix=OUTBOX_SK_PREFIX, limit=500)

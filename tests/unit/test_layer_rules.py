@@ -8,8 +8,6 @@ from functools import cache
 from pathlib import Path
 
 WRAPPER = Path(__file__).resolve().parents[2] / "layers" / "core" / "wrapper"
-# Cognito's adapter is a door to another AWS service, and translates that service's errors itself.
-CLIENT_ERROR_ALLOWED = {WRAPPER / "identity" / "cognito.py"}
 
 
 def _imports_client_error(path: Path) -> bool:
@@ -30,10 +28,9 @@ def test_client_error_is_caught_only_in_the_store_package() -> None:
     modules = [p for p in WRAPPER.rglob("*.py") if (WRAPPER / "store") not in p.parents]
 
     # When each one's imports are read
-    offenders = sorted(str(p.relative_to(WRAPPER)) for p in modules
-                       if _imports_client_error(p) and p not in CLIENT_ERROR_ALLOWED)
+    offenders = sorted(str(p.relative_to(WRAPPER)) for p in modules if _imports_client_error(p))
 
-    # Then none but the store (and Cognito's adapter) knows DynamoDB's errors
+    # Then none but the store knows botocore's errors (Cognito's adapter catches its client's modeled ones)
     assert offenders == []
 
 

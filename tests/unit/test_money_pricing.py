@@ -111,8 +111,8 @@ def test_a_negative_quantity_is_a_value_error(quantity: int) -> None:
         amount_for(spec(model="per_unit", unit_amount="1"), quantity)
 
 
-@pytest.mark.parametrize("quantity", [1.0, True, "3", Decimal(3)])
-def test_a_quantity_that_is_not_an_int_is_refused(quantity: object) -> None:
+@pytest.mark.parametrize("quantity", [1.0, True, "3"])
+def test_a_quantity_that_is_not_an_exact_number_is_refused(quantity: object) -> None:
     with pytest.raises(TypeError):
         amount_for(spec(model="per_unit", unit_amount="1"), quantity)  # type: ignore[arg-type]
 

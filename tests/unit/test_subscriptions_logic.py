@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.unit import subscription_world
-from tests.unit.subscription_world import T0, World, audit_fields, on_plan
+from tests.unit.subscription_world import T0, World, on_plan
 from wrapper.kernel.errors import Conflict, InvalidInput, PermissionDenied
 from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.collection import PaymentRequired
@@ -67,7 +67,7 @@ def test_a_tenant_without_a_subscription_is_put_on_the_default_plan_once(world: 
 def test_a_mid_period_upgrade_charges_the_worked_example_on_the_saved_card(world: World) -> None:
     on_plan(world, "pro", "price_pro_m", anchor=datetime(2024, 1, 31, tzinfo=UTC))
     world.clock.now = datetime(2024, 3, 10, tzinfo=UTC)
-    result = world.service.change(world.actor(), ChangeRequest(plan_code="biz"), **audit_fields())
+    result = world.service.change(world.actor(), ChangeRequest(plan_code="biz"))
     assert [line.amount for line in result.preview.lines] == [-2032, 4065]
     assert result.preview.amount_due == 2033
     assert world.payments.charges[0]["amount"] == 2033 and result.payment_id == "pi_1"
@@ -91,9 +91,9 @@ def test_the_period_follows_the_tenant_timezone_far_from_utc(world: World) -> No
 def test_more_seats_prorate_like_an_upgrade_and_fewer_wait_for_the_period_end(world: World) -> None:
     on_plan(world, "team", "price_team_m", anchor=datetime(2024, 4, 1, tzinfo=UTC), seats=3)
     world.clock.now = datetime(2024, 4, 16, tzinfo=UTC)
-    more = world.service.change(world.actor(), ChangeRequest(seats=5), **audit_fields())
+    more = world.service.change(world.actor(), ChangeRequest(seats=5))
     assert [line.amount for line in more.preview.lines] == [-1500, 2500] and more.preview.amount_due == 1000
-    fewer = world.service.change(world.actor(), ChangeRequest(seats=2), **audit_fields())
+    fewer = world.service.change(world.actor(), ChangeRequest(seats=2))
     assert fewer.preview.amount_due == 0 and fewer.subscription.seats == 5
     assert fewer.subscription.scheduled_change is not None
     assert (fewer.subscription.scheduled_change.seats, fewer.subscription.scheduled_change.at) == (
@@ -104,7 +104,7 @@ def test_more_seats_prorate_like_an_upgrade_and_fewer_wait_for_the_period_end(wo
 def test_month_to_year_credits_the_month_charges_the_year_and_moves_the_anchor(world: World) -> None:
     on_plan(world, "pro", "price_pro_m", anchor=T0)
     world.clock.now = datetime(2024, 1, 11, tzinfo=UTC)
-    result = world.service.change(world.actor(), ChangeRequest(interval="year"), **audit_fields())
+    result = world.service.change(world.actor(), ChangeRequest(interval="year"))
     assert [line.amount for line in result.preview.lines] == [-2032, 30000]
     assert result.preview.amount_due == 27968
     assert result.subscription.anchor == datetime(2024, 1, 11, tzinfo=UTC)
@@ -115,9 +115,9 @@ def test_month_to_year_credits_the_month_charges_the_year_and_moves_the_anchor(w
 def test_year_to_month_is_scheduled_for_the_period_end_rather_than_a_credit(world: World) -> None:
     on_plan(world, "pro", "price_pro_m", anchor=T0)
     world.clock.now = datetime(2024, 1, 11, tzinfo=UTC)
-    world.service.change(world.actor(), ChangeRequest(interval="year"), **audit_fields())
+    world.service.change(world.actor(), ChangeRequest(interval="year"))
     world.clock.now = datetime(2024, 6, 1, tzinfo=UTC)
-    back = world.service.change(world.actor(), ChangeRequest(interval="month"), **audit_fields())
+    back = world.service.change(world.actor(), ChangeRequest(interval="month"))
     assert back.preview.amount_due == 0 and back.subscription.interval == "year"
     assert back.subscription.scheduled_change and back.subscription.scheduled_change.interval == "month"
     assert back.subscription.scheduled_change.at == datetime(2025, 1, 11, tzinfo=UTC)
@@ -128,7 +128,7 @@ def test_year_to_month_is_scheduled_for_the_period_end_rather_than_a_credit(worl
 def test_a_downgrade_applies_at_the_period_end_through_apply_scheduled_changes(world: World) -> None:
     on_plan(world, "biz", "price_biz_m", anchor=T0)
     world.clock.now = datetime(2024, 1, 20, tzinfo=UTC)
-    scheduled = world.service.change(world.actor(), ChangeRequest(plan_code="pro"), **audit_fields()).subscription
+    scheduled = world.service.change(world.actor(), ChangeRequest(plan_code="pro")).subscription
     assert scheduled.plan_code == "biz" and not world.payments.charges
     tenant = TenantContext("acme")
     assert world.service.apply_scheduled_changes(tenant, datetime(2024, 1, 31, tzinfo=UTC)) == scheduled
@@ -139,20 +139,20 @@ def test_a_downgrade_applies_at_the_period_end_through_apply_scheduled_changes(w
 
 def test_asking_for_the_current_terms_again_undoes_a_scheduled_downgrade(world: World) -> None:
     on_plan(world, "biz", "price_biz_m", anchor=T0)
-    world.service.change(world.actor(), ChangeRequest(plan_code="pro"), **audit_fields())
-    undone = world.service.change(world.actor(), ChangeRequest(plan_code="biz"), **audit_fields())
+    world.service.change(world.actor(), ChangeRequest(plan_code="pro"))
+    undone = world.service.change(world.actor(), ChangeRequest(plan_code="biz"))
     assert undone.subscription.scheduled_change is None and undone.preview.amount_due == 0
 
 
 def test_cancel_at_period_end_then_resume_then_cancel_ends_on_the_default_plan(world: World) -> None:
     on_plan(world, "pro", "price_pro_m", anchor=T0)
-    canceling = world.service.cancel(world.actor(), CancelRequest(at_period_end=True), **audit_fields())
+    canceling = world.service.cancel(world.actor(), CancelRequest(at_period_end=True))
     assert canceling.cancel_at_period_end and canceling.plan_code == "pro"
-    resumed = world.service.resume(world.actor(), **audit_fields())
+    resumed = world.service.resume(world.actor())
     assert not resumed.cancel_at_period_end
     with pytest.raises(Conflict):
-        world.service.resume(world.actor(), **audit_fields())
-    world.service.cancel(world.actor(), CancelRequest(at_period_end=True), **audit_fields())
+        world.service.resume(world.actor())
+    world.service.cancel(world.actor(), CancelRequest(at_period_end=True))
     ended = world.service.apply_scheduled_changes(TenantContext("acme"), datetime(2024, 2, 1, tzinfo=UTC))
     assert ended and ended.plan_code == "free"
     assert len(world.events("acme", "subscription.canceled")) == 1
@@ -162,33 +162,30 @@ def test_cancel_at_period_end_then_resume_then_cancel_ends_on_the_default_plan(w
 
 def test_cancel_now_returns_to_the_default_plan_and_the_default_plan_cannot_be_canceled(world: World) -> None:
     on_plan(world, "pro", "price_pro_m", anchor=T0)
-    after = world.service.cancel(world.actor(), CancelRequest(at_period_end=False), **audit_fields())
+    after = world.service.cancel(world.actor(), CancelRequest(at_period_end=False))
     assert after.plan_code == "free"
     with pytest.raises(Conflict):
-        world.service.cancel(world.actor(), CancelRequest(at_period_end=False), **audit_fields())
+        world.service.cancel(world.actor(), CancelRequest(at_period_end=False))
 
 
 # -- subscribe, trials, coupons -----------------------------------------------------------------------------------
 
 def test_subscribing_with_a_coupon_charges_the_first_period_discounted(world: World) -> None:
-    result = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro", coupon="quarter"),
-                                     **audit_fields())
+    result = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro", coupon="quarter"))
     assert (result.preview.subtotal, result.preview.discount, result.preview.amount_due) == (3000, 750, 2250)
     assert result.subscription.coupon and result.subscription.coupon.periods_left == 1
     coupon = world.table.get(CATALOG_PK, coupon_sk("QUARTER"))
     assert coupon and coupon["times_redeemed"] == 1
     with pytest.raises(Conflict):  # already paying: change it with PATCH
-        world.service.subscribe(world.actor(), SubscribeRequest(plan_code="biz"), **audit_fields())
+        world.service.subscribe(world.actor(), SubscribeRequest(plan_code="biz"))
 
 
 def test_a_coupon_at_its_redemption_limit_or_expired_is_refused(world: World) -> None:
-    world.service.subscribe(world.actor("acme"), SubscribeRequest(plan_code="pro", coupon="ONLYONE"), **audit_fields())
+    world.service.subscribe(world.actor("acme"), SubscribeRequest(plan_code="pro", coupon="ONLYONE"))
     with pytest.raises(InvalidInput):
-        world.service.subscribe(world.actor("globex"), SubscribeRequest(plan_code="pro", coupon="ONLYONE"),
-                                **audit_fields())
+        world.service.subscribe(world.actor("globex"), SubscribeRequest(plan_code="pro", coupon="ONLYONE"))
     with pytest.raises(InvalidInput):
-        world.service.subscribe(world.actor("initech"), SubscribeRequest(plan_code="pro", coupon="OLD"),
-                                **audit_fields())
+        world.service.subscribe(world.actor("initech"), SubscribeRequest(plan_code="pro", coupon="OLD"))
     assert world.service.current(world.actor("globex")).plan_code == "free"
 
 
@@ -201,13 +198,13 @@ def test_the_redemption_count_is_enforced_by_the_write_even_after_a_stale_read(
     monkeypatch.setattr(world.service.catalog, "coupon", lambda code: real_coupon(code) if world.payments.refunds
                         else real_coupon(code).model_copy(update={"times_redeemed": 0}))
     with pytest.raises(InvalidInput):
-        world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro", coupon="ONLYONE"), **audit_fields())
+        world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro", coupon="ONLYONE"))
     assert world.payments.refunds == ["pi_1"]  # the charge that lost the race is given back
     assert world.service.current(world.actor()).plan_code == "free"
 
 
 def test_a_plan_with_a_trial_starts_trialing_without_a_charge(world: World) -> None:
-    result = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="trial"), **audit_fields())
+    result = world.service.subscribe(world.actor(), SubscribeRequest(plan_code="trial"))
     subscription = result.subscription
     assert subscription.status == "trialing" and result.preview.amount_due == 0 and not world.payments.charges
     assert subscription.trial_end == subscription.current_period_end == datetime(2024, 1, 15, tzinfo=UTC)
@@ -227,7 +224,7 @@ def test_without_a_card_an_upgrade_answers_payment_required_and_applies_when_pai
     on_plan(world, "pro", "price_pro_m", anchor=datetime(2024, 1, 31, tzinfo=UTC))
     world.clock.now = datetime(2024, 3, 10, tzinfo=UTC)
     with pytest.raises(PaymentRequired) as needed:
-        world.service.change(world.actor(), ChangeRequest(plan_code="biz"), **audit_fields())
+        world.service.change(world.actor(), ChangeRequest(plan_code="biz"))
     assert needed.value.amount_due == 2033 and needed.value.checkout_url.endswith("/cs_1")
     session = world.payments.sessions[0]
     assert (session["mode"], session["amount"]) == ("payment", 2033)
@@ -245,7 +242,7 @@ def test_without_a_card_an_upgrade_answers_payment_required_and_applies_when_pai
 def test_a_declined_card_reports_payment_failed_and_offers_checkout(world: World) -> None:
     world.payments.decline = True
     with pytest.raises(PaymentRequired):
-        world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro"), **audit_fields())
+        world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro"))
     failed = world.events("acme", "payment.failed")
     assert failed[0]["data"]["payment_id"] == "pi_declined" and failed[0]["data"]["amount"] == 3000
     assert world.service.current(world.actor()).plan_code == "free"
@@ -255,8 +252,8 @@ def test_a_paid_checkout_for_a_stale_change_is_refunded_not_applied(world: World
     world.payments.card = None
     on_plan(world, "pro", "price_pro_m", anchor=T0)
     with pytest.raises(PaymentRequired):
-        world.service.change(world.actor(), ChangeRequest(plan_code="biz"), **audit_fields())
-    world.service.cancel(world.actor(), CancelRequest(at_period_end=False), **audit_fields())
+        world.service.change(world.actor(), ChangeRequest(plan_code="biz"))
+    world.service.cancel(world.actor(), CancelRequest(at_period_end=False))
     outcome = apply_stripe_event(_completed(world.payments.sessions[0]), table=world.table, catalog=world.catalog,
                                  payments=world.payments, now=world.clock.now)
     assert outcome.startswith("refunded") and world.payments.refunds == ["pi_checkout"]
@@ -306,14 +303,14 @@ def test_events_of_another_tenant_or_unknown_types_are_ignored(world: World) -> 
 @pytest.mark.parametrize("role", ["admin", "manager", "member", "viewer"])
 def test_only_billing_write_changes_the_subscription(world: World, role: str) -> None:
     with pytest.raises(PermissionDenied):
-        world.service.change(world.actor(role=role), ChangeRequest(plan_code="pro"), **audit_fields())
+        world.service.change(world.actor(role=role), ChangeRequest(plan_code="pro"))
     with pytest.raises(PermissionDenied):
         world.service.checkout(world.actor(role=role), CheckoutRequest(mode="setup"))
 
 
 def test_entitlements_add_addon_limits_and_or_booleans(world: World) -> None:
     world.service.subscribe(world.actor(), SubscribeRequest(plan_code="pro", addons=[
-        {"plan_code": "extra-projects", "quantity": 2}]), **audit_fields())  # type: ignore[list-item]
+        {"plan_code": "extra-projects", "quantity": 2}]))  # type: ignore[list-item]
     items = {e.feature: e for e in world.service.entitlements(world.actor(role="viewer"))}
     assert (items["projects"].limit, items["projects"].source, items["projects"].kind) == (70, "plan", "limit")
     assert (items["audit"].enabled, items["audit"].source) == (True, "addon")

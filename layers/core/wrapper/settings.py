@@ -82,6 +82,8 @@ class Settings(_FromEnvironment):
     # Other OIDC identity providers the authorizer accepts, beside the user pool: a JSON list of
     # {"issuer", "audiences", "jwks_url", "algorithms"?, "leeway_seconds"?} (wrapper.identity.tokens.parse_issuers).
     oidc_issuers: str = Field(default="[]", alias="OIDC_ISSUERS")
+    # Invoice numbers run <prefix>-<year>-<n>, without gaps per prefix and year (wrapper.invoices.store).
+    invoice_number_prefix: str = Field(default="INV", pattern=r"^[A-Z0-9]{1,12}$", alias="INVOICE_NUMBER_PREFIX")
 
     stripe: StripeSettings = Field(default_factory=StripeSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)

@@ -1,4 +1,4 @@
-"""The one place HTTP meets the domain: resolver factory, error mapping, request ids."""
+"""The one place HTTP meets the domain: resolver factory, error mapping, request ids and metadata."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from wrapper.api.problem import problem_response
 from wrapper.kernel.errors import DomainError, LimitExceeded
+from wrapper.kernel.request_meta import RequestMeta
 
 REQUEST_ID_HEADER = "X-Request-Id"
 # A caller's request id is echoed into logs and headers, so only a safe shape is taken.
@@ -39,9 +40,10 @@ def idempotency_key_of(app: BaseRouter) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == "idempotency-key"), None)
 
 
-def source_ip_of(app: BaseRouter) -> str | None:
-    ip: str | None = cast(APIGatewayProxyEvent, app.current_event).request_context.identity.source_ip
-    return ip
+def request_meta_of(app: BaseRouter) -> RequestMeta:
+    """The request's id (``request_id_of``) and the caller's address, as API Gateway saw it."""
+    source_ip: str | None = cast(APIGatewayProxyEvent, app.current_event).request_context.identity.source_ip
+    return RequestMeta(request_id=request_id_of(app), source_ip=source_ip)
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 ``plan`` lists the work of the run's day D: the subscriptions whose period ends on D (step
 ``period_end``: cancel, apply a scheduled change, renew and charge) and the trials that end on D + 3
 (step ``trial_ending``: warn once). ``bill`` does one item and answers what it did; each step is
-idempotent per period (see ``wrapper.subscriptions.renewal``), so a retried or repeated run changes
+idempotent per period (see ``wrapper.billing.renewal``), so a retried or repeated run changes
 nothing more. Invoices come with a later issue.
 """
 
@@ -14,9 +14,9 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ConfigDict
 
+from wrapper.billing.renewal import TRIAL_NOTICE_DAYS, PeriodEndResult
 from wrapper.kernel.model import Model
 from wrapper.kernel.tenant import TenantContext
-from wrapper.subscriptions.renewal import TRIAL_NOTICE_DAYS, PeriodEndResult
 
 Step = Literal["period_end", "trial_ending"]
 

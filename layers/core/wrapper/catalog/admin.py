@@ -240,6 +240,9 @@ class CatalogAdmin:
         item = self._read(plan_sk(plan_id), "plan")
         if model_of(item, Plan).status != "active":
             raise Conflict("The plan is archived: it takes no new prices.")
+        if body.spec.meter is not None and self.catalog.meter(body.spec.meter) is None:
+            raise InvalidInput(f"No such meter: {body.spec.meter}.",
+                               errors=[{"field": "spec.meter", "message": "no meter has this code"}])
         last = int(item.get("price_versions", 0))
         price = Price(id=self.new_id(), plan_id=plan_id, version=last + 1, interval=body.interval, spec=body.spec,
                       created_at=self.clock())

@@ -103,8 +103,19 @@ class Catalog:
         return model_of(item, Price) if item else None
 
     def active_price(self, plan_id: str, *, currency: str, interval_unit: str) -> Price | None:
-        return next((p for p in reversed(self.prices(plan_id)) if p.active and p.spec.currency == currency.upper()
+        """The plan's fee price (the newest active one without a meter) for a currency and interval."""
+        return next((p for p in reversed(self.prices(plan_id)) if p.active and p.spec.meter is None
+                     and p.spec.currency == currency.upper()
                      and p.interval.unit == interval_unit and p.interval.count == 1), None)
+
+    def usage_prices(self, plan_id: str, *, currency: str, interval_unit: str) -> list[Price]:
+        """The plan's active usage prices for a currency and interval: the newest per meter."""
+        newest: dict[str, Price] = {}
+        for price in self.prices(plan_id):
+            if (price.active and price.spec.meter is not None and price.spec.currency == currency.upper()
+                    and price.interval.unit == interval_unit and price.interval.count == 1):
+                newest[price.spec.meter] = price
+        return [newest[meter] for meter in sorted(newest)]
 
     def feature(self, code: str) -> Feature | None:
         item = self.table.get(CATALOG_PK, feature_sk(code))

@@ -22,6 +22,7 @@ from wrapper.kernel.clock import Clock, now
 from wrapper.kernel.errors import Conflict, InvalidInput
 from wrapper.kernel.pagination import Page
 from wrapper.kernel.permissions import Permission
+from wrapper.kernel.request_meta import NO_REQUEST, RequestMeta
 from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.idempotency import check_key
 from wrapper.store.schema import digest
@@ -61,20 +62,20 @@ class Credits:
 
     # -- writes --------------------------------------------------------------------------------------
     def give(self, tenant_id: str, body: NewGrant, *, by: str, idempotency_key: str | None,
-             request_id: str | None = None) -> CreditGrant:
+             request_meta: RequestMeta = NO_REQUEST) -> CreditGrant:
         """The platform operator's grant to a tenant; the same Idempotency-Key grants once."""
         if idempotency_key is not None:
             check_key(idempotency_key)
         tenant = TenantContext(tenant_id)
         TenantProfiles(self.store.table, outbox_ttl_days=self.outbox_ttl_days).get(tenant)  # 404 if none
         return self.grant(tenant, body.credits, source="operator", by=by, priority=body.priority,
-                          expires_at=body.expires_at, description=body.description, request_id=request_id,
+                          expires_at=body.expires_at, description=body.description, request_meta=request_meta,
                           reference=f"operator:{idempotency_key}" if idempotency_key else None,
                           fingerprint=body.model_dump_json())
 
     def grant(self, tenant: TenantContext, amount: Decimal | int, *, source: str, reference: str | None,
               by: str | None, priority: int = 50, expires_at: datetime | None = None,
-              description: str | None = None, request_id: str | None = None,
+              description: str | None = None, request_meta: RequestMeta = NO_REQUEST,
               fingerprint: str | None = None) -> CreditGrant:
         """Add a grant; for a ``reference`` granted before, answer that grant and change nothing (or
         refuse, when ``fingerprint`` says the earlier request asked for something else)."""
@@ -97,7 +98,8 @@ class Credits:
             event = new_event(EventType.CREDITS_GRANTED, tenant.tenant_id, {
                 "grant_id": grant_id, "credits": float(grant.amount), "source": source, "priority": priority,
                 "expires_at": expires_at.isoformat() if expires_at else None, "balance": float(after.balance),
-                "actor": by, "target": grant_id, "request_id": request_id})
+                # Not audit_fields: credits.granted has never carried a source_ip, and its shape stays.
+                "actor": by, "target": grant_id, "request_id": request_meta.request_id})
             try:
                 write_with_outbox(self.store.tenant_tables(tenant), operations, [event], ttl_days=self.outbox_ttl_days)
             except WriteRefused as refused:

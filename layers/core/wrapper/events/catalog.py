@@ -30,7 +30,10 @@ class EventType(StrEnum):
     TRIAL_ENDING = "trial.ending"
     PAYMENT_SUCCEEDED = "payment.succeeded"
     PAYMENT_FAILED = "payment.failed"
+    INVOICE_CREATED = "invoice.created"
+    INVOICE_FINALIZED = "invoice.finalized"
     INVOICE_PAID = "invoice.paid"
+    INVOICE_PAYMENT_FAILED = "invoice.payment_failed"
     USAGE_THRESHOLD_REACHED = "usage.threshold_reached"
     CREDITS_GRANTED = "credits.granted"
     CREDITS_DEPLETED = "credits.depleted"
@@ -74,7 +77,10 @@ DESCRIPTIONS: dict[EventType, str] = {
     EventType.TRIAL_ENDING: "A trial ends in three days.",
     EventType.PAYMENT_SUCCEEDED: "A payment went through.",
     EventType.PAYMENT_FAILED: "A payment failed.",
+    EventType.INVOICE_CREATED: "An invoice was drafted (by a billing run, or at a charge).",
+    EventType.INVOICE_FINALIZED: "An invoice was numbered and issued: its lines and amounts no longer change.",
     EventType.INVOICE_PAID: "An invoice was paid.",
+    EventType.INVOICE_PAYMENT_FAILED: "An attempt to charge an invoice failed.",
     EventType.USAGE_THRESHOLD_REACHED: "A metered feature crossed a threshold of its limit.",
     EventType.CREDITS_GRANTED: "Credits were added to a tenant's wallet (bought, or given by the operator).",
     EventType.CREDITS_DEPLETED: "Usage spent a tenant's credit wallet down to zero (or into its overdraft).",

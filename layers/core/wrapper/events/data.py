@@ -128,6 +128,21 @@ class Payment(EventData):
 
 class InvoicePaid(EventData):
     invoice_id: str | None = None
+    number: str | None = None
+    amount_paid: int | None = None
+    currency: str | None = None
+    payment_id: str | None = None
+
+
+class InvoiceChanged(EventData):
+    invoice_id: str
+    number: str | None = None
+    status: str
+    subscription_id: str | None = None
+    currency: str
+    total: int
+    amount_due: int
+    reason: str | None = None
 
 
 class ThresholdReached(EventData):
@@ -193,6 +208,7 @@ DATA: dict[EventType, type[EventData]] = {
     E.SUBSCRIPTION_CREATED: SubscriptionCreated, E.SUBSCRIPTION_UPDATED: SubscriptionUpdated,
     E.SUBSCRIPTION_CANCELED: SubscriptionCanceled, E.TRIAL_ENDING: TrialEnding,
     E.PAYMENT_SUCCEEDED: Payment, E.PAYMENT_FAILED: Payment, E.INVOICE_PAID: InvoicePaid,
+    E.INVOICE_CREATED: InvoiceChanged, E.INVOICE_FINALIZED: InvoiceChanged, E.INVOICE_PAYMENT_FAILED: InvoiceChanged,
     E.USAGE_THRESHOLD_REACHED: ThresholdReached, E.CREDITS_GRANTED: CreditsGranted, E.CREDITS_DEPLETED: CreditsDepleted,
     E.PLAN_CREATED: PlanChanged, E.PLAN_UPDATED: PlanChanged, E.PRICE_CREATED: PriceChanged,
     E.PRICE_RETIRED: PriceChanged, E.FEATURE_CREATED: FeatureChanged, E.FEATURE_UPDATED: FeatureChanged,

@@ -10,6 +10,7 @@ from ulid import ULID
 from wrapper.events.catalog import EventType
 from wrapper.kernel.clock import now
 from wrapper.kernel.model import Model
+from wrapper.kernel.request_meta import RequestMeta
 from wrapper.kernel.timestamps import iso_z
 
 ENVELOPE_VERSION = "1"
@@ -37,3 +38,11 @@ def new_event(event_type: EventType, tenant_id: str | None, data: dict[str, Any]
 
     data_model(event_type.value).model_validate(data)
     return EventEnvelope(type=event_type.value, tenant_id=tenant_id, data=data)
+
+
+def audit_fields(actor: str | None, target: str | None, request_meta: RequestMeta) -> dict[str, Any]:
+    """What every event's data starts with, the fields the audit log keeps (``EventData``): who did
+    it, to what, and from which request. For an ``Actor``: ``audit_fields(actor.user_id, target,
+    actor.request_meta)``; for work no request started, ``NO_REQUEST``."""
+    return {"actor": actor, "target": target, "request_id": request_meta.request_id,
+            "source_ip": request_meta.source_ip}

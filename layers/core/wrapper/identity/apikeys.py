@@ -50,7 +50,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, field_
 from ulid import ULID
 
 from wrapper.events.catalog import EventType
-from wrapper.events.envelope import new_event
+from wrapper.events.envelope import audit_fields, new_event
 from wrapper.events.outbox import write_with_outbox
 from wrapper.kernel.clock import EpochClock, epoch
 from wrapper.kernel.errors import InvalidInput, NotFound
@@ -179,8 +179,7 @@ class ApiKeys:
         self.outbox_ttl_days = outbox_ttl_days
         self.clock = clock
 
-    def create(self, actor: Actor, request: ApiKeyRequest, *, request_id: str | None,
-               source_ip: str | None) -> CreatedApiKey:
+    def create(self, actor: Actor, request: ApiKeyRequest) -> CreatedApiKey:
         actor.require(Permission.API_KEYS_WRITE)
         ensure_can_assign(actor.permissions, permissions_of_scopes(request.scopes))
         now = self.clock()
@@ -204,8 +203,7 @@ class ApiKeys:
             "created_by": actor.user_id, "expires_at": expires_at,
         }
         event = new_event(EventType.API_KEY_CREATED, actor.tenant.tenant_id, {
-            "actor": actor.user_id, "target": key_id, "name": request.name, "scopes": scopes,
-            "request_id": request_id, "source_ip": source_ip})
+            **audit_fields(actor.user_id, key_id, actor.request_meta), "name": request.name, "scopes": scopes})
         write_with_outbox(self.table, [put_op(item, condition="attribute_not_exists(PK)"),
                                        put_op(lookup, condition="attribute_not_exists(PK)")],
                           [event], ttl_days=self.outbox_ttl_days)
@@ -218,15 +216,14 @@ class ApiKeys:
                                        start_key=decode_cursor(cursor, partition_key=pk))
         return Page[ApiKey](items=[_api_key(i) for i in items], next_cursor=encode_cursor(last))
 
-    def revoke(self, actor: Actor, key_id: str, *, request_id: str | None, source_ip: str | None) -> None:
+    def revoke(self, actor: Actor, key_id: str) -> None:
         actor.require(Permission.API_KEYS_WRITE)
         sk = api_key_sk(key_id)
         item = self.table.get(actor.tenant.pk, sk)
         if item is None:
             raise NotFound("No such API key.")
         event = new_event(EventType.API_KEY_REVOKED, actor.tenant.tenant_id, {
-            "actor": actor.user_id, "target": key_id, "name": item.get("name"), "request_id": request_id,
-            "source_ip": source_ip})
+            **audit_fields(actor.user_id, key_id, actor.request_meta), "name": item.get("name")})
         operations = [delete_op(actor.tenant.pk, sk, condition="attribute_exists(PK)"),
                       delete_op(api_key_lookup_pk(item['key_digest']), API_KEY_LOOKUP_SK)]
         try:

@@ -1,17 +1,22 @@
-"""Amazon Cognito adapter of the ``IdentityProvider`` port (moto's Cognito locally)."""
+"""Amazon Cognito adapter of the ``IdentityProvider`` port (moto's Cognito locally).
+
+Cognito's errors are caught as the client's modeled exceptions (``client.exceptions.<Code>``: the
+class botocore raises for that error code), so ``ClientError`` stays the store's alone.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
+from contextlib import suppress
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from wrapper.identity.ports import IdentityProvider, InvalidCredentials, IssuedTokens, UserExists
 
-_BAD_CREDENTIALS = {"NotAuthorizedException", "UserNotFoundException", "UserNotConfirmedException",
-                    "PasswordResetRequiredException"}
+_BAD_CREDENTIALS = ("NotAuthorizedException", "UserNotFoundException", "UserNotConfirmedException",
+                    "PasswordResetRequiredException")
+# Signing out with a token that is already dead or malformed is still signed out.
+_ALREADY_SIGNED_OUT = ("NotAuthorizedException", "UnsupportedTokenTypeException", "InvalidParameterException")
 
 
 class CognitoIdentityProvider(IdentityProvider):
@@ -25,15 +30,14 @@ class CognitoIdentityProvider(IdentityProvider):
             user = self.client.admin_create_user(
                 UserPoolId=self.user_pool_id, Username=email, MessageAction="SUPPRESS",
                 UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}])
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "UsernameExistsException":
-                raise UserExists(email) from None
-            raise
+        except self.client.exceptions.UsernameExistsException:
+            raise UserExists(email) from None
         try:
             self.client.admin_set_user_password(UserPoolId=self.user_pool_id, Username=email, Password=password,
                                                 Permanent=True)
-        except ClientError:
-            # Without its password the user could never sign in, and would block the email for good.
+        except Exception:
+            # Whatever failed: without its password the user could never sign in, and would block the
+            # email for good.
             self.client.admin_delete_user(UserPoolId=self.user_pool_id, Username=email)
             raise
         return _subject(user["User"]["Attributes"])
@@ -48,13 +52,8 @@ class CognitoIdentityProvider(IdentityProvider):
         return self._auth("REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": refresh_token})
 
     def revoke(self, refresh_token: str) -> None:
-        try:
+        with suppress(*self._errors(_ALREADY_SIGNED_OUT)):
             self.client.revoke_token(Token=refresh_token, ClientId=self.client_id)
-        except ClientError as exc:
-            # Signing out with a token that is already dead or malformed is still signed out.
-            if exc.response["Error"]["Code"] not in ("NotAuthorizedException", "UnsupportedTokenTypeException",
-                                                     "InvalidParameterException"):
-                raise
 
     def set_password(self, email: str, password: str) -> None:
         self.client.admin_set_user_password(UserPoolId=self.user_pool_id, Username=email, Password=password,
@@ -69,14 +68,16 @@ class CognitoIdentityProvider(IdentityProvider):
         try:
             answer = self.client.admin_initiate_auth(UserPoolId=self.user_pool_id, ClientId=self.client_id,
                                                      AuthFlow=flow, AuthParameters=parameters)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in _BAD_CREDENTIALS:
-                raise InvalidCredentials() from None
-            raise
+        except self._errors(_BAD_CREDENTIALS):
+            raise InvalidCredentials() from None
         result = answer.get("AuthenticationResult")
         if not result:  # a challenge (new password, MFA) we do not run: not signed in
             raise InvalidCredentials()
         return IssuedTokens(result["AccessToken"], result.get("RefreshToken"), int(result["ExpiresIn"]))
+
+    def _errors(self, codes: tuple[str, ...]) -> tuple[type[Exception], ...]:
+        """The client's exception classes for these Cognito error codes."""
+        return tuple(getattr(self.client.exceptions, code) for code in codes)
 
 
 def _subject(attributes: list[dict[str, str]]) -> str:

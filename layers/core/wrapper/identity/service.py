@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from ulid import ULID
 
 from wrapper.events.catalog import EventType
-from wrapper.events.envelope import EventEnvelope, new_event
+from wrapper.events.envelope import EventEnvelope, audit_fields, new_event
 from wrapper.identity.models import (
     ForgotPasswordRequest,
     LoginRequest,
@@ -26,6 +26,7 @@ from wrapper.identity.ports import IdentityProvider, InvalidCredentials, UserExi
 from wrapper.identity.store import EmailTaken, IdentityStore
 from wrapper.kernel.clock import EpochClock, epoch, fixed_window
 from wrapper.kernel.errors import Conflict, LimitExceeded, NotFound, Unauthorized
+from wrapper.kernel.request_meta import NO_REQUEST, RequestMeta
 from wrapper.kernel.timestamps import iso_z
 from wrapper.notifications import Email, Notifier
 from wrapper.store.schema import digest
@@ -64,8 +65,7 @@ class IdentityService:
     clock: EpochClock = epoch
     new_tenant_id: Callable[[], str] = lambda: str(ULID())
 
-    def signup(self, request: SignupRequest, *, request_id: str | None = None,
-               source_ip: str | None = None) -> SignupResponse:
+    def signup(self, request: SignupRequest, *, request_meta: RequestMeta = NO_REQUEST) -> SignupResponse:
         taken = Conflict("An account with this email already exists; sign in instead.")
         if self.store.user_id_by_email(request.email):
             raise taken
@@ -79,7 +79,7 @@ class IdentityService:
             except InvalidCredentials:
                 raise taken from None
         tenant_id = self.new_tenant_id()
-        context = {"actor": user_id, "target": tenant_id, "request_id": request_id, "source_ip": source_ip}
+        context = audit_fields(user_id, tenant_id, request_meta)
         events = [new_event(EventType.TENANT_CREATED, tenant_id, {**context, "name": request.tenant_name}),
                   new_event(EventType.MEMBER_JOINED, tenant_id, {**context, "target": user_id, "role": "owner"})]
         try:
@@ -91,13 +91,12 @@ class IdentityService:
         return SignupResponse(tenant_id=tenant_id, user_id=user_id, access_token=tokens.access_token,
                               refresh_token=tokens.refresh_token, expires_in=tokens.expires_in)
 
-    def login(self, request: LoginRequest, *, request_id: str | None = None,
-              source_ip: str | None = None) -> SessionResponse:
+    def login(self, request: LoginRequest, *, request_meta: RequestMeta = NO_REQUEST) -> SessionResponse:
         window, retry_after = fixed_window(self.clock(), self.policy.window_seconds)
         # Count the attempt before trying it: concurrent guesses cannot all slip past the check.
         if not self.store.try_attempt(request.email, window, max_failures=self.policy.max_failures,
                                       expires_at=window + 2 * self.policy.window_seconds):
-            self._report_failed_sign_in(request.email, window, "locked", request_id, source_ip)
+            self._report_failed_sign_in(request.email, window, "locked", request_meta)
             raise LimitExceeded("Too many failed sign-ins for this email; try again later.",
                                 retry_after_seconds=retry_after)
         try:
@@ -106,7 +105,7 @@ class IdentityService:
             if not tenants:  # an identity whose sign-up never finished has no account yet
                 raise InvalidCredentials()
         except InvalidCredentials:
-            self._report_failed_sign_in(request.email, window, "wrong_password", request_id, source_ip)
+            self._report_failed_sign_in(request.email, window, "wrong_password", request_meta)
             raise Unauthorized(WRONG_CREDENTIALS) from None
         self.store.clear_failures(request.email, window)
         return SessionResponse(tenant_id=str(tenants[0]["tenant_id"]), user_id=user_id,
@@ -154,8 +153,7 @@ class IdentityService:
                   f"Reset: {app_url.rstrip('/')}/password/reset?token={token}\n"
                   f"Reset token: {token}\n\nThe token works once, until {expires}.")))
 
-    def reset_password(self, request: ResetPasswordRequest, *, request_id: str | None = None,
-                       source_ip: str | None = None) -> None:
+    def reset_password(self, request: ResetPasswordRequest, *, request_meta: RequestMeta = NO_REQUEST) -> None:
         """Set a new password with an emailed token, end every session and clear the lockout.
 
         The token is spent, the lockout cleared and the events recorded in one transaction, and
@@ -170,7 +168,7 @@ class IdentityService:
         if token is None or int(token["expires_at"]) <= now:
             raise NotFound(INVALID_RESET_TOKEN)
         user_id, email = str(token["user_id"]), str(token["email"])
-        context = {"actor": user_id, "target": user_id, "request_id": request_id, "source_ip": source_ip}
+        context = audit_fields(user_id, user_id, request_meta)
         events = [new_event(EventType.AUTH_PASSWORD_RESET, str(t["tenant_id"]), context)
                   for t in self.store.tenants_of(user_id)]
         window, _ = fixed_window(now, self.policy.window_seconds)
@@ -181,15 +179,13 @@ class IdentityService:
         self.idp.set_password(email, request.password)
         self.idp.sign_out_everywhere(email)
 
-    def _report_failed_sign_in(self, email: str, window: int, reason: str, request_id: str | None,
-                               source_ip: str | None) -> None:
+    def _report_failed_sign_in(self, email: str, window: int, reason: str, request_meta: RequestMeta) -> None:
         """An ``auth.login_failed`` event in each tenant of the email's user; none for an unknown
         email (it has no tenant whose log could hold it)."""
         user_id = self.store.user_id_by_email(email)
         if user_id is None:
             return
-        context = {"actor": ANONYMOUS, "target": user_id, "reason": reason, "request_id": request_id,
-                   "source_ip": source_ip}
+        context = {**audit_fields(ANONYMOUS, user_id, request_meta), "reason": reason}
         events: list[EventEnvelope] = [new_event(EventType.AUTH_LOGIN_FAILED, str(t["tenant_id"]), context)
                                        for t in self.store.tenants_of(user_id)]
         self.store.record_failed_sign_in(email, window, events, locked=reason == "locked")

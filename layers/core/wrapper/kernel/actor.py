@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from wrapper.kernel.errors import PermissionDenied, Unauthorized
 from wrapper.kernel.permissions import ALL_PERMISSIONS, ROLE_PERMISSIONS, Permission, require
+from wrapper.kernel.request_meta import NO_REQUEST, RequestMeta
 from wrapper.kernel.tenant import TenantContext
 
 TENANT_HEADER = "x-tenant-id"
@@ -21,12 +22,14 @@ TENANT_HEADER = "x-tenant-id"
 
 @dataclass(frozen=True)
 class Actor:
-    """The caller, acting for one tenant."""
+    """The caller, acting for one tenant, and the request it acts with (what its changes' events
+    carry to the audit log)."""
 
     tenant: TenantContext
     user_id: str
     permissions: frozenset[Permission]
     plan_tier: str = "free"
+    request_meta: RequestMeta = NO_REQUEST
 
     def require(self, *needed: Permission) -> None:
         require(self.permissions, needed)
@@ -39,10 +42,11 @@ class CustomRoles(Protocol):
 
 
 def actor_from(authorizer: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
-               custom_roles: CustomRoles | None = None) -> Actor:
-    """The actor for a request. A membership's permissions are those of its built-in role or of the
-    tenant's custom role of that name, read on every request so a role edit applies at once. An API
-    key's are its scopes' (from the authorizer), within what its creator's role allows now."""
+               custom_roles: CustomRoles | None = None, request_meta: RequestMeta = NO_REQUEST) -> Actor:
+    """The actor for a request, carrying ``request_meta``. A membership's permissions are those of its
+    built-in role or of the tenant's custom role of that name, read on every request so a role edit
+    applies at once. An API key's are its scopes' (from the authorizer), within what its creator's role
+    allows now."""
     if not authorizer or "tenants" not in authorizer:
         raise Unauthorized("Missing or invalid credentials.")
     tenants: dict[str, dict[str, Any]] = json.loads(authorizer["tenants"])
@@ -60,7 +64,7 @@ def actor_from(authorizer: Mapping[str, Any] | None, headers: Mapping[str, str] 
     return Actor(tenant=TenantContext(tenant_id=tenant_id, principal=str(authorizer["principal"]), role=role),
                  user_id=str(authorizer["user_id"]),
                  permissions=_permissions(tenant_id, role, membership, custom_roles),
-                 plan_tier=str(membership.get("tier", "free")))
+                 plan_tier=str(membership.get("tier", "free")), request_meta=request_meta)
 
 
 def _permissions(tenant_id: str, role: str, membership: Mapping[str, Any],

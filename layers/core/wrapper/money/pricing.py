@@ -29,6 +29,11 @@ Graduated versus volume (what the property tests hold):
 - when unit amounts never fall and no tier has a flat amount, graduated ≤ volume.
 
 The total is computed exactly and rounded once with :func:`wrapper.money.amounts.to_minor`.
+
+Usage prices: a spec that names a ``meter`` prices the meter's value for a billing period, in
+arrears (the subscription fee is billed in advance). Its quantity may have decimals (a ``sum``
+meter of gigabytes): every model takes it exactly, a package still counts partial blocks as whole
+ones, and a tier holds the quantities up to and including its ``up_to``.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ from pydantic import ConfigDict, Field, StrictInt, field_validator, model_valida
 
 from wrapper.kernel.model import Model
 from wrapper.money.amounts import currency_code, exact, minor_as_major, to_minor
+
+Quantity = int | Decimal | Fraction
 
 _T = TypeVar("_T")
 
@@ -104,6 +111,8 @@ class PriceSpec(Model):
     flat_amount: StrictInt | None = Field(default=None, ge=0)
     tiers: list[Tier] | None = Field(default=None, min_length=1, max_length=50)
     package_size: StrictInt | None = Field(default=None, ge=1)
+    meter: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]{0,47}$",
+                              description="A usage price: the meter whose value per period is the quantity")
 
     _unit_amount_is_exact = field_validator("unit_amount", mode="before")(_refuse_float)
 
@@ -140,24 +149,25 @@ def _check_tiers(tiers: list[Tier]) -> None:
         previous = tier.up_to
 
 
-def amount_for(spec: PriceSpec, quantity: int) -> int:
+def amount_for(spec: PriceSpec, quantity: Quantity) -> int:
     """What ``quantity`` units cost for one period, in minor units, rounded once."""
-    if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise TypeError("a quantity is an int")
-    if quantity < 0:
-        raise ValueError(f"a quantity cannot be negative: {quantity}")
     return to_minor(minor_as_major(exact_amount_for(spec, quantity), spec.currency), spec.currency)
 
 
-def exact_amount_for(spec: PriceSpec, quantity: int) -> Fraction:
+def exact_amount_for(spec: PriceSpec, units: Quantity) -> Fraction:
     """The unrounded amount in minor units; proration scales this before its one rounding."""
+    if isinstance(units, bool) or not isinstance(units, int | Decimal | Fraction):
+        raise TypeError("a quantity is an int, a Decimal or a Fraction")
+    quantity = exact(units)
+    if quantity < 0:
+        raise ValueError(f"a quantity cannot be negative: {units}")
     match spec.model:
         case "flat":
             return Fraction(spec.flat_amount or 0)
         case "per_unit":
             return exact(_required(spec.unit_amount)) * quantity
         case "package":
-            blocks = -(-quantity // _required(spec.package_size))
+            blocks = -(-quantity // _required(spec.package_size))  # a partial block is a whole one
             return exact(_required(spec.unit_amount)) * blocks
         case "graduated":
             return _graduated(_required(spec.tiers), quantity)
@@ -166,12 +176,12 @@ def exact_amount_for(spec: PriceSpec, quantity: int) -> Fraction:
     raise AssertionError(f"unhandled pricing model {spec.model}")  # pragma: no cover
 
 
-def _graduated(tiers: list[Tier], quantity: int) -> Fraction:
+def _graduated(tiers: list[Tier], quantity: Fraction) -> Fraction:
     total = Fraction(0)
-    floor = 0
+    floor: int = 0
     for position, tier in enumerate(tiers):
-        ceiling = quantity if tier.up_to is None else min(quantity, tier.up_to)
-        units = max(0, ceiling - floor)
+        ceiling = quantity if tier.up_to is None else min(quantity, Fraction(tier.up_to))
+        units = max(Fraction(0), ceiling - floor)
         if position > 0 and units == 0:
             break
         total += tier.unit * units + tier.flat
@@ -181,7 +191,7 @@ def _graduated(tiers: list[Tier], quantity: int) -> Fraction:
     return total
 
 
-def _volume(tiers: list[Tier], quantity: int) -> Fraction:
+def _volume(tiers: list[Tier], quantity: Fraction) -> Fraction:
     tier = next(t for t in tiers if t.up_to is None or quantity <= t.up_to)
     return tier.unit * quantity + tier.flat
 

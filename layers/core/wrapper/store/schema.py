@@ -22,7 +22,9 @@ values the code already trusts, never from request input unchecked.
 | current subscription (+ GSI1 `PLATFORM#DUE#<day>` / `TENANT#<t>`: due on a day) | `TENANT#<t>` | `SUBSCRIPTION` | GetItem; GSI1 Query |
 | subscription history | `TENANT#<t>` | `SUBHIST#<...>` | Query prefix |
 | billing record (Stripe customer, card) | `TENANT#<t>` | `BILLING` | GetItem |
-| pending Checkout changes, applied Stripe events, charges, trial notices, coupon uses | `TENANT#<t>` | `CHECKOUT#`, `STRIPEEVT#`, `CHARGE#`, `TRIALNOTICE#`, `COUPONUSE#` | GetItem |
+| pending Checkout changes, applied Stripe events, renewal charges recorded before invoices existed (no longer written), trial notices, coupon uses | `TENANT#<t>` | `CHECKOUT#`, `STRIPEEVT#`, `CHARGE#`, `TRIALNOTICE#`, `COUPONUSE#` | GetItem |
+| a tenant's invoices, newest first (ids sort by issue day) | `TENANT#<t>` | `INVOICE#<id>` | GetItem / Query prefix |
+| invoice number series (the last number given, per prefix and year) | `PLATFORM#INVOICESERIES#<prefix>-<yyyy>` | `COUNTER` | GetItem, conditional update |
 | tenant by Stripe customer | `PLATFORM#STRIPECUST#<customer>` | `TENANT` | GetItem |
 | Stripe webhook events and each object's last applied event | `PLATFORM#STRIPEEVT#<id>`, `PLATFORM#STRIPEOBJ#<id>` | `EVENT`, `LAST` | GetItem |
 | user by email (case-folded) | `PLATFORM#EMAIL#<email>` | `USER` | GetItem |
@@ -81,6 +83,7 @@ STRIPE_EVENT_PREFIX = "STRIPEEVT#"
 CHARGE_PREFIX = "CHARGE#"
 TRIAL_NOTICE_PREFIX = "TRIALNOTICE#"
 COUPON_USE_PREFIX = "COUPONUSE#"
+INVOICE_PREFIX = "INVOICE#"
 
 
 def member_sk(user_id: str) -> str:
@@ -132,6 +135,10 @@ def idempotency_sk(key: str) -> str:
     return IDEMPOTENCY_PREFIX + hashlib.sha256(key.encode()).hexdigest()
 
 
+def invoice_sk(invoice_id: str) -> str:
+    return f"{INVOICE_PREFIX}{invoice_id}"
+
+
 def coupon_use_sk(code: str) -> str:
     return f"{COUPON_USE_PREFIX}{code.upper()}"
 
@@ -159,6 +166,11 @@ STRIPE_CUSTOMER_SK = "TENANT"
 STRIPE_EVENT_SK = "EVENT"
 STRIPE_OBJECT_LAST_SK = "LAST"
 DEFAULT_PLAN_SK = "DEFAULTPLAN"
+COUNTER_SK = "COUNTER"
+
+
+def invoice_series_pk(series: str) -> str:
+    return platform_pk(f"INVOICESERIES#{series}")
 
 
 def email_pk(email: str) -> str:

@@ -11,10 +11,11 @@ from ulid import ULID
 
 from wrapper.catalog.models import PlanKind
 from wrapper.events.catalog import EventType
-from wrapper.events.envelope import EventEnvelope, new_event
+from wrapper.events.envelope import EventEnvelope, audit_fields, new_event
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import Conflict
 from wrapper.kernel.permissions import Permission
+from wrapper.kernel.request_meta import NO_REQUEST
 from wrapper.kernel.tenant import TenantContext
 from wrapper.money.periods import Anchor, Interval, first_period, period_containing
 from wrapper.payments.collection import PaymentRequired
@@ -46,8 +47,7 @@ PURPOSE_CHARGE = "subscription_charge"  # charged off-session while the request 
 class Subscriptions(SubscriptionReads):
     """Changes to a tenant's subscription, and the payments they take."""
 
-    def subscribe(self, actor: Actor, request: SubscribeRequest, *, request_id: str | None,
-                  source_ip: str | None) -> SubscriptionChange:
+    def subscribe(self, actor: Actor, request: SubscribeRequest) -> SubscriptionChange:
         actor.require(Permission.BILLING_WRITE)
         now = self.clock()
         tenant = actor.tenant
@@ -92,7 +92,7 @@ class Subscriptions(SubscriptionReads):
                                 subtotal=subtotal, discount=discount, amount_due=max(0, subtotal - discount),
                                 currency=currency, period_start=period_start, period_end=period_end)
         ended = current.model_copy(update={"status": "canceled", "canceled_at": now, "updated_at": now})
-        audit = {"actor": actor.user_id, "target": started.id, "request_id": request_id, "source_ip": source_ip}
+        audit = audit_fields(actor.user_id, started.id, actor.request_meta)
         event_data = {**audit, "plan_code": plan.code, "replaces": current.id, "status": status,
                       "coupon": coupon.code if coupon else None}
         coupon_ops = self._coupon_ops(tenant, coupon)
@@ -113,15 +113,14 @@ class Subscriptions(SubscriptionReads):
             raise
         return SubscriptionChange(subscription=started, preview=preview, payment_id=charge.id if charge else None)
 
-    def change(self, actor: Actor, request: ChangeRequest, *, request_id: str | None,
-               source_ip: str | None) -> SubscriptionChange:
+    def change(self, actor: Actor, request: ChangeRequest) -> SubscriptionChange:
         actor.require(Permission.BILLING_WRITE)
         now = self.clock()
         current = self._current(actor.tenant, now)
         preview, changed = self._plan_change(current, self._target(current, request), now)
         if changed == current:
             return SubscriptionChange(subscription=current, preview=preview)
-        audit = {"actor": actor.user_id, "target": current.id, "request_id": request_id, "source_ip": source_ip}
+        audit = audit_fields(actor.user_id, current.id, actor.request_meta)
         event_data = {**audit, "change": preview.kind, "plan_code": changed.plan_code, "seats": changed.seats,
                       "interval": changed.interval,
                       "scheduled_at": changed.scheduled_change.at.isoformat() if changed.scheduled_change else None}
@@ -135,14 +134,13 @@ class Subscriptions(SubscriptionReads):
         self._write_or_refund(self.store.save_ops(changed, expected_version=current.version), events, charge)
         return SubscriptionChange(subscription=changed, preview=preview, payment_id=charge.id if charge else None)
 
-    def cancel(self, actor: Actor, request: CancelRequest, *, request_id: str | None,
-               source_ip: str | None) -> Subscription:
+    def cancel(self, actor: Actor, request: CancelRequest) -> Subscription:
         actor.require(Permission.BILLING_WRITE)
         now = self.clock()
         current = self._current(actor.tenant, now)
         if self._is_default(current):
             raise Conflict("The tenant is on the default plan: there is nothing to cancel.")
-        audit = {"actor": actor.user_id, "target": current.id, "request_id": request_id, "source_ip": source_ip}
+        audit = audit_fields(actor.user_id, current.id, actor.request_meta)
         if request.at_period_end:
             if current.cancel_at_period_end:
                 return current
@@ -153,7 +151,7 @@ class Subscriptions(SubscriptionReads):
             return changed
         return self._end(current, now, audit)
 
-    def resume(self, actor: Actor, *, request_id: str | None, source_ip: str | None) -> Subscription:
+    def resume(self, actor: Actor) -> Subscription:
         actor.require(Permission.BILLING_WRITE)
         now = self.clock()
         current = self._current(actor.tenant, now)
@@ -162,8 +160,7 @@ class Subscriptions(SubscriptionReads):
         changed = self._next_version(current, now, cancel_at_period_end=False)
         self._write(self.store.save_ops(changed, expected_version=current.version), [new_event(
             EventType.SUBSCRIPTION_UPDATED, actor.tenant.tenant_id,
-            {"actor": actor.user_id, "target": current.id, "request_id": request_id, "source_ip": source_ip,
-             "change": "resumed"})])
+            {**audit_fields(actor.user_id, current.id, actor.request_meta), "change": "resumed"})])
         return changed
 
     def apply_scheduled_changes(self, tenant: TenantContext, now: datetime) -> Subscription | None:
@@ -172,7 +169,7 @@ class Subscriptions(SubscriptionReads):
         current = self.store.current(tenant)
         if current is None or now < current.current_period_end:
             return current
-        audit = {"actor": "billing-run", "target": current.id, "request_id": None, "source_ip": None}
+        audit = audit_fields("billing-run", current.id, NO_REQUEST)
         if current.cancel_at_period_end:
             return self._end(current, current.current_period_end, audit, at=now)
         change = current.scheduled_change

@@ -12,12 +12,13 @@ from ulid import ULID
 from wrapper.catalog.models import Plan, PlanKind, Price
 from wrapper.catalog.store import Catalog
 from wrapper.events.catalog import EventType
-from wrapper.events.envelope import new_event
+from wrapper.events.envelope import audit_fields, new_event
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.clock import Clock, now
 from wrapper.kernel.errors import NotFound, Unavailable
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.kernel.permissions import Permission
+from wrapper.kernel.request_meta import NO_REQUEST
 from wrapper.kernel.tenant import TenantContext
 from wrapper.money.periods import Anchor, Interval, Period, first_period, period_containing
 from wrapper.money.pricing import PriceSpec
@@ -106,8 +107,8 @@ class SubscriptionReads:
         try:
             self.store.write(self.store.save_ops(created, expected_version=None), [new_event(
                 EventType.SUBSCRIPTION_CREATED, tenant.tenant_id,
-                {"actor": "system", "target": created.id, "request_id": None, "source_ip": None,
-                 "plan_code": created.plan_code, "status": created.status, "default_plan": True})])
+                {**audit_fields("system", created.id, NO_REQUEST), "plan_code": created.plan_code,
+                 "status": created.status, "default_plan": True})])
         except WriteRefused:
             again = self.store.current(tenant)
             if again is None:
@@ -126,7 +127,7 @@ class SubscriptionReads:
                               timezone: str | None) -> Subscription:
         plan = self._default_plan()
         price = self.catalog.active_price(plan.id, currency="USD", interval_unit="month") or next(
-            (p for p in reversed(self.catalog.prices(plan.id)) if p.active), None)
+            (p for p in reversed(self.catalog.prices(plan.id)) if p.active and p.spec.meter is None), None)
         interval: IntervalUnit = price.interval.unit if price else "month"
         zone = timezone or str(self.store.profile(tenant).get("timezone") or "UTC")
         period = first_period(Anchor(now, zone), Interval(unit=interval))
@@ -149,7 +150,7 @@ class SubscriptionReads:
     def _price(self, plan: Plan, currency: str, interval: IntervalUnit, *, field: str) -> Price | None:
         price = self.catalog.active_price(plan.id, currency=currency, interval_unit=interval)
         if price is None:
-            if plan.is_default and not any(p.active for p in self.catalog.prices(plan.id)):
+            if plan.is_default and not any(p.active and p.spec.meter is None for p in self.catalog.prices(plan.id)):
                 return None  # a free plan may have no price at all
             raise unprocessable(field, f"{plan.code} has no {interval}ly price in {currency}.")
         return price

@@ -31,7 +31,6 @@ from wrapper.kernel.tenant import TenantContext
 from wrapper.store.schema import (
     BILLING_SK,
     CATALOG_PK,
-    CHARGE_PREFIX,
     CHECKOUT_PREFIX,
     HISTORY_PREFIX,
     PROFILE_SK,
@@ -183,15 +182,6 @@ class SubscriptionStore:
             condition += " AND (attribute_not_exists(#seen) OR #seen <= :created)"
         return update_op(tenant.pk, BILLING_SK, update="SET " + ", ".join(sets), condition=condition, names=names,
                          values=bound)
-
-    def charge_op(self, tenant: TenantContext, record: Item) -> dict[str, Any]:
-        """The charge for one period, written once: a second writer for the same period loses."""
-        return put_op({**record, "PK": tenant.pk, "SK": f"{CHARGE_PREFIX}{record['period_start']}",
-                       "record_type": "charge"}, condition="attribute_not_exists(PK)")
-
-    def charges(self, tenant: TenantContext) -> list[Item]:
-        items, _ = self.table.query(tenant.pk, sk_prefix=CHARGE_PREFIX, limit=100, forward=False)
-        return items
 
     def trial_notice_op(self, subscription: Subscription, trial_end: datetime) -> dict[str, Any]:
         return put_op({"PK": tenant_pk(subscription.tenant_id),

@@ -39,7 +39,8 @@ from wrapper.credits.service import Credits
 from wrapper.credits.store import WalletStore
 from wrapper.credits.topups import PURPOSE_TOP_UP, grant_paid_checkout
 from wrapper.events.catalog import EventType
-from wrapper.events.envelope import EventEnvelope, new_event
+from wrapper.events.envelope import EventEnvelope, audit_fields, new_event
+from wrapper.kernel.request_meta import RequestMeta
 from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.port import Payments
 from wrapper.store.table import Item, Table, WriteRefused
@@ -59,6 +60,8 @@ class _Applier:
                  now: datetime) -> None:
         self.event = event
         self.event_id = str(event.get("id") or "")
+        # Stripe's webhook is the request here: its event id is what an audit entry is traced back by.
+        self._request_meta = RequestMeta(request_id=self.event_id)
         self.created = int(event.get("created") or 0)
         data = event.get("data") or {}
         self.object: dict[str, Any] = data.get("object") or {}
@@ -148,7 +151,7 @@ class _Applier:
         if pending.get("status") != "pending":
             return f"duplicate: checkout {session_id} already {pending.get('status')}"
         target = Subscription.model_validate_json(str(pending["target"]))
-        audit = {"actor": "stripe", "target": target.id, "request_id": self.event_id, "source_ip": None}
+        audit = audit_fields("stripe", target.id, self._request_meta)
         original = _loads(pending.get("event_data")) or audit
         operations = [*self.store.save_ops(target, expected_version=int(pending["expected_version"])),
                       self.store.checkout_done_op(tenant, session_id, "applied"),
@@ -196,8 +199,7 @@ class _Applier:
         error = intent.get("last_payment_error") or {}
         reason = "requires_action" if self.event.get("type") == "payment_intent.requires_action" else \
             str(error.get("message") or error.get("code") or "failed")
-        audit = {"actor": "stripe", "target": metadata.get("subscription_id"), "request_id": self.event_id,
-                 "source_ip": None}
+        audit = audit_fields("stripe", metadata.get("subscription_id"), self._request_meta)
         events: list[EventEnvelope] = [new_event(EventType.PAYMENT_FAILED, tenant.tenant_id, {
             **audit, "payment_id": intent.get("id"), "amount": intent.get("amount"),
             "currency": str(intent.get("currency") or "").upper(), "reason": reason})]

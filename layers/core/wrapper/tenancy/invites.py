@@ -27,7 +27,7 @@ from pydantic import ConfigDict, StringConstraints, TypeAdapter, ValidationError
 from ulid import ULID
 
 from wrapper.events.catalog import EventType
-from wrapper.events.envelope import new_event
+from wrapper.events.envelope import audit_fields, new_event
 from wrapper.events.outbox import write_with_outbox
 from wrapper.identity.models import Email, Password, SessionResponse
 from wrapper.identity.ports import IdentityProvider, InvalidCredentials, UserExists
@@ -38,6 +38,7 @@ from wrapper.kernel.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from wrapper.kernel.model import Model
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.kernel.permissions import ROLE_PERMISSIONS, Permission, ensure_can_assign
+from wrapper.kernel.request_meta import RequestMeta
 from wrapper.kernel.timestamps import iso_z
 from wrapper.notifications import Email as EmailMessage
 from wrapper.notifications import Notifier
@@ -95,7 +96,7 @@ class Invites:
 
     # ------------------------------------------------------------------ inviting
     def create(self, actor: Actor, request: InviteRequest, *, custom_roles: CustomRoles, notifier: Notifier,
-               app_url: str, request_id: str | None, source_ip: str | None) -> Invite:
+               app_url: str) -> Invite:
         actor.require(Permission.MEMBERS_WRITE)
         ensure_can_assign(actor.permissions, _role_permissions(actor.tenant.tenant_id, request.role, custom_roles))
         tenant = self.table.get(actor.tenant.pk, PROFILE_SK)
@@ -120,8 +121,7 @@ class Invites:
             "tenant_id": actor.tenant.tenant_id, "email": request.email, "role": request.role,
             "invited_by": actor.user_id, "expires_at": expires_at}))
         event = new_event(EventType.MEMBER_INVITED, actor.tenant.tenant_id, {
-            "actor": actor.user_id, "target": request.email, "role": request.role, "request_id": request_id,
-            "source_ip": source_ip})
+            **audit_fields(actor.user_id, request.email, actor.request_meta), "role": request.role})
         write_with_outbox(self.table, operations, [event], ttl_days=self.outbox_ttl_days)
         # After the commit, never inside it: if sending fails the invite stands and can be sent again.
         notifier.send(EmailMessage(
@@ -142,7 +142,7 @@ class Invites:
     # ------------------------------------------------------------------ accepting
     def accept(self, token: str, request: AcceptInvite, *, idp: IdentityProvider,
                role_holder_ops: Callable[[str, str], list[dict[str, Any]]],
-               request_id: str | None, source_ip: str | None) -> SessionResponse:
+               request_meta: RequestMeta) -> SessionResponse:
         """Join the invite's tenant. An existing user proves it is them with their password; a
         new one chooses a password (sign-up's rules) and gets an account."""
         digest = token_digest(token)
@@ -181,8 +181,7 @@ class Invites:
         if invite_item and invite_item.get("token_digest") == digest:
             operations.append(delete_op(tenant_pk(tenant_id), invite_sk(email)))
         event = new_event(EventType.MEMBER_JOINED, tenant_id, {
-            "actor": user_id, "target": user_id, "role": role, "invited_by": lookup.get("invited_by"),
-            "request_id": request_id, "source_ip": source_ip})
+            **audit_fields(user_id, user_id, request_meta), "role": role, "invited_by": lookup.get("invited_by")})
         try:
             write_with_outbox(self.table, operations, [event], ttl_days=self.outbox_ttl_days)
         except WriteRefused as refused:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, StringConstraints
 
 from wrapper.events.catalog import EventType
-from wrapper.events.envelope import new_event
+from wrapper.events.envelope import audit_fields, new_event
 from wrapper.events.outbox import write_with_outbox
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import Conflict, NotFound
@@ -63,8 +63,7 @@ class Members:
                                        start_key=decode_cursor(cursor, partition_key=pk))
         return Page[Member](items=[_member(i) for i in items], next_cursor=encode_cursor(last))
 
-    def change_role(self, actor: Actor, user_id: str, change: RoleChange, *, request_id: str | None,
-                    source_ip: str | None = None) -> Member:
+    def change_role(self, actor: Actor, user_id: str, change: RoleChange) -> Member:
         actor.require(Permission.MEMBERS_WRITE)
         tenant_id = actor.tenant.tenant_id
         members = self._all(actor.tenant)
@@ -90,12 +89,11 @@ class Members:
         if change.role != old_role:
             operations += [*self._release(tenant_id, old_role), *self.roles.gain_ops(tenant_id, change.role)]
         event = new_event(EventType.MEMBER_ROLE_CHANGED, tenant_id, {
-            "actor": actor.user_id, "target": user_id, "from": old_role, "to": change.role,
-            "request_id": request_id, "source_ip": source_ip})
+            **audit_fields(actor.user_id, user_id, actor.request_meta), "from": old_role, "to": change.role})
         self._write(operations, event)
         return _member(updated)
 
-    def remove(self, actor: Actor, user_id: str, *, request_id: str | None, source_ip: str | None = None) -> None:
+    def remove(self, actor: Actor, user_id: str) -> None:
         """Remove a member, or leave (a member removing themself needs no permission)."""
         leaving = user_id == actor.user_id
         tenant_id = actor.tenant.tenant_id
@@ -130,8 +128,7 @@ class Members:
             *unit_ops,
         ]
         event = new_event(EventType.MEMBER_REMOVED, tenant_id, {
-            "actor": actor.user_id, "target": user_id, "left": leaving, "request_id": request_id,
-            "source_ip": source_ip})
+            **audit_fields(actor.user_id, user_id, actor.request_meta), "left": leaving})
         self._write(operations, event)
 
     def _held(self, tenant_id: str, role: str) -> frozenset[Permission]:

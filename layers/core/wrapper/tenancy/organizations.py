@@ -29,7 +29,7 @@ from pydantic import ConfigDict, StringConstraints, computed_field, model_valida
 from ulid import ULID
 
 from wrapper.events.catalog import EventType
-from wrapper.events.envelope import EventEnvelope, new_event
+from wrapper.events.envelope import EventEnvelope, audit_fields, new_event
 from wrapper.events.outbox import write_with_outbox
 from wrapper.kernel import clock
 from wrapper.kernel.actor import Actor
@@ -185,8 +185,7 @@ class Organizations:
                                        start_key=decode_cursor(cursor, partition_key=pk))
         return Page[Organization](items=[_organization(i) for i in items], next_cursor=encode_cursor(last))
 
-    def create(self, actor: Actor, request: NewOrganization, *, request_id: str | None,
-               source_ip: str | None) -> Organization:
+    def create(self, actor: Actor, request: NewOrganization) -> Organization:
         actor.require(Permission.ORGANIZATIONS_WRITE)
         version, parents = self._tree(actor.tenant)
         ensure_can_add(parents, request.parent_id)
@@ -198,11 +197,10 @@ class Organizations:
         operations = [put_op(item, condition="attribute_not_exists(PK)"),
                       self._tree_op(actor.tenant, version, {**parents, org_id: request.parent_id})]
         self._commit(operations, self._event(EventType.ORGANIZATION_CREATED, actor, org_id, {
-            "name": request.name, "parent_id": request.parent_id}, request_id, source_ip))
+            "name": request.name, "parent_id": request.parent_id}))
         return _organization(item)
 
-    def update(self, actor: Actor, org_id: str, change: OrganizationUpdate, *, request_id: str | None,
-               source_ip: str | None) -> Organization:
+    def update(self, actor: Actor, org_id: str, change: OrganizationUpdate) -> Organization:
         actor.require(Permission.ORGANIZATIONS_WRITE)
         # The tree first: a unit listed after it is at least as new as the version we condition on.
         tree_version, parents = self._tree(actor.tenant)
@@ -228,10 +226,10 @@ class Organizations:
             operations.append(self._tree_op(actor.tenant, tree_version, {**parents, org_id: fields["parent_id"]}))
         self._commit(operations, self._event(EventType.ORGANIZATION_UPDATED, actor, org_id, {
             "fields": sorted(fields), "name": updated["name"], "parent_id": updated.get("parent_id"),
-            "previous_parent_id": current.get("parent_id")}, request_id, source_ip))
+            "previous_parent_id": current.get("parent_id")}))
         return _organization(updated)
 
-    def delete(self, actor: Actor, org_id: str, *, request_id: str | None, source_ip: str | None) -> None:
+    def delete(self, actor: Actor, org_id: str) -> None:
         actor.require(Permission.ORGANIZATIONS_WRITE)
         tree_version, parents = self._tree(actor.tenant)
         current = self._unit(actor.tenant, org_id)
@@ -244,11 +242,10 @@ class Organizations:
         gone["Delete"]["ExpressionAttributeValues"] = to_dynamo({":zero": 0})
         self._commit([gone, self._tree_op(actor.tenant, tree_version, remaining)],
                      self._event(EventType.ORGANIZATION_DELETED, actor, org_id, {
-                         "name": current["name"], "parent_id": current.get("parent_id")}, request_id, source_ip))
+                         "name": current["name"], "parent_id": current.get("parent_id")}))
 
     # ------------------------------------------------------------------ members of units
-    def assign(self, actor: Actor, org_id: str, user_id: str, *, request_id: str | None,
-               source_ip: str | None) -> OrganizationMember:
+    def assign(self, actor: Actor, org_id: str, user_id: str) -> OrganizationMember:
         """Put a member in a unit; doing it again answers the same assignment and writes nothing."""
         actor.require(Permission.ORGANIZATIONS_WRITE)
         pk = actor.tenant.pk
@@ -272,7 +269,7 @@ class Organizations:
                       values={":one": 1, ":cap": MAX_UNITS_PER_MEMBER}),
         ]
         event = self._event(EventType.MEMBER_ORGANIZATIONS_CHANGED, actor, user_id, {
-            "org_id": org_id, "change": "assigned"}, request_id, source_ip)
+            "org_id": org_id, "change": "assigned"})
         try:
             self._commit(operations, event)
         except Conflict:
@@ -286,8 +283,7 @@ class Organizations:
             raise
         return _assignment(item)
 
-    def unassign(self, actor: Actor, org_id: str, user_id: str, *, request_id: str | None,
-                 source_ip: str | None) -> None:
+    def unassign(self, actor: Actor, org_id: str, user_id: str) -> None:
         actor.require(Permission.ORGANIZATIONS_WRITE)
         pk = actor.tenant.pk
         if self.table.get(pk, org_assignment_sk(user_id, org_id)) is None:
@@ -299,7 +295,7 @@ class Organizations:
                       values={":minus": -1}),
         ]
         event = self._event(EventType.MEMBER_ORGANIZATIONS_CHANGED, actor, user_id, {
-            "org_id": org_id, "change": "unassigned"}, request_id, source_ip)
+            "org_id": org_id, "change": "unassigned"})
         try:
             self._commit(operations, event)
         except Conflict:
@@ -342,10 +338,9 @@ class Organizations:
         return [update_op(tenant.pk, org_sk(org_id), update="ADD member_count :minus",
                           condition="attribute_exists(PK)", values={":minus": -1})]
 
-    def _event(self, event_type: EventType, actor: Actor, target: str, data: dict[str, Any],
-               request_id: str | None, source_ip: str | None) -> EventEnvelope:
-        return new_event(event_type, actor.tenant.tenant_id, {
-            "actor": actor.user_id, "target": target, **data, "request_id": request_id, "source_ip": source_ip})
+    def _event(self, event_type: EventType, actor: Actor, target: str, data: dict[str, Any]) -> EventEnvelope:
+        return new_event(event_type, actor.tenant.tenant_id,
+                         {**audit_fields(actor.user_id, target, actor.request_meta), **data})
 
     def _commit(self, operations: list[dict[str, Any]], event: EventEnvelope) -> None:
         try:

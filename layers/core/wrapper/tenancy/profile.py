@@ -7,10 +7,10 @@ from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, ConfigDict, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from wrapper.events.catalog import EventType
-from wrapper.events.envelope import new_event
+from wrapper.events.envelope import audit_fields, new_event
 from wrapper.events.outbox import write_with_outbox
 from wrapper.identity.models import normalize_email
 from wrapper.kernel import clock
@@ -33,6 +33,39 @@ def _timezone(value: str) -> str:
     return value
 
 
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class Address(Model):
+    model_config = ConfigDict(extra="forbid")
+
+    line1: Line | None = None
+    line2: Line | None = None
+    city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)] | None = None
+    region: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,3}(-[A-Z0-9]{1,3})?$")] | None = Field(
+        default=None, description="ISO 3166-2 subdivision code, with or without the country: CA or US-CA")
+    country: Country = Field(description="ISO 3166-1 alpha-2, upper-case: the tax rate is chosen by it")
+
+    @property
+    def subdivision(self) -> str | None:
+        """The region as the catalog's tax rates name it (``US-CA``)."""
+        if self.region is None:
+            return None
+        return self.region if "-" in self.region else f"{self.country}-{self.region}"
+
+
+class BillingDetails(Model):
+    """Who an invoice is addressed to, and where: the address's country and region choose the tax rate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    legal_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    address: Address | None = None
+    tax_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=40)] | None = None
+
+
 class TenantProfile(Model):
     tenant_id: str
     name: str
@@ -41,6 +74,7 @@ class TenantProfile(Model):
     status: str
     plan_tier: str
     settings: dict[str, Any] = {}
+    billing_details: BillingDetails | None = None
     created_at: str
     updated_at: str | None = None
     deleted_at: str | None = None
@@ -55,6 +89,7 @@ class TenantUpdate(Model):
     timezone: Annotated[str, AfterValidator(_timezone)] | None = None
     billing_email: Annotated[str, AfterValidator(normalize_email)] | None = None
     settings: dict[str, Any] | None = None
+    billing_details: BillingDetails | None = None
 
     @model_validator(mode="after")
     def _required_fields_stay(self) -> TenantUpdate:
@@ -82,8 +117,7 @@ class TenantProfiles:
             raise NotFound("No such tenant.")
         return _profile(item)
 
-    def update(self, actor: Actor, change: TenantUpdate, *, request_id: str | None,
-               source_ip: str | None = None) -> TenantProfile:
+    def update(self, actor: Actor, change: TenantUpdate) -> TenantProfile:
         actor.require(Permission.TENANT_WRITE)
         current = self.table.get(actor.tenant.pk, PROFILE_SK)
         if current is None:
@@ -93,9 +127,12 @@ class TenantProfiles:
                          "version": int(current["version"]) + 1}
         if "settings" in fields:
             updated["settings"] = json.dumps(fields["settings"])
+        if change.billing_details is not None:
+            updated["billing_details"] = change.billing_details.model_dump_json(exclude_none=True)
+        elif "billing_details" in fields:
+            updated.pop("billing_details", None)  # null clears them
         event = new_event(EventType.TENANT_UPDATED, actor.tenant.tenant_id, {
-            "actor": actor.user_id, "target": actor.tenant.tenant_id, "fields": sorted(fields),
-            "request_id": request_id, "source_ip": source_ip})
+            **audit_fields(actor.user_id, actor.tenant.tenant_id, actor.request_meta), "fields": sorted(fields)})
         try:
             # Optimistic: a concurrent update between our read and this write makes it fail, not vanish.
             write_with_outbox(self.table, [put_op(updated, condition="#v = :v", names={"#v": "version"},
@@ -106,8 +143,7 @@ class TenantProfiles:
         return _profile(updated)
 
 
-    def delete(self, actor: Actor, *, grace_days: int, request_id: str | None,
-               source_ip: str | None) -> TenantProfile:
+    def delete(self, actor: Actor, *, grace_days: int) -> TenantProfile:
         """Soft delete: the tenant is closed to every request at once, and its data is kept for
         ``grace_days`` (the operator can restore it until then; purging comes with the admin API)."""
         actor.require(Permission.TENANT_DELETE)
@@ -119,8 +155,8 @@ class TenantProfiles:
                          "purge_after": (now + timedelta(days=grace_days)).isoformat(),
                          "version": int(current["version"]) + 1}
         event = new_event(EventType.TENANT_DELETED, actor.tenant.tenant_id, {
-            "actor": actor.user_id, "target": actor.tenant.tenant_id, "purge_after": deleted["purge_after"],
-            "request_id": request_id, "source_ip": source_ip})
+            **audit_fields(actor.user_id, actor.tenant.tenant_id, actor.request_meta),
+            "purge_after": deleted["purge_after"]})
         try:
             write_with_outbox(self.table, [put_op(deleted, condition="#v = :v AND #s = :active",
                                                   names={"#v": "version", "#s": "status"},
@@ -131,11 +167,18 @@ class TenantProfiles:
         return _profile(deleted)
 
 
+def billing_details_of(item: Item) -> BillingDetails | None:
+    """The billing details stored on a tenant's profile item (JSON, as written by ``update``)."""
+    stored = item.get("billing_details")
+    return BillingDetails.model_validate_json(stored) if isinstance(stored, str) else None
+
+
 def _profile(item: Item) -> TenantProfile:
     settings = item.get("settings")
     return TenantProfile(
         tenant_id=str(item["tenant_id"]), name=str(item["name"]), timezone=str(item["timezone"]),
         billing_email=item.get("billing_email"), status=str(item["status"]), plan_tier=str(item["plan_tier"]),
         settings=json.loads(settings) if isinstance(settings, str) else {}, created_at=str(item["created_at"]),
+        billing_details=billing_details_of(item),
         updated_at=item.get("updated_at"), deleted_at=item.get("deleted_at"), purge_after=item.get("purge_after"),
         version=int(item["version"]))

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from wrapper.events.catalog import EventType
-from wrapper.events.envelope import new_event
+from wrapper.events.envelope import audit_fields, new_event
 from wrapper.events.outbox import write_with_outbox
 from wrapper.kernel import clock
 from wrapper.kernel.actor import Actor
@@ -123,8 +123,7 @@ class Roles:
                     for r in built_in_roles()]
         return Page[RoleView](items=built_in + custom, next_cursor=None)
 
-    def create(self, actor: Actor, request: NewRole, *, request_id: str | None,
-               source_ip: str | None) -> RoleView:
+    def create(self, actor: Actor, request: NewRole) -> RoleView:
         actor.require(Permission.ROLES_WRITE)
         role = validate_custom_role(request.name, request.permissions, actor_permissions=actor.permissions)
         pk = actor.tenant.pk
@@ -139,8 +138,7 @@ class Roles:
                       values={":one": 1, ":cap": MAX_CUSTOM_ROLES, ":t": "role_count"}),
         ]
         event = new_event(EventType.ROLE_CREATED, actor.tenant.tenant_id, {
-            "actor": actor.user_id, "target": role.name, "permissions": item["permissions"],
-            "request_id": request_id, "source_ip": source_ip})
+            **audit_fields(actor.user_id, role.name, actor.request_meta), "permissions": item["permissions"]})
         refused = self._write(operations, event)
         if refused is not None:
             if refused.failed_at(0):
@@ -150,8 +148,7 @@ class Roles:
             raise Conflict("The roles changed meanwhile; retry.")
         return _view(item)
 
-    def update(self, actor: Actor, role_name: str, change: RoleUpdate, *, request_id: str | None,
-               source_ip: str | None) -> RoleView:
+    def update(self, actor: Actor, role_name: str, change: RoleUpdate) -> RoleView:
         actor.require(Permission.ROLES_WRITE)
         current = self._custom_item(actor.tenant.tenant_id, role_name)
         # Changing a role changes what its holders may do: only someone above it, before and after.
@@ -177,13 +174,13 @@ class Roles:
         operation = update_op(actor.tenant.pk, role_sk(role_name), update=update,
                               condition="version = :v", names={"#p": "permissions"}, values=values)
         event = new_event(EventType.ROLE_UPDATED, actor.tenant.tenant_id, {
-            "actor": actor.user_id, "target": role_name, "permissions": permissions, "fields": sorted(fields),
-            "request_id": request_id, "source_ip": source_ip})
+            **audit_fields(actor.user_id, role_name, actor.request_meta), "permissions": permissions,
+            "fields": sorted(fields)})
         if self._write([operation], event) is not None:
             raise Conflict("The role changed meanwhile; read it again and retry.")
         return _view(updated)
 
-    def delete(self, actor: Actor, role_name: str, *, request_id: str | None, source_ip: str | None) -> None:
+    def delete(self, actor: Actor, role_name: str) -> None:
         actor.require(Permission.ROLES_WRITE)
         current = self._custom_item(actor.tenant.tenant_id, role_name)
         ensure_can_assign(actor.permissions, _permissions(current))
@@ -197,8 +194,8 @@ class Roles:
                       values={":minus": -1, ":zero": 0}),
         ]
         event = new_event(EventType.ROLE_DELETED, actor.tenant.tenant_id, {
-            "actor": actor.user_id, "target": role_name, "permissions": _ordered(_permissions(current)),
-            "request_id": request_id, "source_ip": source_ip})
+            **audit_fields(actor.user_id, role_name, actor.request_meta),
+            "permissions": _ordered(_permissions(current))})
         if self._write(operations, event) is not None:
             now = self.table.get(pk, role_sk(role_name))
             if now is None:

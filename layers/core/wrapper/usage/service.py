@@ -14,7 +14,7 @@ from wrapper.catalog.models import Aggregation, Feature, FeatureKind, Meter, Pla
 from wrapper.catalog.view import CatalogView, Snapshot
 from wrapper.credits.service import Credits
 from wrapper.events.catalog import EventType
-from wrapper.events.envelope import new_event
+from wrapper.events.envelope import audit_fields, new_event
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.clock import Clock, now
 from wrapper.kernel.errors import InvalidInput, NotFound, PermissionDenied, Unavailable
@@ -78,8 +78,7 @@ class Usage:
         self._published: set[tuple[str, str, str, int]] = set()
 
     # -- ingestion ---------------------------------------------------------------------------------------
-    def ingest(self, actor: Actor, events: list[Any], *, request_id: str | None = None,
-               source_ip: str | None = None) -> IngestResult:
+    def ingest(self, actor: Actor, events: list[Any]) -> IngestResult:
         """Each event on its own: accepted, duplicate or rejected with a reason, in the order sent.
         Refusing the batch as a whole (403) happens only when every event hit a hard limit: then
         the caller learns it from the status, as from any hard limit; otherwise the good events count."""
@@ -145,12 +144,11 @@ class Usage:
             raise PermissionDenied("A hard usage limit of your plan is reached: no event of the batch was counted.",
                                    errors=[{"field": f"events.{n}", "message": LIMIT_REACHED}
                                            for n in range(len(results))])
-        self._publish_thresholds(actor, views, snapshot, list(touched.values()), request_id, source_ip)
+        self._publish_thresholds(actor, views, snapshot, list(touched.values()))
         return IngestResult(results=results)
 
     def _publish_thresholds(self, actor: Actor, views: list[EntitlementView], snapshot: Snapshot,
-                            touched: list[tuple[Meter, Period]], request_id: str | None,
-                            source_ip: str | None) -> None:
+                            touched: list[tuple[Meter, Period]]) -> None:
         """``usage.threshold_reached`` once per (tenant, meter, period, threshold), read after the
         aggregate writes: every threshold the period's value has reached and whose marker is absent
         (not just those this batch crossed, so two concurrent batches that each see the crossing,
@@ -170,8 +168,7 @@ class Usage:
                 event = new_event(EventType.USAGE_THRESHOLD_REACHED, tenant_id, {
                     "meter": meter.code, "feature": feature, "threshold_percent": percent, "limit": limit,
                     "value": as_number(value), "period_start": _iso(start), "period_end": _iso(end),
-                    "actor": actor.user_id, "target": meter.code, "request_id": request_id,
-                    "source_ip": source_ip})
+                    **audit_fields(actor.user_id, meter.code, actor.request_meta)})
                 try:
                     self.store.mark_threshold(actor.tenant, meter.code, start, percent, event)
                 except (WriteRefused, StoreBusy) as exc:

@@ -7,26 +7,31 @@ At the period end (``close_period``), in this order:
 2. A scheduled change (downgrade, fewer seats, year → month) takes effect (``subscription.updated``).
 3. The period rolls forward: the next period is computed from the anchor (never from the old end), so the
    SUBSCRIPTION item's GSI1 due date moves to the new end's day.
-4. The new period is charged when its amount after the coupon is positive: off-session on the saved card,
-   idempotency key ``renewal:<subscription id>:<period start>`` → ``payment.succeeded`` and ``active``; a
-   decline or no card → ``past_due`` and ``payment.failed`` (the plan's entitlements stay while past_due).
-   A trial's end is its first charge. A coupon's ``periods_left`` counts down at each renewal of a paid
-   period (a trial is not one of its periods).
+4. The period is invoiced (``wrapper.billing.rating``): the ending period's usage and the next period's fee,
+   less the coupon, plus tax. An invoice with anything to bill is numbered and issued at the period end;
+   its amount due is charged off-session on the saved card, idempotency key ``invoice:<invoice id>`` →
+   ``invoice.paid`` + ``payment.succeeded`` and ``active``; a decline or no card leaves it ``open`` →
+   ``invoice.payment_failed`` + ``payment.failed`` and ``past_due`` (the plan's entitlements stay while
+   past_due). A period that bills nothing (a free plan without usage prices) issues no invoice. A trial's
+   end is its first charge, and its usage is not billed. A coupon's ``periods_left`` counts down at each
+   renewal of a paid period (a trial is not one of its periods).
 
 Once per period: the work is keyed on the period end it is for. The run for day D closes a subscription
 only if its current period ends on D or earlier; the write is conditional on the version read, so after
-it the subscription's period ends a period later and a repeated or retried run skips it. The charge comes
-first and outside any transaction; if the write then loses a race, the re-read finds the work done, and a
-retry charges with the same key, which the provider answers with the first payment instead of a new one.
-``CHARGE#<period start>`` records each renewal charge (amount, currency, payment id, status): invoices come
-with a later issue, and this is the history until then.
+it the subscription's period ends a period later and a repeated or retried run skips it. The invoice's id
+comes from the subscription and the period it closes, and is written in the same transaction as the
+subscription's next period and the invoice number's counter: one invoice per period, numbered without
+gaps. The charge comes first and outside any transaction; if the write then loses a race, the re-read
+finds the work done, and a retry charges with the same key, which the provider answers with the first
+payment instead of a new one.
 
 ``trial.ending`` (``warn_trial_ending``): the run for day D warns the trials that end on D + 3, found on
 the same due-date index (a trialing subscription's period ends at its trial end). A ``TRIALNOTICE`` item
 written in the same transaction as the event makes it once per trial end.
 
-Failed renewals are not retried within the period (dunning is not built): the next attempt is the next
-period end. Provider outages leave nothing written, so running the same day again retries them.
+A failed renewal's invoice stays open: it is not retried (dunning is not built yet), and the next period
+end invoices the next period. Provider outages leave nothing written, so running the same day again
+retries them. Not yet invoiced: the usage of a period that ends in a cancellation.
 """
 
 from __future__ import annotations
@@ -35,17 +40,19 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+from wrapper.billing.rating import Rating
 from wrapper.events.catalog import EventType
-from wrapper.events.envelope import EventEnvelope, new_event
+from wrapper.events.envelope import EventEnvelope, audit_fields, new_event
+from wrapper.invoices.models import Invoice
 from wrapper.kernel.errors import Conflict
 from wrapper.kernel.model import Model
+from wrapper.kernel.request_meta import NO_REQUEST
 from wrapper.kernel.tenant import TenantContext
 from wrapper.money.periods import Anchor, Interval, period_containing
 from wrapper.payments.port import PaymentDeclined, PaymentError
-from wrapper.store.table import Item, WriteRefused
+from wrapper.store.table import WriteRefused
 from wrapper.subscriptions.logic import Subscriptions
 from wrapper.subscriptions.models import Subscription
-from wrapper.subscriptions.rules import discount_of
 
 logger = logging.getLogger(__name__)
 
@@ -71,12 +78,14 @@ class PeriodEndResult(Model):
     currency: str | None = None
     payment_id: str | None = None
     period_end: datetime | None = None
+    invoice_id: str | None = None
 
 
 class PeriodEnds:
-    def __init__(self, subscriptions: Subscriptions) -> None:
+    def __init__(self, subscriptions: Subscriptions, rating: Rating) -> None:
         self.subscriptions = subscriptions
         self.store = subscriptions.store
+        self.rating = rating
 
     def close_period(self, tenant: TenantContext, subscription_id: str, day: date) -> PeriodEndResult:
         """Close the period of ``subscription_id`` if it ends on ``day`` or earlier (see the module docstring)."""
@@ -130,7 +139,9 @@ class PeriodEnds:
                                 f"{fallback.plan_code}", period_end=fallback.current_period_end)
         return self._renew(tenant, current)
 
-    def _renew(self, tenant: TenantContext, current: Subscription) -> PeriodEndResult:
+    def following(self, current: Subscription) -> tuple[Subscription, bool]:
+        """The subscription after ``current``'s period ends (a due scheduled change applied, the coupon's
+        periods counted down), and whether a scheduled change made it."""
         end = current.current_period_end
         change = current.scheduled_change
         scheduled = change is not None and change.at <= end
@@ -146,9 +157,14 @@ class PeriodEnds:
         if coupon is not None and coupon.periods_left and current.status != "trialing":
             following = following.model_copy(update={
                 "coupon": coupon.model_copy(update={"periods_left": coupon.periods_left - 1})})
-        terms = self.subscriptions.terms(following)
-        discount = discount_of(following.coupon, terms.amount, following.currency)
-        amount = terms.amount - discount
+        return following, scheduled
+
+    def _renew(self, tenant: TenantContext, current: Subscription) -> PeriodEndResult:
+        end = current.current_period_end
+        change = current.scheduled_change
+        following, scheduled = self.following(current)
+        invoice = self.rating.closing_invoice(current, following, at=end)
+        amount = invoice.amount_due
         audit = self._audit(current)
         events: list[EventEnvelope] = []
         operations: list[dict[str, Any]] = []
@@ -156,24 +172,35 @@ class PeriodEnds:
         status: Outcome = "applied" if scheduled else "renewed"
         reason = "the scheduled change applied" if scheduled else "renewed"
         new_status = "active"
-        if amount > 0:
-            payment_id, failure = self._charge(tenant, current, following, amount, terms.description)
-            start = following.current_period_start.isoformat()
-            record: Item = {"subscription_id": current.id, "period_start": start,
-                            "period_end": following.current_period_end.isoformat(), "subtotal": terms.amount,
-                            "discount": discount, "amount": amount, "currency": following.currency,
-                            "payment_id": payment_id, "status": "failed" if failure else "succeeded",
-                            "failure": failure, "created_at": end.isoformat()}
-            operations.append(self.store.charge_op(tenant, {k: v for k, v in record.items() if v is not None}))
-            payment = {**audit, "payment_id": payment_id, "amount": amount, "currency": following.currency,
-                       "period_start": start}
+        if invoice.total != 0 or any(line.amount for line in invoice.lines):
+            failure: str | None = None
+            if amount > 0:
+                payment_id, failure = self._charge(tenant, current, following, invoice)
+            number, take_number = self.rating.invoices.next_number(end)
+            invoice = invoice.model_copy(update={
+                "number": number, "issued_at": end, "status": "open" if failure else "paid",
+                "amount_paid": 0 if failure else amount, "payment_id": payment_id, "payment_error": failure,
+                "attempts": 1 if amount > 0 else 0})
+            operations += [self.rating.invoices.save_op(invoice, expected_version=None), take_number]
+            facts = {**audit, "invoice_id": invoice.id, "number": number, "subscription_id": current.id,
+                     "currency": invoice.currency, "total": invoice.total, "amount_due": amount}
+            events += [new_event(EventType.INVOICE_CREATED, tenant.tenant_id, {**facts, "status": "draft"}),
+                       new_event(EventType.INVOICE_FINALIZED, tenant.tenant_id, {**facts, "status": "open"})]
+            payment = {**audit, "payment_id": payment_id, "amount": amount, "currency": invoice.currency,
+                       "period_start": following.current_period_start.isoformat()}
             if failure is None:
-                events.append(new_event(EventType.PAYMENT_SUCCEEDED, tenant.tenant_id,
-                                        {**payment, "reason": "renewal"}))
-                reason += f"; charged {amount} {following.currency}"
+                events.append(new_event(EventType.INVOICE_PAID, tenant.tenant_id, {
+                    **audit, "invoice_id": invoice.id, "number": number, "amount_paid": amount,
+                    "currency": invoice.currency, "payment_id": payment_id}))
+                if amount > 0:
+                    events.append(new_event(EventType.PAYMENT_SUCCEEDED, tenant.tenant_id,
+                                            {**payment, "reason": "renewal"}))
+                    reason += f"; charged {amount} {invoice.currency}"
             else:
                 new_status, status = "past_due", "past_due"
-                events.append(new_event(EventType.PAYMENT_FAILED, tenant.tenant_id, {**payment, "reason": failure}))
+                events += [new_event(EventType.INVOICE_PAYMENT_FAILED, tenant.tenant_id,
+                                     {**facts, "status": "open", "reason": failure}),
+                           new_event(EventType.PAYMENT_FAILED, tenant.tenant_id, {**payment, "reason": failure})]
                 reason += f"; the charge failed: {failure}"
         following = following.model_copy(update={"status": new_status})
         if scheduled and change is not None:
@@ -186,11 +213,13 @@ class PeriodEnds:
                 "status": new_status}))
         self.store.write([*self.store.save_ops(following, expected_version=current.version), *operations], events)
         return self._result(tenant, current.id, status, reason, amount=amount, currency=following.currency,
-                            payment_id=payment_id, period_end=following.current_period_end)
+                            payment_id=payment_id, period_end=following.current_period_end,
+                            invoice_id=invoice.id if invoice.number else None)
 
-    def _charge(self, tenant: TenantContext, current: Subscription, following: Subscription, amount: int,
-                description: str) -> tuple[str | None, str | None]:
-        """Charge the saved card for the new period: (payment id, why it failed or None)."""
+    def _charge(self, tenant: TenantContext, current: Subscription, following: Subscription,
+                invoice: Invoice) -> tuple[str | None, str | None]:
+        """Charge the saved card the invoice's amount due: (payment id, why it failed or None). The invoice id
+        is the idempotency key, so a retried run is answered with the first payment, not a second one."""
         billing = self.store.billing(tenant) or {}
         customer = billing.get("stripe_customer_id")
         if not customer:
@@ -202,10 +231,11 @@ class PeriodEnds:
         start = following.current_period_start.isoformat()
         try:
             charge = payments.charge(
-                str(customer), amount, following.currency, payment_method=str(method),
-                description=f"{description}: period from {start}",
-                metadata={"tenant_id": tenant.tenant_id, "purpose": PURPOSE_RENEWAL, "subscription_id": current.id},
-                idempotency_key=f"renewal:{current.id}:{start}")
+                str(customer), invoice.amount_due, invoice.currency, payment_method=str(method),
+                description=f"Invoice {invoice.id}: period from {start}",
+                metadata={"tenant_id": tenant.tenant_id, "purpose": PURPOSE_RENEWAL, "subscription_id": current.id,
+                          "invoice_id": invoice.id},
+                idempotency_key=f"invoice:{invoice.id}")
         except PaymentDeclined as exc:
             return exc.payment_id, exc.message
         if charge.status == "succeeded":
@@ -213,7 +243,7 @@ class PeriodEnds:
         return charge.id, charge.failure_message or charge.status
 
     def _audit(self, subscription: Subscription) -> dict[str, Any]:
-        return {"actor": ACTOR, "target": subscription.id, "request_id": None, "source_ip": None}
+        return audit_fields(ACTOR, subscription.id, NO_REQUEST)
 
     def _result(self, tenant: TenantContext, subscription_id: str, status: Outcome, reason: str,
                 **details: Any) -> PeriodEndResult:

@@ -1,0 +1,49 @@
+"""The tenant's invoices: /v1/invoices, /v1/invoices/upcoming and /v1/invoices/{invoice_id}."""
+
+from datetime import date
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from subscriptions_wiring import invoices
+
+from wrapper.api.tenant import current_actor
+from wrapper.invoices.models import Invoice, InvoiceStatus
+from wrapper.kernel.pagination import MAX_LIMIT, Page
+
+router = APIGatewayRouter()
+INVOICES = ["invoices"]
+InvoiceId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^in_[0-9]{8}_[0-9a-f]{16}$")]
+
+
+# Registered before /v1/invoices/{invoice_id}, which would otherwise take "upcoming" for an id.
+@router.get("/v1/invoices/upcoming", summary="The invoice the current period would end with, if it ended now",
+            tags=INVOICES,
+            description="Computed by the billing run's own code: the current period's usage so far (in arrears) "
+                        "and the next period's fee (in advance), less the coupon, plus the tax of the billing "
+                        "address. A draft: `number` is null and nothing is stored.",
+            responses={200: {"description": "The upcoming invoice"},
+                       403: {"description": "Missing permission billing:read"}})
+def upcoming_invoice() -> Invoice:
+    return invoices.upcoming(current_actor(router))
+
+
+@router.get("/v1/invoices", summary="The tenant's invoices, newest first", tags=INVOICES,
+            responses={200: {"description": "A page of invoices"},
+                       403: {"description": "Missing permission billing:read"},
+                       422: {"description": "A bad filter or cursor"}})
+def list_invoices(status: Annotated[InvoiceStatus | None, Query()] = None,
+                  issued_from: Annotated[date | None, Query(alias="from", description="Issued on or after")] = None,
+                  issued_to: Annotated[date | None, Query(alias="to", description="Issued on or before")] = None,
+                  limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
+                  cursor: Annotated[str | None, Query(max_length=2048)] = None) -> Page[Invoice]:
+    return invoices.page(current_actor(router), limit=limit, cursor=cursor, status=status,
+                         issued_from=issued_from, issued_to=issued_to)
+
+
+@router.get("/v1/invoices/<invoice_id>", summary="One invoice", tags=INVOICES,
+            responses={200: {"description": "The invoice"},
+                       403: {"description": "Missing permission billing:read"},
+                       404: {"description": "No such invoice (in this tenant)"}})
+def get_invoice(invoice_id: InvoiceId) -> Invoice:
+    return invoices.get(current_actor(router), invoice_id)
