@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export PYTHONPATH := layers/core:infra
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: dev test install lint typecheck unit integration e2e volume openapi validate bench clean
+.PHONY: dev test install lint typecheck unit integration e2e volume openapi validate build deploy bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,23 @@ openapi: install
 ## What `sam validate --lint` says of template.yaml (the test suite runs it too).
 validate: install
 	$(BIN)/sam validate --lint --template template.yaml
+
+# The functions' runtime (template.yaml's, held to it by tests/unit/test_build.py), and the Python that
+# `make build` compiles with: a .pyc is read only by the Python version that wrote it.
+LAMBDA_RUNTIME := python3.12
+LAMBDA_PYTHON  ?= $(LAMBDA_RUNTIME)
+
+## sam build, then a .pyc beside every module of the build (functions, layer and its dependencies):
+## Lambda's /var/task and /opt are read-only, so a module shipped without one is compiled at every cold
+## start. Hash-checked, since SAM's zips date every file 1980 and a timestamped .pyc would never match.
+build: install
+	$(BIN)/sam build
+	$(LAMBDA_PYTHON) -c 'import sys; v = "python%d.%d" % sys.version_info[:2]; sys.exit(v != "$(LAMBDA_RUNTIME)" and f"LAMBDA_PYTHON is {v}; the functions run $(LAMBDA_RUNTIME)")'
+	$(LAMBDA_PYTHON) -m compileall -q -j 0 --invalidation-mode checked-hash .aws-sam/build
+
+## make build, then sam deploy (CONFIG_ENV=dev, prod or local picks samconfig.toml's environment).
+deploy: build
+	$(BIN)/sam deploy $(if $(CONFIG_ENV),--config-env $(CONFIG_ENV))
 
 ## Benchmarks print JSON figures; they are not part of `make test`. Two JSON documents, one after the other.
 bench: install

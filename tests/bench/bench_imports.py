@@ -14,7 +14,7 @@ order, so drift on a busy machine touches both alike. Prints one JSON document:
     PYTHONPATH=layers/core:infra .venv/bin/python tests/bench/bench_imports.py > imports.json   # or: make bench
     .venv/bin/python tests/bench/bench_imports.py --runs 11 --only AuthorizerFunction UsageFunction
     .venv/bin/python tests/bench/bench_imports.py --keep-venv-packages   # awscrt & co. importable, as in the venv
-    .venv/bin/python tests/bench/bench_imports.py --precompiled          # project code with .pyc files
+    .venv/bin/python tests/bench/bench_imports.py --precompiled          # project code with .pyc files, as `make build`
 
 Not part of `make test`. Absolute timings depend on the machine; compare the ratios.
 """
@@ -89,11 +89,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "pairing": "each run imports the handler module and boto3 in fresh interpreters, alternating "
                        "which goes first; medians over the runs",
             "environment": "Lambda-like, see tests/bench/coldimport.py: template environment with stand-ins, "
-                           "Lambda's own variables, tracer live, project code compiled at each start, "
+                           "Lambda's own variables, tracer live, project code as project_code says, "
                            "packages outside the layer and the runtime's SDK hidden",
             "hidden_packages": len(hidden),
             "awscrt_hidden": "awscrt" in hidden,
-            "project_code": "precompiled (.pyc shipped)" if args.precompiled else "compiled at each start (no .pyc)",
+            "project_code": ("precompiled (hash-checked .pyc shipped, as by `make build`)" if args.precompiled
+                             else "compiled at each start (no .pyc)"),
         },
         "functions": results,
         "all_pass": all(result["pass"] for result in results.values()),
@@ -112,7 +113,7 @@ def main() -> int:
                         help="hide nothing: every package of this venv importable (awscrt and pyOpenSSL make boto3 "
                              "itself slower), to compare with figures taken that way")
     parser.add_argument("--precompiled", action="store_true",
-                        help="ship .pyc files with the project code (compileall), as a build step could")
+                        help="ship hash-checked .pyc files with the project code, as `make build` does")
     args = parser.parse_args()
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     json.dump(run(args), sys.stdout, indent=2)

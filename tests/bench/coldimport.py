@@ -6,8 +6,11 @@ bench_foundation.py and bench_imports.py share. Not a benchmark on its own.
 - Code where Lambda puts it: the function's CodeUri is copied to ``<tmp>/var/task`` and the layer's
   ContentUri to ``<tmp>/opt/python`` (``PYTHONPATH`` = those two, in Lambda's order), without any
   ``__pycache__``, and with ``PYTHONDONTWRITEBYTECODE=1``: project code is compiled at every cold
-  start, as on Lambda's read-only ``/var/task`` and ``/opt`` (SAM ships sources, not .pyc).
-  Dependencies load the .pyc files pip wrote into this venv, as they do from a built layer.
+  start, as on Lambda's read-only ``/var/task`` and ``/opt`` after a plain ``sam build`` (SAM ships
+  sources, not .pyc). ``make build`` adds hash-checked .pyc files; ``precompiled`` measures that.
+  Dependencies load the .pyc files pip wrote into this venv, as from a layer ``make build`` compiled
+  (a plain ``sam build`` unpacks their wheels uncompiled, so they too compile at every cold start:
+  not modelled here).
 - Only what a deployed function can import: the distributions that layers/core/requirements.txt
   pulls in (with their extras and dependencies), plus what the Python runtime bundles (boto3 and
   its dependencies). Everything else this venv holds for development and tests (moto, localstripe,
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import compileall
 import json
+import py_compile
 import re
 import shutil
 import statistics
@@ -211,8 +215,8 @@ def hidden_packages() -> list[str]:
 @contextmanager
 def lambda_package(functions: list[LambdaFunction], *, precompiled: bool = False) -> Iterator[dict[str, Path]]:
     """Each function's code in ``<tmp>/functions/<id>/var/task`` and the layer in ``<tmp>/opt/python``,
-    without .pyc files (or, ``precompiled``, with this interpreter's .pyc beside every module, as a
-    package built with ``compileall`` would ship); answers each function's task directory (the layer
+    without .pyc files (or, ``precompiled``, with this interpreter's hash-checked .pyc beside every
+    module, as ``make build`` ships them); answers each function's task directory (the layer
     is found from it, see ``layer_dir``)."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     with tempfile.TemporaryDirectory(prefix="wrapper-lambda-") as tmp:
@@ -223,8 +227,8 @@ def lambda_package(functions: list[LambdaFunction], *, precompiled: bool = False
             task = root / "functions" / function.logical_id / "var" / "task"
             shutil.copytree(function.code_dir, task, ignore=ignore)
             tasks[function.logical_id] = task
-        if precompiled:
-            compileall.compile_dir(root, quiet=1)
+        if precompiled:  # as `make build` does (hash-checked: SAM's zips date every file 1980)
+            compileall.compile_dir(root, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
         yield tasks
 
 

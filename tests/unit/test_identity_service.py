@@ -359,8 +359,9 @@ def test_cognito_sets_a_permanent_password_and_global_sign_out_ends_refresh_toke
                                                     ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH",
                                                                        "ALLOW_REFRESH_TOKEN_AUTH"])
         idp = CognitoIdentityProvider(client, user_pool_id=pool, client_id=app_client["UserPoolClient"]["ClientId"])
-        idp.create_user("ada@example.com", OLD)
-        _, before = idp.authenticate("ada@example.com", OLD)
+        user_id = idp.create_user("ada@example.com", OLD)
+        subject, before = idp.authenticate("ada@example.com", OLD)
+        assert subject == user_id  # read from the access token Cognito issued
         assert before.refresh_token
 
         idp.set_password("ada@example.com", NEW)

@@ -128,3 +128,25 @@ def _imported_modules(path: Path) -> list[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             names += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
     return names
+
+
+def test_every_model_of_the_layer_but_the_settings_defers_its_build() -> None:
+    # Given every module of the layer, imported
+    import importlib
+    import inspect
+
+    from pydantic import BaseModel
+
+    names = [".".join(p.relative_to(WRAPPER.parent).with_suffix("").parts) for p in WRAPPER.rglob("*.py")]
+    modules = [importlib.import_module(name.removesuffix(".__init__")) for name in names]
+
+    # When the Pydantic models they define are gathered
+    models = {cls for module in modules for _, cls in inspect.getmembers(module, inspect.isclass)
+              if issubclass(cls, BaseModel) and cls.__module__ == module.__name__}
+
+    # Then each builds on its first use, not at a cold start (wrapper.kernel.model), but the
+    # settings, which are read at import anyway
+    eager = sorted(f"{cls.__module__}.{cls.__qualname__}" for cls in models
+                   if not cls.model_config.get("defer_build") and cls.__module__ != "wrapper.settings")
+    assert eager == []
+    assert len(models) > 50

@@ -6,16 +6,16 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Literal
 
-from pydantic import BaseModel
+from wrapper.kernel.model import Model
 
 
-class Check(BaseModel):
+class Check(Model):
     ok: bool
     latency_ms: float
     error: str | None = None
 
 
-class Health(BaseModel):
+class Health(Model):
     status: Literal["ok", "degraded"]
     version: str
     stage: str

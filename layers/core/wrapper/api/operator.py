@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from wrapper.api.tenant import Middleware
-from wrapper.identity.apikeys import PRINCIPAL_PREFIX
+from wrapper.identity.policy import PRINCIPAL_PREFIX
 from wrapper.kernel.errors import PermissionDenied, Unauthorized
 
 OPERATOR_FLAG = "platform_operator"

@@ -13,10 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import InvalidInput
+from wrapper.kernel.model import Model
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.kernel.permissions import Permission
 from wrapper.kernel.timestamps import iso_z
@@ -27,7 +26,7 @@ from wrapper.store.table import Item, Table, WriteRefused, put_op
 _END = "~"
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(Model):
     id: str
     action: str
     occurred_at: str

@@ -40,13 +40,12 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
 from wrapper.billing.rating import Rating
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, audit_fields, new_event
 from wrapper.invoices.models import Invoice
 from wrapper.kernel.errors import Conflict
+from wrapper.kernel.model import Model
 from wrapper.kernel.request_meta import NO_REQUEST
 from wrapper.kernel.tenant import TenantContext
 from wrapper.money.periods import Anchor, Interval, period_containing
@@ -68,7 +67,7 @@ ATTEMPTS = 3
 Outcome = Literal["renewed", "applied", "past_due", "canceled", "notified", "skipped", "error"]
 
 
-class PeriodEndResult(BaseModel):
+class PeriodEndResult(Model):
     """What the run did for one subscription (the state machine's output lists one per subscription)."""
 
     tenant_id: str

@@ -12,20 +12,21 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from wrapper.billing.renewal import TRIAL_NOTICE_DAYS, PeriodEndResult
+from wrapper.kernel.model import Model
 from wrapper.kernel.tenant import TenantContext
 
 Step = Literal["period_end", "trial_ending"]
 
 
-class RunInput(BaseModel):
+class RunInput(Model):
     model_config = ConfigDict(extra="ignore")
     run_date: date
 
 
-class BillItem(BaseModel):
+class BillItem(Model):
     """One item of the plan, as the Map state hands it back."""
 
     model_config = ConfigDict(extra="ignore")

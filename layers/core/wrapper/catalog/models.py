@@ -11,8 +11,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from wrapper.kernel.model import Model
 from wrapper.money.periods import Interval
 from wrapper.money.pricing import PriceSpec
 
@@ -30,7 +31,7 @@ class FeatureKind(StrEnum):
     METERED = "metered"  # counted from usage events by a meter (#5); may have a limit per period
 
 
-class Feature(BaseModel):
+class Feature(Model):
     model_config = ConfigDict(extra="forbid")
 
     code: Code
@@ -53,7 +54,7 @@ PropertyName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.
 FilterValue = Annotated[str, StringConstraints(max_length=256)] | int | bool
 
 
-class Meter(BaseModel):
+class Meter(Model):
     """How usage events become a number per period: events named ``event_name`` whose properties
     equal every ``filter`` entry, aggregated over ``property`` (none for ``count``)."""
 
@@ -76,7 +77,7 @@ class Meter(BaseModel):
         return self
 
 
-class Entitlement(BaseModel):
+class Entitlement(Model):
     """What a plan gives of one feature. ``enabled`` for boolean features; ``limit`` for limit
     and metered ones (None: unlimited); ``hard`` refuses usage past the limit, soft only reports.
     For a metered feature, ``thresholds`` are the shares of the limit that publish
@@ -100,7 +101,7 @@ class Entitlement(BaseModel):
         return sorted(set(value)) if value is not None else None
 
 
-class Price(BaseModel):
+class Price(Model):
     model_config = ConfigDict(extra="forbid")
 
     id: str
@@ -112,7 +113,7 @@ class Price(BaseModel):
     created_at: datetime
 
 
-class Plan(BaseModel):
+class Plan(Model):
     model_config = ConfigDict(extra="forbid")
 
     id: str
@@ -137,7 +138,7 @@ class CouponDuration(StrEnum):
     FOREVER = "forever"
 
 
-class Coupon(BaseModel):
+class Coupon(Model):
     model_config = ConfigDict(extra="forbid")
 
     code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,48}$")]
@@ -153,7 +154,7 @@ class Coupon(BaseModel):
     active: bool = True
 
 
-class TaxRate(BaseModel):
+class TaxRate(Model):
     model_config = ConfigDict(extra="forbid")
 
     id: str
@@ -165,7 +166,7 @@ class TaxRate(BaseModel):
     active: bool = True
 
 
-class PublicPrice(BaseModel):
+class PublicPrice(Model):
     """A price as tenants see it: what they would be charged, nothing of its history."""
 
     id: str
@@ -173,7 +174,7 @@ class PublicPrice(BaseModel):
     spec: PriceSpec
 
 
-class PublicPlan(BaseModel):
+class PublicPlan(Model):
     """A plan as tenants see it (``GET /v1/plans``): no status, versions or operator fields."""
 
     id: str

@@ -6,9 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from wrapper.catalog.models import Code, CouponDuration, Entitlement, FeatureKind, Meter, PlanKind
+from wrapper.kernel.model import Model
 from wrapper.money.amounts import currency_code
 from wrapper.money.periods import Interval
 from wrapper.money.pricing import PriceSpec
@@ -32,7 +33,7 @@ def _exact_number(value: Any) -> Any:
     return value
 
 
-class NewFeature(BaseModel):
+class NewFeature(Model):
     model_config = ConfigDict(extra="forbid")
 
     code: Code
@@ -51,7 +52,7 @@ class NewFeature(BaseModel):
         return self
 
 
-class FeatureUpdate(BaseModel):
+class FeatureUpdate(Model):
     """A feature's kind and meter never change: plans and usage rely on them."""
 
     model_config = ConfigDict(extra="forbid")
@@ -71,7 +72,7 @@ class NewMeter(Meter):
     filter) never changes afterwards: aggregates already written were counted by it."""
 
 
-class MeterUpdate(BaseModel):
+class MeterUpdate(Model):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
@@ -83,7 +84,7 @@ class MeterUpdate(BaseModel):
         return _refuse_nulls(data, frozenset({"name"}))
 
 
-class NewPlan(BaseModel):
+class NewPlan(Model):
     model_config = ConfigDict(extra="forbid")
 
     code: Code = Field(description="Unique and permanent: subscriptions and clients name plans by it")
@@ -98,7 +99,7 @@ class NewPlan(BaseModel):
                                       description="Credits a tenant's wallet may go below zero")
 
 
-class PlanUpdate(BaseModel):
+class PlanUpdate(Model):
     """Optimistic concurrency: send the plan's ``version`` as read, in this field or as the
     ``If-Match`` header; a plan changed since answers 409."""
 
@@ -120,7 +121,7 @@ class PlanUpdate(BaseModel):
         return _refuse_nulls(data, frozenset({"description"}))
 
 
-class NewPrice(BaseModel):
+class NewPrice(Model):
     model_config = ConfigDict(extra="forbid")
 
     interval: Interval
@@ -129,7 +130,7 @@ class NewPrice(BaseModel):
                                  description="A price of this plan that this one supersedes: it is retired")
 
 
-class NewCoupon(BaseModel):
+class NewCoupon(Model):
     model_config = ConfigDict(extra="forbid")
 
     code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,48}$")] = Field(
@@ -162,7 +163,7 @@ class NewCoupon(BaseModel):
         return self
 
 
-class CouponUpdate(BaseModel):
+class CouponUpdate(Model):
     model_config = ConfigDict(extra="forbid")
 
     active: bool | None = None
@@ -174,7 +175,7 @@ class CouponUpdate(BaseModel):
         return _refuse_nulls(data, frozenset({"name"}))
 
 
-class NewTaxRate(BaseModel):
+class NewTaxRate(Model):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
@@ -197,7 +198,7 @@ class NewTaxRate(BaseModel):
         return self
 
 
-class TaxRateUpdate(BaseModel):
+class TaxRateUpdate(Model):
     model_config = ConfigDict(extra="forbid")
 
     active: bool | None = None

@@ -6,8 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, PlainSerializer, StringConstraints
 
+from wrapper.kernel.model import Model
 from wrapper.kernel.numbers import Number, as_number
 
 GrantSource = Literal["purchase", "operator"]
@@ -17,7 +18,7 @@ Credits = Annotated[Decimal, Field(gt=0, le=1_000_000_000, decimal_places=6)]
 Amount = Annotated[Decimal, PlainSerializer(as_number, return_type=Number, when_used="json")]
 
 
-class CreditGrant(BaseModel):
+class CreditGrant(Model):
     id: str
     amount: Amount = Field(description="Credits granted")
     remaining: Amount = Field(description="Credits left of it (0 once spent or expired)")
@@ -28,13 +29,13 @@ class CreditGrant(BaseModel):
     created_at: datetime
 
 
-class Wallet(BaseModel):
+class Wallet(Model):
     balance: Amount = Field(description="Credits available: the sum of the ledger; negative only by overdraft")
     overdraft_limit: Amount = Field(description="How far below zero the plan lets the balance go")
     grants: list[CreditGrant] = Field(description="Grants with credits left, in the order they are spent")
 
 
-class LedgerEntry(BaseModel):
+class LedgerEntry(Model):
     id: str
     at: datetime
     kind: EntryKind
@@ -47,7 +48,7 @@ class LedgerEntry(BaseModel):
     description: str | None = None
 
 
-class NewGrant(BaseModel):
+class NewGrant(Model):
     """The operator's grant to a tenant."""
 
     model_config = ConfigDict(extra="forbid")
@@ -58,7 +59,7 @@ class NewGrant(BaseModel):
     description: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
-class TopUp(BaseModel):
+class TopUp(Model):
     """Credits a tenant buys: charged on the saved card, or paid on a Checkout page."""
 
     model_config = ConfigDict(extra="forbid")

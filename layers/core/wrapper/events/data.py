@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from wrapper.events.catalog import EventType
+from wrapper.kernel.model import Model
 
 
-class EventData(BaseModel):
+class EventData(Model):
     """Who did it, to what, from which request: the fields the audit log keeps."""
 
     model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from ulid import ULID
 
 from wrapper.events.catalog import EventType
 from wrapper.kernel.clock import now
+from wrapper.kernel.model import Model
 from wrapper.kernel.request_meta import RequestMeta
 from wrapper.kernel.timestamps import iso_z
 
@@ -19,7 +20,7 @@ def utc_now_iso() -> str:
     return iso_z(now(), timespec="milliseconds")
 
 
-class EventEnvelope(BaseModel):
+class EventEnvelope(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(default_factory=lambda: str(ULID()))

@@ -46,7 +46,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, field_validator
 from ulid import ULID
 
 from wrapper.events.catalog import EventType
@@ -54,6 +54,7 @@ from wrapper.events.envelope import audit_fields, new_event
 from wrapper.events.outbox import write_with_outbox
 from wrapper.kernel.clock import EpochClock, epoch
 from wrapper.kernel.errors import InvalidInput, NotFound
+from wrapper.kernel.model import Model
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.kernel.permissions import Permission, ensure_can_assign
 from wrapper.store.schema import (
@@ -72,7 +73,6 @@ if TYPE_CHECKING:  # the authorizer imports this module and should not load the 
 KEY_PREFIX = "wk_"
 # The role name API keys carry in the authorizer's context; their permissions come with it.
 API_KEY_ROLE = "api-key"
-PRINCIPAL_PREFIX = "apikey:"
 # A write per key per minute at most: enough to tell a live key from a forgotten one.
 LAST_USED_RESOLUTION_SECONDS = 60
 
@@ -132,7 +132,7 @@ def key_id_of(key: str) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------- models
-class ApiKeyRequest(BaseModel):
+class ApiKeyRequest(Model):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     scopes: Annotated[list[Scope], Field(min_length=1, max_length=len(Scope))]
@@ -155,7 +155,7 @@ class ApiKeyRequest(BaseModel):
         return value
 
 
-class ApiKey(BaseModel):
+class ApiKey(Model):
     id: str
     name: str
     scopes: list[str]

@@ -32,13 +32,12 @@ from typing import Any, Literal, Protocol
 
 from wrapper.identity.apikeys import (
     API_KEY_ROLE,
-    PRINCIPAL_PREFIX,
     key_id_of,
     looks_like_key,
     minted_at,
     permissions_of_scopes,
 )
-from wrapper.identity.policy import authorizer_response
+from wrapper.identity.policy import PRINCIPAL_PREFIX, authorizer_response
 from wrapper.identity.tokens import Claims, InvalidToken, Issuer, JwksCache, verify
 from wrapper.kernel import clock
 from wrapper.kernel.clock import EpochClock

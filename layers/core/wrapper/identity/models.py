@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
-# Deliberately plain: one @, no spaces, a dot in the domain. Deliverability is proven by the
-# emails we send (invites, resets), not by a regex.
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-
-
-def normalize_email(value: str) -> str:
-    """Emails are unique platform-wide and compared case-insensitively: stored case-folded."""
-    folded = value.strip().casefold()
-    if len(folded) > 254 or not _EMAIL.fullmatch(folded):
-        raise ValueError("not an email address")
-    return folded
-
+from wrapper.identity.emails import normalize_email
+from wrapper.kernel.model import Model
 
 Email = Annotated[str, AfterValidator(normalize_email)]
 def _no_surrounding_space(value: str) -> str:
@@ -31,7 +20,7 @@ Password = Annotated[str, StringConstraints(min_length=12, max_length=256), Afte
 TenantName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class _Body(BaseModel):
+class _Body(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
@@ -67,12 +56,12 @@ class ResetPasswordRequest(_Body):
     password: Password
 
 
-class Accepted(BaseModel):
+class Accepted(Model):
     status: Literal["accepted"] = "accepted"
     detail: str = "If the email has an account, a reset link is on its way."
 
 
-class Tokens(BaseModel):
+class Tokens(Model):
     access_token: str
     refresh_token: str | None = None
     expires_in: int

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
-from wrapper.identity.models import normalize_email
+from wrapper.identity.emails import normalize_email
 from wrapper.identity.tokens import Claims
 from wrapper.kernel.clock import Clock, now
 from wrapper.store.schema import oidc_pk, oidc_subject_sk

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+# The principal id of a request made with an API key is this and the key's id (a user's is the user id).
+# Here, not in wrapper.identity.apikeys, so that the operator guard can tell keys apart without loading
+# the key store and its models.
+PRINCIPAL_PREFIX = "apikey:"
+
 
 def api_wildcard(method_arn: str) -> str:
     # arn:aws:execute-api:region:account:api-id/stage/METHOD/path...

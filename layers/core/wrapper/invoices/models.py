@@ -12,15 +12,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from wrapper.kernel.model import Model
 from wrapper.money.invoicing import LineKind, Totals
 from wrapper.tenancy.profile import BillingDetails
 
 InvoiceStatus = Literal["draft", "open", "paid", "void", "uncollectible"]
 
 
-class InvoiceLine(BaseModel):
+class InvoiceLine(Model):
     model_config = ConfigDict(extra="forbid")
 
     id: str
@@ -35,7 +36,7 @@ class InvoiceLine(BaseModel):
     period_end: datetime | None = None
 
 
-class TaxLine(BaseModel):
+class TaxLine(Model):
     model_config = ConfigDict(extra="forbid")
 
     rate_id: str
@@ -46,7 +47,7 @@ class TaxLine(BaseModel):
     amount: int
 
 
-class Invoice(BaseModel):
+class Invoice(Model):
     model_config = ConfigDict(extra="forbid")
 
     id: str

@@ -7,9 +7,8 @@ import binascii
 import json
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
-
 from wrapper.kernel.errors import InvalidInput
+from wrapper.kernel.model import Model
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
@@ -17,7 +16,7 @@ MAX_LIMIT = 100
 T = TypeVar("T")
 
 
-class Page(BaseModel, Generic[T]):
+class Page(Model, Generic[T]):
     items: list[T]
     next_cursor: str | None = None
 

@@ -25,10 +25,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import ConfigDict, Field, StrictInt
+
+from wrapper.kernel.model import Model
 
 
-class Interval(BaseModel):
+class Interval(Model):
     """How long a period is: ``count`` months or years."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -42,8 +42,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import ConfigDict, Field, StrictInt, field_validator, model_validator
 
+from wrapper.kernel.model import Model
 from wrapper.money.amounts import currency_code, exact, minor_as_major, to_minor
 
 Quantity = int | Decimal | Fraction
@@ -62,7 +63,7 @@ def _refuse_float(value: Any) -> Any:
     return value
 
 
-class Tier(BaseModel):
+class Tier(Model):
     """One tier of a graduated or volume price."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -99,7 +100,7 @@ _FIELDS: dict[str, dict[str, bool]] = {
 }
 
 
-class PriceSpec(BaseModel):
+class PriceSpec(Model):
     """How a price turns a quantity into an amount for one billing period."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -6,9 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, StringConstraints, model_validator
 
 from wrapper.catalog.models import Code, FeatureKind
+from wrapper.kernel.model import Model
 
 Status = Literal["trialing", "active", "past_due", "paused", "canceled", "incomplete"]
 IntervalUnit = Literal["month", "year"]
@@ -19,7 +20,7 @@ Seats = Annotated[StrictInt, Field(ge=1, le=100_000)]
 ENTITLED: frozenset[str] = frozenset({"trialing", "active", "past_due"})
 
 
-class Addon(BaseModel):
+class Addon(Model):
     model_config = ConfigDict(extra="forbid")
 
     plan_id: str
@@ -28,7 +29,7 @@ class Addon(BaseModel):
     quantity: int = Field(ge=1)
 
 
-class ScheduledChange(BaseModel):
+class ScheduledChange(Model):
     """A change that takes effect at ``at`` (a period end): a downgrade, fewer seats, a switch to a
     shorter interval. The billing run applies it (``apply_scheduled_changes``)."""
 
@@ -42,7 +43,7 @@ class ScheduledChange(BaseModel):
     at: datetime
 
 
-class CouponState(BaseModel):
+class CouponState(Model):
     """The coupon a subscription redeemed, with its discount terms as they were when redeemed."""
 
     model_config = ConfigDict(extra="forbid")
@@ -55,7 +56,7 @@ class CouponState(BaseModel):
                                                                   "one included; null: forever")
 
 
-class Subscription(BaseModel):
+class Subscription(Model):
     model_config = ConfigDict(extra="forbid")
 
     id: str
@@ -84,14 +85,14 @@ class Subscription(BaseModel):
 
 # -- requests ---------------------------------------------------------------------------------------------------
 
-class AddonRequest(BaseModel):
+class AddonRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     plan_code: Code
     quantity: Seats = 1
 
 
-class SubscribeRequest(BaseModel):
+class SubscribeRequest(Model):
     """Start a plan with a new billing period from now (from the default plan, or after a cancel)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -104,7 +105,7 @@ class SubscribeRequest(BaseModel):
     addons: list[AddonRequest] = Field(default_factory=list, max_length=20)
 
 
-class ChangeRequest(BaseModel):
+class ChangeRequest(Model):
     """Change the current subscription's plan, interval or seats (what is left out stays)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -120,13 +121,13 @@ class ChangeRequest(BaseModel):
         return self
 
 
-class CancelRequest(BaseModel):
+class CancelRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     at_period_end: StrictBool = True
 
 
-class CheckoutRequest(BaseModel):
+class CheckoutRequest(Model):
     """Only ``setup`` is asked for: payment sessions are created by the changes that need a payment."""
 
     model_config = ConfigDict(extra="forbid")
@@ -136,12 +137,12 @@ class CheckoutRequest(BaseModel):
 
 # -- answers ----------------------------------------------------------------------------------------------------
 
-class PreviewLine(BaseModel):
+class PreviewLine(Model):
     description: str
     amount: int
 
 
-class ChangePreview(BaseModel):
+class ChangePreview(Model):
     kind: ChangeKindName
     effective_at: datetime
     lines: list[PreviewLine]
@@ -153,13 +154,13 @@ class ChangePreview(BaseModel):
     period_end: datetime
 
 
-class SubscriptionChange(BaseModel):
+class SubscriptionChange(Model):
     subscription: Subscription
     preview: ChangePreview
     payment_id: str | None = Field(default=None, description="The payment that paid the change, if any")
 
 
-class EntitlementView(BaseModel):
+class EntitlementView(Model):
     feature: str
     kind: FeatureKind
     enabled: bool
@@ -171,14 +172,14 @@ class EntitlementView(BaseModel):
     credit_rate: Decimal | None = Field(default=None, description="Credits one unit of usage consumes")
 
 
-class Entitlements(BaseModel):
+class Entitlements(Model):
     items: list[EntitlementView]
 
 
-class CheckoutLink(BaseModel):
+class CheckoutLink(Model):
     id: str
     url: str
 
 
-class PortalLink(BaseModel):
+class PortalLink(Model):
     url: str

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, TypeAdapter, ValidationError
+from pydantic import ConfigDict, StringConstraints, TypeAdapter, ValidationError
 from ulid import ULID
 
 from wrapper.events.catalog import EventType
@@ -35,6 +35,7 @@ from wrapper.identity.store import IdentityStore
 from wrapper.kernel.actor import Actor, CustomRoles
 from wrapper.kernel.clock import EpochClock, epoch
 from wrapper.kernel.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from wrapper.kernel.model import Model
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.kernel.permissions import ROLE_PERMISSIONS, Permission, ensure_can_assign
 from wrapper.kernel.request_meta import RequestMeta
@@ -64,13 +65,13 @@ def token_digest(token: str) -> str:
     return digest(token)
 
 
-class InviteRequest(BaseModel):
+class InviteRequest(Model):
     model_config = ConfigDict(extra="forbid")
     email: Email
     role: Annotated[str, StringConstraints(min_length=1, max_length=32)]
 
 
-class Invite(BaseModel):
+class Invite(Model):
     id: str
     email: str
     role: str
@@ -80,7 +81,7 @@ class Invite(BaseModel):
     expires_at: str
 
 
-class AcceptInvite(BaseModel):
+class AcceptInvite(Model):
     model_config = ConfigDict(extra="forbid")
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 

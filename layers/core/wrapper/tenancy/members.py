@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import ConfigDict, StringConstraints
 
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import audit_fields, new_event
 from wrapper.events.outbox import write_with_outbox
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import Conflict, NotFound
+from wrapper.kernel.model import Model
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.kernel.permissions import (
     ROLE_PERMISSIONS,
@@ -36,14 +37,14 @@ from wrapper.tenancy.organizations import Organizations
 from wrapper.tenancy.roles import Roles
 
 
-class Member(BaseModel):
+class Member(Model):
     user_id: str
     email: str | None = None
     role: str
     joined_at: str | None = None
 
 
-class RoleChange(BaseModel):
+class RoleChange(Model):
     model_config = ConfigDict(extra="forbid")
     role: Annotated[str, StringConstraints(min_length=1, max_length=32)]
 

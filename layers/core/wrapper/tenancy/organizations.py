@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, computed_field, model_validator
+from pydantic import ConfigDict, StringConstraints, computed_field, model_validator
 from ulid import ULID
 
 from wrapper.events.catalog import EventType
@@ -34,6 +34,7 @@ from wrapper.events.outbox import write_with_outbox
 from wrapper.kernel import clock
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import Conflict, InvalidInput, NotFound
+from wrapper.kernel.model import Model
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.kernel.permissions import Permission
 from wrapper.kernel.tenant import TenantContext
@@ -126,7 +127,7 @@ def _too_deep() -> InvalidInput:
 
 # ---------------------------------------------------------------------- models
 
-class Organization(BaseModel):
+class Organization(Model):
     org_id: str
     name: str
     parent_id: str | None = None
@@ -142,13 +143,13 @@ class Organization(BaseModel):
         return self.org_id
 
 
-class NewOrganization(BaseModel):
+class NewOrganization(Model):
     model_config = ConfigDict(extra="forbid")
     name: UnitName
     parent_id: OrgId | None = None
 
 
-class OrganizationUpdate(BaseModel):
+class OrganizationUpdate(Model):
     """``parent_id: null`` makes the unit a root; leaving it out keeps the unit where it is."""
 
     model_config = ConfigDict(extra="forbid")
@@ -164,7 +165,7 @@ class OrganizationUpdate(BaseModel):
         return self
 
 
-class OrganizationMember(BaseModel):
+class OrganizationMember(Model):
     org_id: str
     user_id: str
     assigned_at: str

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import audit_fields, new_event
@@ -16,6 +16,7 @@ from wrapper.identity.models import normalize_email
 from wrapper.kernel import clock
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import Conflict, NotFound
+from wrapper.kernel.model import Model
 from wrapper.kernel.permissions import Permission
 from wrapper.kernel.tenant import TenantContext
 from wrapper.store.schema import PROFILE_SK
@@ -36,7 +37,7 @@ Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class Address(BaseModel):
+class Address(Model):
     model_config = ConfigDict(extra="forbid")
 
     line1: Line | None = None
@@ -55,7 +56,7 @@ class Address(BaseModel):
         return self.region if "-" in self.region else f"{self.country}-{self.region}"
 
 
-class BillingDetails(BaseModel):
+class BillingDetails(Model):
     """Who an invoice is addressed to, and where: the address's country and region choose the tax rate."""
 
     model_config = ConfigDict(extra="forbid")
@@ -65,7 +66,7 @@ class BillingDetails(BaseModel):
     tax_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=40)] | None = None
 
 
-class TenantProfile(BaseModel):
+class TenantProfile(Model):
     tenant_id: str
     name: str
     timezone: str
@@ -81,7 +82,7 @@ class TenantProfile(BaseModel):
     version: int
 
 
-class TenantUpdate(BaseModel):
+class TenantUpdate(Model):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import audit_fields, new_event
@@ -27,6 +27,7 @@ from wrapper.events.outbox import write_with_outbox
 from wrapper.kernel import clock
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import Conflict, InvalidInput, NotFound
+from wrapper.kernel.model import Model
 from wrapper.kernel.pagination import Page
 from wrapper.kernel.permissions import (
     ALL_PERMISSIONS,
@@ -48,7 +49,7 @@ PermissionNames = Annotated[list[Annotated[str, StringConstraints(min_length=1, 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 
 
-class RoleView(BaseModel):
+class RoleView(Model):
     name: str
     permissions: list[str]
     description: str | None = None
@@ -56,14 +57,14 @@ class RoleView(BaseModel):
     members: int | None = None
 
 
-class NewRole(BaseModel):
+class NewRole(Model):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     permissions: PermissionNames
     description: Description | None = None
 
 
-class RoleUpdate(BaseModel):
+class RoleUpdate(Model):
     model_config = ConfigDict(extra="forbid")
     permissions: PermissionNames | None = None
     description: Description | None = None

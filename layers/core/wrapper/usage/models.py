@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from wrapper.kernel.model import Model
 from wrapper.kernel.numbers import Number
 
 MAX_EVENTS = 100
@@ -18,7 +19,7 @@ MAX_PROPERTIES_BYTES = 4096
 Status = Literal["accepted", "duplicate", "rejected", "late"]
 
 
-class EventBatch(BaseModel):
+class EventBatch(Model):
     """The envelope is validated as a whole; each event on its own (a bad one is rejected, not the batch)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -28,13 +29,13 @@ class EventBatch(BaseModel):
         "properties (object, up to 50 keys and 4 KB)}"))
 
 
-class EventResult(BaseModel):
+class EventResult(Model):
     event_id: str | None
     status: Status
     reason: str | None = None
 
 
-class IngestResult(BaseModel):
+class IngestResult(Model):
     results: list[EventResult]
 
 
@@ -46,17 +47,17 @@ class UsageEvent:
     properties: dict[str, Any] = field(default_factory=dict)
 
 
-class DailyValue(BaseModel):
+class DailyValue(Model):
     date: date
     value: Number
 
 
-class DailyUsage(BaseModel):
+class DailyUsage(Model):
     meter: str
     items: list[DailyValue]
 
 
-class SummaryItem(BaseModel):
+class SummaryItem(Model):
     meter: str
     feature: str | None
     value: Number
@@ -66,11 +67,11 @@ class SummaryItem(BaseModel):
     period_end: datetime
 
 
-class UsageSummary(BaseModel):
+class UsageSummary(Model):
     items: list[SummaryItem]
 
 
-class EntitlementCheck(BaseModel):
+class EntitlementCheck(Model):
     feature: str
     allowed: bool
     limit: int | None

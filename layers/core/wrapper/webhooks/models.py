@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from wrapper.kernel.model import Model
 
 # Stripe ids (evt_..., cs_test_..., pi_...) are letters, digits and underscores; the shape check keeps
 # '#' and friends out of our keys.
@@ -64,7 +66,7 @@ class StripeEventFacts:
         return self.type in HANDLED_TYPES
 
 
-class WebhookReceipt(BaseModel):
+class WebhookReceipt(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     received: bool = True
