@@ -30,9 +30,15 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/v1/admin/tax-rates"): {"name": "Never", "percentage": "5", "inclusive": False, "country": "NL"},
     ("patch", "/v1/admin/tax-rates/{rate_id}"): {"active": False},
     ("post", "/v1/admin/tenants/{tenant_id}/credits/grants"): {"credits": 10},
+    ("post", "/v1/admin/invoices/{invoice_id}/void"): {"reason": "never voided"},
+    ("post", "/v1/admin/billing-runs"): {"run_date": "2020-01-01"},
 }
 PATH_IDS = {"plan_id": SOME_ULID, "price_id": SOME_ULID, "rate_id": SOME_ULID, "code": "seats",
-            "tenant_id": SOME_ULID}
+            "tenant_id": SOME_ULID, "invoice_id": "in_20200101_0123456789abcdef", "run_id": "operator-never"}
+BILLING_ADMIN_ROUTES = {("get", "/v1/admin/invoices"), ("get", "/v1/admin/invoices/{invoice_id}"),
+                        ("post", "/v1/admin/invoices/{invoice_id}/void"),
+                        ("get", "/v1/admin/invoices/{invoice_id}/verify"), ("post", "/v1/admin/billing-runs"),
+                        ("get", "/v1/admin/billing-runs"), ("get", "/v1/admin/billing-runs/{run_id}")}
 
 
 def _admin_routes() -> list[tuple[str, str]]:
@@ -81,6 +87,7 @@ def people(cloud: Any) -> dict[str, Any]:
 
 def test_the_admin_routes_are_the_catalogs() -> None:
     assert len(ADMIN_ROUTES) >= 14
+    assert set(ADMIN_ROUTES) >= BILLING_ADMIN_ROUTES  # the operator's invoices and billing runs are held too
     assert {m for m, _ in ADMIN_ROUTES} <= {"get", "post", "patch", "delete"}
 
 

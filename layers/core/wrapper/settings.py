@@ -84,6 +84,10 @@ class Settings(_FromEnvironment):
     oidc_issuers: str = Field(default="[]", alias="OIDC_ISSUERS")
     # Invoice numbers run <prefix>-<year>-<n>, without gaps per prefix and year (wrapper.invoices.store).
     invoice_number_prefix: str = Field(default="INV", pattern=r"^[A-Z0-9]{1,12}$", alias="INVOICE_NUMBER_PREFIX")
+    # The billing-run state machine the operator starts runs of, and whether a run may bill a day that has not
+    # come yet (the local stage: so that any period's billing can be run by hand).
+    billing_run_state_machine_arn: str = Field(default="", alias="BILLING_RUN_STATE_MACHINE_ARN")
+    allow_future_billing_runs: bool = Field(default=False, alias="ALLOW_FUTURE_BILLING_RUNS")
 
     stripe: StripeSettings = Field(default_factory=StripeSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)

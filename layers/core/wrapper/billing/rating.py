@@ -66,13 +66,13 @@ class Rating:
             lines.append(PricedLine("subscription", describe_terms(following.plan_code, following.interval,
                                                                    following.seats),
                                     amount_for(base.spec, following.seats), following.seats,
-                                    period_start=start, period_end=end))
+                                    period_start=start, period_end=end, price_id=base.id))
         for addon in following.addons:
             price = self.catalog.price(addon.plan_id, addon.price_id) if addon.price_id else None
             if price is not None:
                 lines.append(PricedLine("addon", f"{addon.plan_code} add-on x {addon.quantity}",
                                         amount_for(price.spec, addon.quantity), addon.quantity,
-                                        period_start=start, period_end=end))
+                                        period_start=start, period_end=end, price_id=price.id))
         return lines
 
     def _usage_lines(self, tenant: TenantContext, ending: Subscription) -> list[PricedLine]:
@@ -87,7 +87,7 @@ class Rating:
             lines.append(PricedLine("usage", f"{meter.name or meter.code} ({price.spec.model})",
                                     amount_for(price.spec, quantity), quantity, meter=meter.code,
                                     period_start=ending.current_period_start.isoformat(),
-                                    period_end=ending.current_period_end.isoformat()))
+                                    period_end=ending.current_period_end.isoformat(), price_id=price.id))
         return lines
 
     def _tax(self, customer: BillingDetails | None) -> TaxRule | None:

@@ -145,6 +145,16 @@ class InvoiceChanged(EventData):
     reason: str | None = None
 
 
+class InvoiceVoided(EventData):
+    invoice_id: str
+    number: str | None = None
+    subscription_id: str | None = None
+    currency: str
+    total: int
+    amount_due: int
+    reason: str | None = None
+
+
 class ThresholdReached(EventData):
     meter: str
     feature: str
@@ -209,6 +219,7 @@ DATA: dict[EventType, type[EventData]] = {
     E.SUBSCRIPTION_CANCELED: SubscriptionCanceled, E.TRIAL_ENDING: TrialEnding,
     E.PAYMENT_SUCCEEDED: Payment, E.PAYMENT_FAILED: Payment, E.INVOICE_PAID: InvoicePaid,
     E.INVOICE_CREATED: InvoiceChanged, E.INVOICE_FINALIZED: InvoiceChanged, E.INVOICE_PAYMENT_FAILED: InvoiceChanged,
+    E.INVOICE_VOIDED: InvoiceVoided,
     E.USAGE_THRESHOLD_REACHED: ThresholdReached, E.CREDITS_GRANTED: CreditsGranted, E.CREDITS_DEPLETED: CreditsDepleted,
     E.PLAN_CREATED: PlanChanged, E.PLAN_UPDATED: PlanChanged, E.PRICE_CREATED: PriceChanged,
     E.PRICE_RETIRED: PriceChanged, E.FEATURE_CREATED: FeatureChanged, E.FEATURE_UPDATED: FeatureChanged,

@@ -34,6 +34,7 @@ class InvoiceLine(Model):
     tax_amount: int = 0
     period_start: datetime | None = None
     period_end: datetime | None = None
+    price_id: str | None = Field(default=None, description="The catalog price the line was priced by")
 
 
 class TaxLine(Model):
@@ -74,6 +75,7 @@ class Invoice(Model):
     payment_error: str | None = None
     attempts: int = 0
     created_at: datetime
+    voided_at: datetime | None = None
     version: int = 1
 
 
@@ -84,7 +86,8 @@ def invoice_of(invoice_id: str, totals: Totals, *, tenant_id: str, subscription_
     lines = [InvoiceLine(id=f"{invoice_id}-{n}", kind=rated.line.kind, description=rated.line.description,
                          meter=rated.line.meter, quantity=Decimal(rated.line.quantity),
                          amount=rated.line.amount, discount=rated.discount, tax_amount=rated.tax,
-                         period_start=_at(rated.line.period_start), period_end=_at(rated.line.period_end))
+                         period_start=_at(rated.line.period_start), period_end=_at(rated.line.period_end),
+                         price_id=rated.line.price_id)
              for n, rated in enumerate(totals.lines, start=1)]
     taxes = [TaxLine(rate_id=t.rate_id, name=t.name, percentage=t.percentage, inclusive=t.inclusive,
                      taxable_amount=t.taxable_amount, amount=t.amount) for t in totals.taxes]

@@ -6,6 +6,10 @@ by what it bills, never at random: a renewal's is made from the subscription and
 invoice it made instead of making a second one. Ids begin with the issue day, so a tenant's invoices
 list newest first by key.
 
+The operator reads invoices across tenants, and names one by its id alone: every invoice is also on GSI1
+in one platform partition, sorted by its id (``wrapper.store.schema.INVOICES_INDEX_PK``), so the list
+of all invoices pages newest first by issue day and an id finds its tenant with one exact Query.
+
 Numbers: the platform is the issuer, and its numbers run without gaps in one series per prefix and
 year (``INV-2026-000001``). The series' counter item is updated in the same transaction that writes the
 finalized invoice, on the condition that it still holds the value read: a number is used exactly when
@@ -22,10 +26,18 @@ from typing import Any
 from wrapper.invoices.models import Invoice, InvoiceStatus
 from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from wrapper.kernel.tenant import TenantContext
-from wrapper.store.schema import COUNTER_SK, INVOICE_PREFIX, invoice_series_pk, invoice_sk, tenant_pk
+from wrapper.store.schema import (
+    COUNTER_SK,
+    INVOICE_PREFIX,
+    INVOICES_INDEX_PK,
+    invoice_series_pk,
+    invoice_sk,
+    tenant_pk,
+)
 from wrapper.store.table import Item, Table, put_op, update_op
 
 DEFAULT_NUMBER_PREFIX = "INV"
+INDEX = "GSI1"
 
 
 def renewal_invoice_id(tenant_id: str, subscription_id: str, period_start: datetime, issued_on: datetime) -> str:
@@ -61,11 +73,32 @@ class InvoiceStore:
         """Write ``invoice``: a new one only if its id is free, a changed one only over the version read."""
         item: Item = {"PK": tenant_pk(invoice.tenant_id), "SK": invoice_sk(invoice.id), "record_type": "invoice",
                       "doc": invoice.model_dump_json(), "status": invoice.status, "version": invoice.version,
-                      "invoice_id": invoice.id, "number": invoice.number}
+                      "invoice_id": invoice.id, "number": invoice.number, "tenant_id": invoice.tenant_id,
+                      "GSI1PK": INVOICES_INDEX_PK, "GSI1SK": invoice_sk(invoice.id)}
         item = {k: v for k, v in item.items() if v is not None}
         if expected_version is None:
             return put_op(item, condition="attribute_not_exists(PK)")
         return put_op(item, condition="#v = :v", names={"#v": "version"}, values={":v": expected_version})
+
+    def find(self, invoice_id: str) -> Invoice | None:
+        """Any tenant's invoice by its id alone (the operator's reads and corrections): the index names its
+        tenant, and the invoice is then read from its tenant's partition, consistently."""
+        found, _ = self.table.query(INVOICES_INDEX_PK, index=INDEX, limit=1,
+                                    sk_between=(invoice_sk(invoice_id), invoice_sk(invoice_id)))
+        if not found or not found[0].get("tenant_id"):
+            return None
+        return self.get(TenantContext(str(found[0]["tenant_id"])), invoice_id)
+
+    def platform_page(self, *, limit: int | None, cursor: str | None,
+                      status: InvoiceStatus | None = None) -> Page[Invoice]:
+        """Every tenant's invoices, newest first by issue day (the index is eventually consistent: an invoice
+        issued a moment ago may be missing for that moment)."""
+        items, last = self.table.query(INVOICES_INDEX_PK, index=INDEX, limit=clamp_limit(limit), forward=False,
+                                       start_key=decode_cursor(cursor, partition_key=INVOICES_INDEX_PK,
+                                                               attribute=f"{INDEX}PK"),
+                                       filter_equals={"status": status} if status else None)
+        return Page[Invoice](items=[Invoice.model_validate_json(str(i["doc"])) for i in items],
+                             next_cursor=encode_cursor(last))
 
     def next_number(self, at: datetime) -> tuple[str, dict[str, Any]]:
         """The next number of ``at``'s series, and the counter update that takes it (in the invoice's write)."""

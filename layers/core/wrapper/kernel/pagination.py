@@ -39,10 +39,11 @@ def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, *, partition_key: str) -> dict[str, Any] | None:
+def decode_cursor(cursor: str | None, *, partition_key: str, attribute: str = "PK") -> dict[str, Any] | None:
     """Turn a cursor back into a start key, refusing one minted for another partition.
 
-    The partition check is what stops a cursor from tenant A paging through tenant B.
+    The partition check is what stops a cursor from tenant A paging through tenant B. ``attribute`` names
+    the partition key the list reads: an index's (``GSI1PK``) for a page of an index.
     """
     if not cursor:
         return None
@@ -51,6 +52,9 @@ def decode_cursor(cursor: str | None, *, partition_key: str) -> dict[str, Any] |
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("cursor is not valid", errors=[{"field": "cursor", "message": "malformed"}]) from exc
-    if not isinstance(key, dict) or key.get("PK") != partition_key:
+    # An index's start key holds the table's key and the index's own (``GSI1PK``...): a cursor of an index is
+    # refused by a list of the table, whose query DynamoDB would fail on it.
+    if not isinstance(key, dict) or key.get(attribute) != partition_key or (
+            attribute == "PK" and any(k != "PK" and str(k).endswith("PK") for k in key)):
         raise InvalidInput("cursor is not valid", errors=[{"field": "cursor", "message": "not for this list"}])
     return key

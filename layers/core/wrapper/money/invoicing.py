@@ -42,6 +42,8 @@ class PricedLine:
     meter: str | None = None
     period_start: str | None = None
     period_end: str | None = None
+    # The catalog price the amount came from, so that a usage line can be priced again (verify).
+    price_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ values the code already trusts, never from request input unchecked.
 | billing record (Stripe customer, card) | `TENANT#<t>` | `BILLING` | GetItem |
 | pending Checkout changes, applied Stripe events, renewal charges recorded before invoices existed (no longer written), trial notices, coupon uses | `TENANT#<t>` | `CHECKOUT#`, `STRIPEEVT#`, `CHARGE#`, `TRIALNOTICE#`, `COUPONUSE#` | GetItem |
 | a tenant's invoices, newest first (ids sort by issue day) | `TENANT#<t>` | `INVOICE#<id>` | GetItem / Query prefix |
+| every tenant's invoices, newest first; an invoice by id alone (+ GSI1 `PLATFORM#INVOICES` / `INVOICE#<id>`) | (the invoice) | | GSI1 Query |
 | invoice number series (the last number given, per prefix and year) | `PLATFORM#INVOICESERIES#<prefix>-<yyyy>` | `COUNTER` | GetItem, conditional update |
 | tenant by Stripe customer | `PLATFORM#STRIPECUST#<customer>` | `TENANT` | GetItem |
 | Stripe webhook events and each object's last applied event | `PLATFORM#STRIPEEVT#<id>`, `PLATFORM#STRIPEOBJ#<id>` | `EVENT`, `LAST` | GetItem |
@@ -240,6 +241,15 @@ def stripe_object_pk(object_id: str) -> str:
 def due_pk(day: date) -> str:
     """GSI1: the subscriptions whose period ends on ``day`` (UTC)."""
     return platform_pk(f"DUE#{day.isoformat()}")
+
+
+# GSI1: every invoice of every tenant, its sort key its own (``invoice_sk``). Invoice ids begin with the
+# issue day, so the partition reads newest first by day like a tenant's own, and an id alone finds its
+# tenant with one exact Query. One partition, not one per month: a month's partition would leave the
+# newest-first list no way to know where to start or stop, and its write rate is bounded well below the
+# index partition's 1,000 WCU/s by the gapless numbering, which passes every issued invoice through one
+# counter item.
+INVOICES_INDEX_PK = platform_pk("INVOICES")
 
 
 # -- the catalog: PLATFORM#CATALOG -------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ a catalog snapshot and the tenant's subscription."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -272,15 +272,7 @@ class Usage:
     # -- recomputation -----------------------------------------------------------------------------------
     def recompute(self, tenant: TenantContext, meter: Meter, period_start: datetime) -> Decimal:
         """The meter's value for a period, folded again from the raw events (which know their period)."""
-        measured: list[tuple[str, Decimal | str]] = []
-        for item in self.store.events(tenant):
-            if item.get("period") != stamp(period_start) or meter.code not in (item.get("meters") or []):
-                continue
-            event = _event_of(item)
-            value = measure(meter, event)
-            if value is not None:
-                measured.append((latest_key(event.timestamp, event.event_id), value))
-        return fold(meter, measured)
+        return recompute(self.store.events(tenant), meter, period_start)
 
     def verify(self, tenant: TenantContext, meter: Meter, period_start: datetime) -> tuple[Decimal, Decimal]:
         """(aggregate, recomputed): equal when counting was exact."""
@@ -348,6 +340,20 @@ class Usage:
             if view.credit_rate and view.enabled and feature is not None and feature.meter:
                 rates.setdefault(feature.meter, view.credit_rate)
         return rates
+
+
+def recompute(events: Iterable[dict[str, Any]], meter: Meter, period_start: datetime) -> Decimal:
+    """A meter's value for a period, folded again from a tenant's raw event items (``UsageStore.events``;
+    each knows the period it was counted in): what the aggregates hold, when counting was exact."""
+    measured: list[tuple[str, Decimal | str]] = []
+    for item in events:
+        if item.get("period") != stamp(period_start) or meter.code not in (item.get("meters") or []):
+            continue
+        event = _event_of(item)
+        value = measure(meter, event)
+        if value is not None:
+            measured.append((latest_key(event.timestamp, event.event_id), value))
+    return fold(meter, measured)
 
 
 def _count_in(limits: dict[str, HardLimit], measured: list[tuple[Meter, Decimal | str]]) -> None:
