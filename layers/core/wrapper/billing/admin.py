@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from wrapper.catalog.models import Price
 from wrapper.catalog.store import Catalog
@@ -31,6 +31,7 @@ from wrapper.invoices.models import Invoice, InvoiceLine, InvoiceStatus
 from wrapper.invoices.store import InvoiceStore
 from wrapper.kernel.clock import Clock, now
 from wrapper.kernel.errors import Conflict, NotFound
+from wrapper.kernel.model import Model
 from wrapper.kernel.pagination import Page
 from wrapper.kernel.request_meta import RequestMeta
 from wrapper.kernel.tenant import TenantContext
@@ -40,14 +41,14 @@ from wrapper.usage.service import recompute
 from wrapper.usage.store import UsageStore
 
 
-class VoidRequest(BaseModel):
+class VoidRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     reason: str | None = Field(default=None, min_length=1, max_length=500,
                                description="Why (kept in the invoice.voided event and the audit log)")
 
 
-class VerifiedLine(BaseModel):
+class VerifiedLine(Model):
     line_id: str
     meter: str | None
     quantity: Decimal = Field(description="As invoiced")
@@ -57,7 +58,7 @@ class VerifiedLine(BaseModel):
     difference: int | None = Field(description="recomputed_amount - amount, minor units")
 
 
-class Verification(BaseModel):
+class Verification(Model):
     invoice_id: str
     lines: list[VerifiedLine] = Field(description="One per usage line")
     difference: int | None = Field(description="The sum of the lines' differences, minor units: 0 when exact; "

@@ -28,10 +28,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from wrapper.kernel.clock import Clock, now
 from wrapper.kernel.errors import Conflict, InvalidInput, NotFound
+from wrapper.kernel.model import Model
 from wrapper.kernel.pagination import Page, clamp_limit
 from wrapper.payments.idempotency import check_key
 
@@ -71,20 +72,20 @@ class Executions(Protocol):
         """A page of execution names, newest first, and the token of the next page."""
 
 
-class NewBillingRun(BaseModel):
+class NewBillingRun(Model):
     model_config = ConfigDict(extra="forbid")
 
     run_date: date = Field(description="The day whose period ends are billed (UTC)")
 
 
-class RunFailure(BaseModel):
+class RunFailure(Model):
     tenant_id: str | None = None
     subscription_id: str | None = None
     status: str
     reason: str | None = None
 
 
-class RunSummary(BaseModel):
+class RunSummary(Model):
     subscriptions: int = Field(description="Items the run worked on (period ends and trial notices)")
     outcomes: dict[str, int] = Field(description="How many ended each way: renewed, applied, past_due, "
                                                  "canceled, notified, skipped, error")
@@ -93,7 +94,7 @@ class RunSummary(BaseModel):
     failures: list[RunFailure] = Field(description=f"Errors and failed charges (the first {MAX_FAILURES_SHOWN})")
 
 
-class BillingRun(BaseModel):
+class BillingRun(Model):
     id: str
     status: RunStatus
     run_date: date | None = Field(description="The day it bills (null if its input names none)")
