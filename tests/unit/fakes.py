@@ -39,6 +39,9 @@ class FakePayments:
     sessions: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[str] = field(default_factory=list)
     customers: dict[str, str] = field(default_factory=dict)
+    # As at Stripe, a charge repeated under its idempotency key answers the first payment (each attempt is
+    # still listed in ``charges``).
+    payment_of_key: dict[str, str] = field(default_factory=dict)
 
     def ensure_customer(self, tenant_id: str, email: str, name: str, *, idempotency_key: str) -> str:
         return self.customers.setdefault(idempotency_key, f"cus_{tenant_id}")
@@ -60,7 +63,8 @@ class FakePayments:
             raise PaymentDeclined("Your card was declined.", code="card_declined", payment_id="pi_declined")
         self.charges.append({"amount": amount_minor, "currency": currency, "method": payment_method,
                              "key": idempotency_key})
-        return Charge(id=f"pi_{len(self.charges)}", status="succeeded")
+        payment_id = self.payment_of_key.setdefault(idempotency_key, f"pi_{len(self.charges)}")
+        return Charge(id=payment_id, status="succeeded")
 
     def refund(self, payment_id: str, amount_minor: int | None, *, idempotency_key: str) -> Refund:
         self.refunds.append(payment_id)

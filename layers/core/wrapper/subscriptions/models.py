@@ -147,6 +147,7 @@ class ChangePreview(BaseModel):
     lines: list[PreviewLine]
     subtotal: int = Field(description="Sum of the lines, minor units")
     discount: int = Field(description="What the coupon takes off the subtotal (never below 0 due)")
+    tax: int = Field(default=0, description="Tax of the billing address on what is due (exclusive rates add it)")
     amount_due: int = Field(description="Charged now; 0 when the change waits for the period end")
     currency: str
     period_start: datetime
