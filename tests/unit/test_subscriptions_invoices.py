@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.unit import subscription_world
-from tests.unit.subscription_world import World, on_plan
+from tests.unit.subscription_world import World, checkout_completed, on_plan
 from wrapper.catalog.models import TaxRate
 from wrapper.catalog.store import item_of
 from wrapper.credits.models import TopUp
@@ -94,13 +94,6 @@ def test_a_downgrade_or_a_trial_charges_and_invoices_nothing_now(world: World) -
     assert _invoices(world) == [] and _invoices(world, "globex") == [] and not world.payments.charges
 
 
-def _completed(session: dict[str, Any], *, event_id: str) -> dict[str, Any]:
-    return {"id": event_id, "type": "checkout.session.completed", "created": 1_704_100_000,
-            "data": {"object": {"id": session["id"], "object": "checkout.session", "mode": session["mode"],
-                                "customer": session["customer"], "payment_status": "paid",
-                                "payment_intent": "pi_checkout", "metadata": session["metadata"]}}}
-
-
 def test_a_change_paid_on_checkout_is_invoiced_once_when_the_payment_arrives(world: World) -> None:
     world.payments.card = None
     _in_france(world)
@@ -112,7 +105,7 @@ def test_a_change_paid_on_checkout_is_invoiced_once_when_the_payment_arrives(wor
     assert _invoices(world) == []
 
     for event_id in ("evt_1", "evt_2"):  # a delivery, then a redelivery under another event id
-        apply_stripe_event(_completed(world.payments.sessions[0], event_id=event_id), table=world.table,
+        apply_stripe_event(checkout_completed(world.payments.sessions[0], event_id=event_id), table=world.table,
                            catalog=world.catalog, payments=world.payments, now=world.clock.now)
 
     [invoice] = _invoices(world)
