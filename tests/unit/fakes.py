@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
+from wrapper.notifications import Email
 from wrapper.payments.port import Charge, CheckoutMode, CheckoutSession, PaymentDeclined, Refund
 
 Instant = TypeVar("Instant", float, datetime)
@@ -72,3 +73,13 @@ class FakePayments:
 
     def default_payment_method(self, customer_id: str) -> str | None:
         return self.card
+
+
+@dataclass
+class FakeNotifier:
+    """The notifications port in memory: every email sent, in order."""
+
+    sent: list[Email] = field(default_factory=list)
+
+    def send(self, email: Email) -> None:
+        self.sent.append(email)

@@ -84,6 +84,12 @@ class Settings(_FromEnvironment):
     oidc_issuers: str = Field(default="[]", alias="OIDC_ISSUERS")
     # Invoice numbers run <prefix>-<year>-<n>, without gaps per prefix and year (wrapper.invoices.store).
     invoice_number_prefix: str = Field(default="INV", pattern=r"^[A-Z0-9]{1,12}$", alias="INVOICE_NUMBER_PREFIX")
+    # Days after an invoice's first failed charge on which it is charged again (wrapper.billing.dunning).
+    dunning_retry_days: str = Field(default="3,7,14", pattern=r"^\d{1,3}(,\d{1,3}){0,9}$", alias="DUNNING_RETRY_DAYS")
+
+    @property
+    def dunning_schedule(self) -> tuple[int, ...]:
+        return tuple(sorted({int(day) for day in self.dunning_retry_days.split(",")}))
 
     stripe: StripeSettings = Field(default_factory=StripeSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)

@@ -42,6 +42,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from wrapper.billing.dunning import Dunning
 from wrapper.billing.rating import Rating
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, audit_fields, new_event
@@ -84,10 +85,11 @@ class PeriodEndResult(BaseModel):
 
 
 class PeriodEnds:
-    def __init__(self, subscriptions: Subscriptions, rating: Rating) -> None:
+    def __init__(self, subscriptions: Subscriptions, rating: Rating, dunning: Dunning | None = None) -> None:
         self.subscriptions = subscriptions
         self.store = subscriptions.store
         self.rating = rating
+        self.dunning = dunning
 
     def close_period(self, tenant: TenantContext, subscription_id: str, day: date) -> PeriodEndResult:
         """Close the period of ``subscription_id`` if it ends on ``day`` or earlier (see the module docstring)."""
@@ -101,6 +103,13 @@ class PeriodEnds:
                 return self._result(tenant, subscription_id, "error",
                                     f"the payment provider failed ({type(exc).__name__}); nothing was written")
         return self._result(tenant, subscription_id, "skipped", "the subscription kept changing; the next run retries")
+
+    def collect(self, tenant: TenantContext, invoice_id: str, day: date) -> dict[str, Any]:
+        """Charge an unpaid invoice again on its dunning schedule (``wrapper.billing.dunning``)."""
+        if self.dunning is None:
+            return {"tenant_id": tenant.tenant_id, "invoice_id": invoice_id, "status": "skipped",
+                    "reason": "no dunning in this deployment"}
+        return self.dunning.collect(tenant, invoice_id, day)
 
     def warn_trial_ending(self, tenant: TenantContext, subscription_id: str, day: date) -> PeriodEndResult:
         """Emit ``trial.ending`` once for a trial that ends ``TRIAL_NOTICE_DAYS`` after ``day``."""
@@ -204,12 +213,19 @@ class PeriodEnds:
                 **audit, "change": "trial_ended" if current.status == "trialing" else new_status,
                 "status": new_status}))
         operations = self.store.save_ops(following, expected_version=current.version)
+        unpaid = bills and invoice.status == "open"
+        retry = self.dunning.start_op(invoice, end) if unpaid and self.dunning else None
+        if retry is not None:
+            operations.append(retry)
         if bills:
             invoice = issue(invoice, self.rating.invoices, self.store.write, operations, at=end,
                             events=lambda numbered: [*subscription_events, *self._invoice_events(numbered, audit),
                                                      *payment_events])
         else:
             self.store.write(operations, subscription_events)
+        if unpaid and self.dunning is not None:
+            self.dunning.notify_failure(invoice, invoice.payment_error or "unpaid",
+                                        self.dunning.next_attempt(end, 0))
         return self._result(tenant, current.id, status, reason, amount=amount, currency=following.currency,
                             payment_id=payment_id, period_end=following.current_period_end,
                             invoice_id=invoice.id if invoice.number else None)

@@ -189,6 +189,10 @@ class Subscriptions(SubscriptionReads):
              "interval": change.interval})])
         return changed
 
+    def end_now(self, current: Subscription, audit: dict[str, Any], now: datetime) -> Subscription:
+        """End ``current`` at ``now`` (dunning gave up on it): the tenant is back on the default plan."""
+        return self._end(current, now, audit)
+
     def end_at_period_end(self, current: Subscription, audit: dict[str, Any]) -> Subscription:
         """End ``current`` at its period end (the billing run): the default plan's period starts there."""
         return self._end(current, current.current_period_end, audit)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, String
 
 from wrapper.catalog.models import Code, FeatureKind
 
-Status = Literal["trialing", "active", "past_due", "paused", "canceled", "incomplete"]
+Status = Literal["trialing", "active", "past_due", "unpaid", "paused", "canceled", "incomplete"]
 IntervalUnit = Literal["month", "year"]
 ChangeKindName = Literal["subscribe", "upgrade", "downgrade", "unchanged", "interval_switch", "trial"]
 CouponCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,48}$")]

@@ -49,6 +49,7 @@ from wrapper.payments.port import Payments
 from wrapper.store.table import Item, Table, WriteRefused
 from wrapper.subscriptions.logic import PURPOSE_CHANGE
 from wrapper.subscriptions.models import Subscription
+from wrapper.subscriptions.settlement import PURPOSE_INVOICE_PAYMENT, Settlement
 from wrapper.subscriptions.store import SubscriptionStore
 
 
@@ -134,6 +135,8 @@ class _Applier:
             return self._default_card(tenant, self.payments.default_payment_method(customer) if customer else None)
         if session.get("payment_status") != "paid":
             return "ignored: checkout session not paid"
+        if (session.get("metadata") or {}).get("purpose") == PURPOSE_INVOICE_PAYMENT:
+            return self._invoice_paid(tenant, session.get("metadata") or {}, _id_of(session.get("payment_intent")))
         if (session.get("metadata") or {}).get("purpose") == PURPOSE_TOP_UP:
             return grant_paid_checkout(Credits(WalletStore(self.store.table)), self._invoices(), tenant, session)
         pending = self.store.checkout(tenant, str(session.get("id")))
@@ -143,12 +146,26 @@ class _Applier:
 
     def _payment_succeeded(self, tenant: TenantContext) -> str:
         metadata = self.object.get("metadata") or {}
+        if metadata.get("purpose") == PURPOSE_INVOICE_PAYMENT:
+            return self._invoice_paid(tenant, metadata, _id_of(self.object.get("id")))
         if metadata.get("purpose") != PURPOSE_CHANGE or not metadata.get("checkout_ref"):
             return "recorded: payment applied with its request"
         pending = self.store.checkout_by_ref(tenant, str(metadata["checkout_ref"]))
         if pending is None:
             return "ignored: no pending change for this payment"
         return self._apply_pending(tenant, pending, _id_of(self.object.get("id")))
+
+    def _invoice_paid(self, tenant: TenantContext, metadata: dict[str, Any], payment_id: str | None) -> str:
+        """A payment made for an invoice (its pay link, or a charge): the invoice is settled once, whichever of
+        the session's and the payment's events comes first."""
+        invoice_id = str(metadata.get("invoice_id") or "")
+        if not invoice_id:
+            return "ignored: an invoice payment without its invoice"
+        settlement = Settlement(self.store, self._invoices())
+        return settlement.settle(tenant, invoice_id, payment_id, at=self.now,
+                                 audit=audit_fields("stripe", invoice_id, self._request_meta),
+                                 extra_operations=[self.store.stripe_event_op(tenant, self.event_id, "applied",
+                                                                              self.now.timestamp())])
 
     def _apply_pending(self, tenant: TenantContext, pending: Item, payment_id: str | None) -> str:
         session_id = str(pending["session_id"])
