@@ -9,6 +9,7 @@ from wrapper import aws
 from wrapper.billing import run
 from wrapper.billing.dal import DynamoDueSubscriptions
 from wrapper.billing.wiring import period_ends_for
+from wrapper.notifications import SesNotifier
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
 from wrapper.subscriptions.wiring import subscriptions_for
@@ -19,7 +20,8 @@ tracer = Tracer(patch_modules=aws.TRACED_MODULES_WITH_STRIPE)
 metrics = Metrics()
 table = table_for(settings)
 due = DynamoDueSubscriptions(table)
-period_ends = period_ends_for(settings, table, subscriptions_for(settings, table))
+period_ends = period_ends_for(settings, table, subscriptions_for(settings, table),
+                              notifier=SesNotifier(aws.client_for(settings, "sesv2"), sender=settings.email_sender))
 
 
 @logger.inject_lambda_context

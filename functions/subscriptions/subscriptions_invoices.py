@@ -41,6 +41,21 @@ def list_invoices(status: Annotated[InvoiceStatus | None, Query()] = None,
                          issued_from=issued_from, issued_to=issued_to)
 
 
+@router.post("/v1/invoices/<invoice_id>/pay", summary="Pay an unpaid invoice now", tags=INVOICES,
+             description="Charges the saved card the invoice's amount due and answers the paid invoice; without a "
+                         "card that pays, 402 with `checkout_url`, a Checkout page for exactly that amount (the "
+                         "invoice is paid when Stripe reports the payment). A paid subscription left `past_due` "
+                         "or `unpaid` by the invoice is active again.",
+             responses={200: {"description": "The invoice, paid"},
+                        402: {"description": "The saved card could not pay: a Checkout page to pay on"},
+                        403: {"description": "Missing permission billing:write"},
+                        404: {"description": "No such invoice (in this tenant)"},
+                        409: {"description": "The invoice is not unpaid (paid, void or a draft)"},
+                        503: {"description": "The payment provider is unavailable"}})
+def pay_invoice(invoice_id: InvoiceId) -> Invoice:
+    return invoices.pay(current_actor(router), invoice_id)
+
+
 @router.get("/v1/invoices/<invoice_id>", summary="One invoice", tags=INVOICES,
             responses={200: {"description": "The invoice"},
                        403: {"description": "Missing permission billing:read"},

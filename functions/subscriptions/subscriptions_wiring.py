@@ -28,7 +28,8 @@ subscriptions = subscriptions_for(settings, table, catalog=catalog)
 idempotency = IdempotencyRecords(table)
 invoices = Invoices(period_ends_for(settings, table, subscriptions))
 top_ups = TopUps(subscriptions.collection, Credits(WalletStore(table), outbox_ttl_days=settings.outbox_ttl_days),
-                 unit_amount=settings.credits.unit_amount, currency=settings.credits.currency)
+                 unit_amount=settings.credits.unit_amount, currency=settings.credits.currency, catalog=catalog,
+                 invoices=subscriptions.invoices)
 
 
 def once_per_key(router: BaseRouter, actor: Actor, operation: str, body: BaseModel | None,

@@ -27,8 +27,9 @@ tracer = Tracer(patch_modules=aws.TRACED_MODULES_WITH_STRIPE)
 metrics = Metrics()
 table = table_for(settings)
 ledger = StripeEventLedger(table)
-effects = SubscriptionEffects(partial(apply_stripe_event, outbox_ttl_days=settings.outbox_ttl_days), table=table,
-                              catalog=Catalog(table),
+apply_event = partial(apply_stripe_event, outbox_ttl_days=settings.outbox_ttl_days,
+                      invoice_number_prefix=settings.invoice_number_prefix)
+effects = SubscriptionEffects(apply_event, table=table, catalog=Catalog(table),
                               connect_payments=LazyPayments(settings.stripe, aws.client_for(settings, "ssm")))
 processor = BatchProcessor(event_type=EventType.SQS)
 

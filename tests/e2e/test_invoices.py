@@ -93,14 +93,18 @@ def test_the_upcoming_invoice_is_what_the_period_end_issues_paid_once(
     [tax] = upcoming["taxes"]
     assert (tax["rate_id"], tax["percentage"], tax["taxable_amount"], tax["amount"]) == (
         catalog["rate"]["id"], "8.25", 4001, 331)
-    assert answered(call(cloud, "GET", "/v1/invoices", owner), 200)["items"] == []
+    # (subscribing charged the first period, taxed, and invoiced it)
+    [first] = answered(call(cloud, "GET", "/v1/invoices", owner), 200)["items"]
+    assert (_lines(first), first["total"], first["status"]) == ([("subscription", None, "1", 3000, 248)], 3248, "paid")
+    assert subscribed["preview"]["tax"] == 248 and subscribed["preview"]["amount_due"] == 3248
 
     # When the billing run of the period's last day runs
     execution = run_billing(cloud, datetime(period_end.year, period_end.month, period_end.day, 2, tzinfo=UTC))
 
     # Then it issued that invoice, numbered, and charged its total on the saved card
     assert execution["status"] == "SUCCEEDED", execution
-    [issued] = answered(call(cloud, "GET", "/v1/invoices", owner), 200)["items"]
+    issued, earlier = answered(call(cloud, "GET", "/v1/invoices", owner), 200)["items"]
+    assert earlier == first
     assert {k: v for k, v in issued.items() if k not in ("number", "status", "issued_at", "amount_paid",
                                                           "payment_id", "attempts", "created_at")} == \
         {k: v for k, v in upcoming.items() if k not in ("number", "status", "issued_at", "amount_paid",
@@ -110,11 +114,13 @@ def test_the_upcoming_invoice_is_what_the_period_end_issues_paid_once(
     intent = stripe_get(cloud, f"/v1/payment_intents/{issued['payment_id']}")
     assert (intent["amount"], intent["status"], intent["metadata"]["invoice_id"]) == (4332, "succeeded", issued["id"])
     assert answered(call(cloud, "GET", f"/v1/invoices/{issued['id']}", owner), 200) == issued
-    assert answered(call(cloud, "GET", "/v1/invoices", owner, status="paid"), 200)["items"] == [issued]
+    assert answered(call(cloud, "GET", "/v1/invoices", owner, status="paid"), 200)["items"] == [issued, first]
     assert answered(call(cloud, "GET", "/v1/invoices", owner, status="open"), 200)["items"] == []
     day = period_end.date().isoformat()
     assert answered(call(cloud, "GET", "/v1/invoices", owner, **{"from": day, "to": day}), 200)["items"] == [issued]
-    assert answered(call(cloud, "GET", "/v1/invoices", owner, **{"to": start.date().isoformat()}), 200)["items"] == []
+    before = (start - timedelta(days=1)).date().isoformat()
+    assert answered(call(cloud, "GET", "/v1/invoices", owner, **{"to": before}), 200)["items"] == []
+    assert answered(call(cloud, "GET", "/v1/invoices", owner, limit=1), 200)["items"] == [issued]
 
     # And the next period's upcoming invoice starts from no usage
     assert _lines(answered(call(cloud, "GET", "/v1/invoices/upcoming", owner), 200))[1][2] == "0"
@@ -122,7 +128,7 @@ def test_the_upcoming_invoice_is_what_the_period_end_issues_paid_once(
     # When the same day's run runs again, nothing more is issued or charged
     again = run_billing(cloud, datetime(period_end.year, period_end.month, period_end.day, 2, tzinfo=UTC))
     assert again["status"] == "SUCCEEDED", again
-    assert answered(call(cloud, "GET", "/v1/invoices", owner), 200)["items"] == [issued]
+    assert answered(call(cloud, "GET", "/v1/invoices", owner), 200)["items"] == [issued, first]
 
     # And another tenant reaches none of it
     stranger = signup(cloud, "Stranger")

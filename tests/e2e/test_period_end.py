@@ -123,7 +123,8 @@ def test_a_renewal_charges_the_saved_card_once_and_moves_the_due_date(cloud: Any
     assert current["current_period_end"].startswith("2040-04-10T12:00") and current["status"] == "active"
     item = subscription_item(cloud, paying["tenant_id"])
     assert item and item["GSI1PK"] == due_pk(date(2040, 4, 10))
-    [invoice] = _invoices(cloud, paying)
+    invoice, at_subscribe = _invoices(cloud, paying)  # newest first: the renewal's, then the first period's
+    assert at_subscribe["lines"][0]["period_start"] < invoice["lines"][0]["period_start"]
     assert (invoice["payment_id"], invoice["amount_paid"], invoice["status"]) == (result["payment_id"], 3000, "paid")
     assert invoice["id"] == result["invoice_id"] and intent["metadata"]["invoice_id"] == invoice["id"]
     [paid] = [e for e in _audited(cloud, paying, "payment.succeeded", 2) if e["actor"] == "billing-run"]
@@ -133,7 +134,7 @@ def test_a_renewal_charges_the_saved_card_once_and_moves_the_due_date(cloud: Any
 
     # The renewal moved the subscription off that day's index entry: a second run finds nothing to do.
     assert not [r for r in again if r["tenant_id"] == paying["tenant_id"]]
-    assert _invoices(cloud, paying) == [invoice]
+    assert _invoices(cloud, paying) == [invoice, at_subscribe]
     assert _current(cloud, paying) == current
 
 
@@ -149,7 +150,7 @@ def test_two_runs_of_the_same_day_at_once_charge_once(cloud: Any, paying: dict[s
     mine = [r for e in executions for r in json.loads(e["output"])["results"] if r["tenant_id"] == paying["tenant_id"]]
     assert [r["status"] for r in mine].count("renewed") == 1
     assert all(r["status"] in ("renewed", "skipped") for r in mine)
-    assert len(_invoices(cloud, paying)) == 1
+    assert len(_invoices(cloud, paying)) == 2  # the first period's, and one renewal
     assert _current(cloud, paying)["current_period_end"].startswith("2045-04-10")
 
 
@@ -178,7 +179,7 @@ def test_cancel_at_period_end_stops_the_renewal(cloud: Any, paying: dict[str, An
     result = _result_for(cloud, day, paying["tenant_id"])
 
     assert result["status"] == "canceled" and result["payment_id"] is None
-    assert not _invoices(cloud, paying)
+    assert [i["lines"][0]["kind"] for i in _invoices(cloud, paying)] == ["subscription"]  # the first period's only
     current = _current(cloud, paying)
     assert current["plan_code"] == "free" and current["id"] != subscription["id"]
     history = call(cloud, "GET", "/v1/subscriptions", paying).json()["items"]
@@ -215,7 +216,7 @@ def test_a_declining_card_leaves_the_subscription_past_due(cloud: Any, paying: d
     assert current["current_period_end"].startswith("2043-04-10")
     [failed] = [e for e in _audited(cloud, paying, "payment.failed") if e["actor"] == "billing-run"]
     assert failed["target"] == current["id"]
-    assert [(i["status"], i["amount_paid"]) for i in _invoices(cloud, paying)] == [("open", 0)]
+    assert [(i["status"], i["amount_paid"]) for i in _invoices(cloud, paying)] == [("open", 0), ("paid", 3000)]
     # Past due keeps the plan's entitlements.
     features = {e["feature"] for e in call(cloud, "GET", "/v1/entitlements", paying).json()["items"]}
     assert "projects" in features

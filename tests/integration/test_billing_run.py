@@ -25,9 +25,10 @@ def test_a_scheduled_billing_run_over_a_day_with_nothing_due_succeeds(cloud: Any
 
 def test_a_billing_run_visits_every_subscription_due_that_day(cloud: Any, table_name: str) -> None:
     table = Table(cloud.client("dynamodb"), table_name)
-    # Two entries in the due-date index, each on an item that is not a SUBSCRIPTION item (the tenant's profile)
+    # Two subscription entries in the due-date index, each on an item that is not the tenant's SUBSCRIPTION
+    # item (its profile, marked as a subscription)
     for tenant_id, subscription_id in [("tdue1", "sub_a"), ("tdue2", "sub_b")]:
-        table.put({"PK": tenant_pk(tenant_id), "SK": PROFILE_SK,
+        table.put({"PK": tenant_pk(tenant_id), "SK": PROFILE_SK, "record_type": "subscription",
                    "GSI1PK": due_pk(date(2031, 1, 15)), "GSI1SK": tenant_pk(tenant_id),
                    "tenant_id": tenant_id, "subscription_id": subscription_id})
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
+from wrapper.notifications import Email
 from wrapper.payments.port import Charge, CheckoutMode, CheckoutSession, PaymentDeclined, Refund
 
 Instant = TypeVar("Instant", float, datetime)
@@ -39,6 +40,9 @@ class FakePayments:
     sessions: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[str] = field(default_factory=list)
     customers: dict[str, str] = field(default_factory=dict)
+    # As at Stripe, a charge repeated under its idempotency key answers the first payment (each attempt is
+    # still listed in ``charges``).
+    payment_of_key: dict[str, str] = field(default_factory=dict)
 
     def ensure_customer(self, tenant_id: str, email: str, name: str, *, idempotency_key: str) -> str:
         return self.customers.setdefault(idempotency_key, f"cus_{tenant_id}")
@@ -60,7 +64,8 @@ class FakePayments:
             raise PaymentDeclined("Your card was declined.", code="card_declined", payment_id="pi_declined")
         self.charges.append({"amount": amount_minor, "currency": currency, "method": payment_method,
                              "key": idempotency_key})
-        return Charge(id=f"pi_{len(self.charges)}", status="succeeded")
+        payment_id = self.payment_of_key.setdefault(idempotency_key, f"pi_{len(self.charges)}")
+        return Charge(id=payment_id, status="succeeded")
 
     def refund(self, payment_id: str, amount_minor: int | None, *, idempotency_key: str) -> Refund:
         self.refunds.append(payment_id)
@@ -68,3 +73,13 @@ class FakePayments:
 
     def default_payment_method(self, customer_id: str) -> str | None:
         return self.card
+
+
+@dataclass
+class FakeNotifier:
+    """The notifications port in memory: every email sent, in order."""
+
+    sent: list[Email] = field(default_factory=list)
+
+    def send(self, email: Email) -> None:
+        self.sent.append(email)

@@ -133,3 +133,11 @@ def on_plan(world: World, plan: str, price: str, *, anchor: datetime, tenant: st
     return subscription
 
 
+
+
+def checkout_completed(session: dict[str, Any], *, event_id: str = "evt_1") -> dict[str, Any]:
+    """Stripe's ``checkout.session.completed`` event for a session the fake payments opened, paid."""
+    return {"id": event_id, "type": "checkout.session.completed", "created": 1_704_100_000,
+            "data": {"object": {"id": session["id"], "object": "checkout.session", "mode": session["mode"],
+                                "customer": session["customer"], "payment_status": "paid",
+                                "payment_intent": "pi_checkout", "metadata": session["metadata"]}}}

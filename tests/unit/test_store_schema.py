@@ -125,7 +125,7 @@ def test_every_key_is_spelled_as_the_items_in_the_table_are() -> None:
         (s.unique_sk("active_users", "period", "u1"), f"UNIQ#active_users#period#{sha('u1')[:32]}"),
         (s.WALLET_SK, "WALLET"), (s.grant_sk("g1"), "GRANT#g1"), (s.ledger_sk(7, 3), "LEDGER#000000000007#03"),
         (s.stamp(datetime(2026, 3, 1, tzinfo=UTC)), "20260301T000000Z"),
-        (s.invoice_sk("in_1"), "INVOICE#in_1"), (s.INVOICE_PREFIX, "INVOICE#"),
+        (s.invoice_sk("in_1"), "INVOICE#in_1"), (s.dunning_sk("in_1"), "DUNNING#in_1"), (s.INVOICE_PREFIX, "INVOICE#"),
         (s.INVOICES_INDEX_PK, "PLATFORM#INVOICES"),
         (s.invoice_series_pk("INV-2026"), "PLATFORM#INVOICESERIES#INV-2026"), (s.COUNTER_SK, "COUNTER"),
     ]

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.unit import subscription_world
-from tests.unit.subscription_world import T0, World, on_plan
+from tests.unit.subscription_world import T0, World, checkout_completed, on_plan
 from wrapper.kernel.errors import Conflict, InvalidInput, PermissionDenied
 from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.collection import PaymentRequired
@@ -212,13 +212,6 @@ def test_a_plan_with_a_trial_starts_trialing_without_a_charge(world: World) -> N
 
 # -- paying through Checkout and the webhook ----------------------------------------------------------------------
 
-def _completed(session: dict[str, Any], *, event_id: str = "evt_1") -> dict[str, Any]:
-    return {"id": event_id, "type": "checkout.session.completed", "created": 1_704_100_000,
-            "data": {"object": {"id": session["id"], "object": "checkout.session", "mode": session["mode"],
-                                "customer": session["customer"], "payment_status": "paid",
-                                "payment_intent": "pi_checkout", "metadata": session["metadata"]}}}
-
-
 def test_without_a_card_an_upgrade_answers_payment_required_and_applies_when_paid(world: World) -> None:
     world.payments.card = None
     on_plan(world, "pro", "price_pro_m", anchor=datetime(2024, 1, 31, tzinfo=UTC))
@@ -229,12 +222,12 @@ def test_without_a_card_an_upgrade_answers_payment_required_and_applies_when_pai
     session = world.payments.sessions[0]
     assert (session["mode"], session["amount"]) == ("payment", 2033)
     assert world.service.current(world.actor()).plan_code == "pro"
-    outcome = apply_stripe_event(_completed(session), table=world.table, catalog=world.catalog,
+    outcome = apply_stripe_event(checkout_completed(session), table=world.table, catalog=world.catalog,
                                  payments=world.payments, now=world.clock.now)
     assert outcome.startswith("applied")
     assert world.service.current(world.actor()).plan_code == "biz"
     assert [e["data"]["amount"] for e in world.events("acme", "payment.succeeded")] == [2033]
-    replay = apply_stripe_event(_completed(session, event_id="evt_2"), table=world.table, catalog=world.catalog,
+    replay = apply_stripe_event(checkout_completed(session, event_id="evt_2"), table=world.table, catalog=world.catalog,
                                 payments=world.payments, now=world.clock.now)
     assert replay.startswith("duplicate") and len(world.events("acme", "payment.succeeded")) == 1
 
@@ -254,8 +247,7 @@ def test_a_paid_checkout_for_a_stale_change_is_refunded_not_applied(world: World
     with pytest.raises(PaymentRequired):
         world.service.change(world.actor(), ChangeRequest(plan_code="biz"))
     world.service.cancel(world.actor(), CancelRequest(at_period_end=False))
-    outcome = apply_stripe_event(_completed(world.payments.sessions[0]), table=world.table, catalog=world.catalog,
-                                 payments=world.payments, now=world.clock.now)
+    outcome = _apply(world, checkout_completed(world.payments.sessions[0]))
     assert outcome.startswith("refunded") and world.payments.refunds == ["pi_checkout"]
     assert world.service.current(world.actor()).plan_code == "free"
 
@@ -264,7 +256,7 @@ def test_a_setup_checkout_stores_the_default_card_once(world: World) -> None:
     link = world.service.checkout(world.actor(), CheckoutRequest(mode="setup"))
     session = world.payments.sessions[0]
     assert link.id == session["id"] and session["mode"] == "setup" and session["amount"] is None
-    event = _completed(session) | {}
+    event = checkout_completed(session) | {}
     event["data"]["object"]["payment_status"] = "no_payment_required"
     assert apply_stripe_event(event, table=world.table, catalog=world.catalog, payments=world.payments,
                               now=world.clock.now) == "applied: default card pm_card"

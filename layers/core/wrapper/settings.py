@@ -88,6 +88,12 @@ class Settings(_FromEnvironment):
     # come yet (the local stage: so that any period's billing can be run by hand).
     billing_run_state_machine_arn: str = Field(default="", alias="BILLING_RUN_STATE_MACHINE_ARN")
     allow_future_billing_runs: bool = Field(default=False, alias="ALLOW_FUTURE_BILLING_RUNS")
+    # Days after an invoice's first failed charge on which it is charged again (wrapper.billing.dunning).
+    dunning_retry_days: str = Field(default="3,7,14", pattern=r"^\d{1,3}(,\d{1,3}){0,9}$", alias="DUNNING_RETRY_DAYS")
+
+    @property
+    def dunning_schedule(self) -> tuple[int, ...]:
+        return tuple(sorted({int(day) for day in self.dunning_retry_days.split(",")}))
 
     stripe: StripeSettings = Field(default_factory=StripeSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)

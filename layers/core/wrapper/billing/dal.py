@@ -16,11 +16,15 @@ class DynamoDueSubscriptions:
         self.table = table
 
     def due_on(self, day: date) -> list[dict[str, Any]]:
-        return self._on(day, None)
+        return self._on(day, {"record_type": "subscription"})
+
+    def dunning_on(self, day: date) -> list[dict[str, Any]]:
+        """The unpaid invoices whose next attempt falls on ``day`` (``wrapper.billing.dunning``)."""
+        return self._on(day, {"record_type": "dunning"})
 
     def trials_ending_on(self, day: date) -> list[dict[str, Any]]:
         # A trialing subscription's period ends at its trial end, so its due day is the trial's last.
-        return self._on(day, {"status": "trialing"})
+        return self._on(day, {"record_type": "subscription", "status": "trialing"})
 
     def _on(self, day: date, filter_equals: Mapping[str, Any] | None) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -28,7 +32,7 @@ class DynamoDueSubscriptions:
         while True:
             items, start = self.table.query(due_pk(day), index="GSI1", limit=100,
                                             start_key=start, filter_equals=filter_equals)
-            found.extend({"tenant_id": i.get("tenant_id"), "subscription_id": i.get("subscription_id")}
-                         for i in items)
+            found.extend({"tenant_id": i.get("tenant_id"), "subscription_id": i.get("subscription_id"),
+                          **({"invoice_id": i["invoice_id"]} if i.get("invoice_id") else {})} for i in items)
             if not start:
                 return found

@@ -20,15 +20,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from wrapper.catalog.store import Catalog
-from wrapper.invoices.models import Invoice, invoice_of
+from wrapper.invoices.issuing import draft
+from wrapper.invoices.models import Invoice
 from wrapper.invoices.store import InvoiceStore, renewal_invoice_id
 from wrapper.kernel.tenant import TenantContext
-from wrapper.money.invoicing import Discount, PricedLine, TaxRule, total_invoice
+from wrapper.money.invoicing import PricedLine
 from wrapper.money.pricing import amount_for
 from wrapper.subscriptions.models import Subscription
-from wrapper.subscriptions.rules import describe_terms
+from wrapper.subscriptions.rules import coupon_discount, fee_lines
 from wrapper.subscriptions.store import SubscriptionStore
-from wrapper.tenancy.profile import BillingDetails, billing_details_of
 from wrapper.usage.logic import combine
 from wrapper.usage.store import UsageStore
 
@@ -44,36 +44,14 @@ class Rating:
     def closing_invoice(self, ending: Subscription, following: Subscription, *, at: datetime) -> Invoice:
         """The draft invoice that closes ``ending``'s period, ``following`` being the subscription after it."""
         tenant = TenantContext(ending.tenant_id)
-        lines = self._fee_lines(following)
+        lines = fee_lines(following, self.catalog.price)
         if ending.status != "trialing":
             lines += self._usage_lines(tenant, ending)
-        customer = billing_details_of(self.subscriptions.profile(tenant))
-        coupon = following.coupon if following.coupon and following.coupon.periods_left != 0 else None
-        discount = None
-        if coupon is not None and (coupon.percent_off is not None or coupon.currency == following.currency):
-            discount = Discount(coupon.code, percent_off=coupon.percent_off, amount_off=coupon.amount_off)
-        totals = total_invoice(lines, following.currency, discount=discount, tax=self._tax(customer))
-        return invoice_of(renewal_invoice_id(ending.tenant_id, ending.id, ending.current_period_start, at), totals,
-                          tenant_id=ending.tenant_id, subscription_id=ending.id,
-                          period=(ending.current_period_start, ending.current_period_end), at=at,
-                          customer=customer, coupon=discount.code if discount else None)
-
-    def _fee_lines(self, following: Subscription) -> list[PricedLine]:
-        start, end = following.current_period_start.isoformat(), following.current_period_end.isoformat()
-        lines: list[PricedLine] = []
-        base = self.catalog.price(following.plan_id, following.price_id) if following.price_id else None
-        if base is not None:
-            lines.append(PricedLine("subscription", describe_terms(following.plan_code, following.interval,
-                                                                   following.seats),
-                                    amount_for(base.spec, following.seats), following.seats,
-                                    period_start=start, period_end=end, price_id=base.id))
-        for addon in following.addons:
-            price = self.catalog.price(addon.plan_id, addon.price_id) if addon.price_id else None
-            if price is not None:
-                lines.append(PricedLine("addon", f"{addon.plan_code} add-on x {addon.quantity}",
-                                        amount_for(price.spec, addon.quantity), addon.quantity,
-                                        period_start=start, period_end=end, price_id=price.id))
-        return lines
+        return draft(self.catalog, self.subscriptions.profile(tenant),
+                     renewal_invoice_id(ending.tenant_id, ending.id, ending.current_period_start, at), lines,
+                     currency=following.currency, tenant_id=ending.tenant_id, subscription_id=ending.id,
+                     period=(ending.current_period_start, ending.current_period_end), at=at,
+                     discount=coupon_discount(following.coupon, following.currency))
 
     def _usage_lines(self, tenant: TenantContext, ending: Subscription) -> list[PricedLine]:
         lines: list[PricedLine] = []
@@ -89,12 +67,3 @@ class Rating:
                                     period_start=ending.current_period_start.isoformat(),
                                     period_end=ending.current_period_end.isoformat(), price_id=price.id))
         return lines
-
-    def _tax(self, customer: BillingDetails | None) -> TaxRule | None:
-        address = customer.address if customer else None
-        if address is None:
-            return None
-        rate = self.catalog.tax_rate_for(address.country, address.subdivision)
-        if rate is None:
-            return None
-        return TaxRule(rate.id, rate.name, rate.percentage, rate.inclusive)

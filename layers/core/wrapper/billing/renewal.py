@@ -40,9 +40,11 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+from wrapper.billing.dunning import Dunning
 from wrapper.billing.rating import Rating
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, audit_fields, new_event
+from wrapper.invoices.issuing import issue, issued_events, paid
 from wrapper.invoices.models import Invoice
 from wrapper.kernel.errors import Conflict
 from wrapper.kernel.model import Model
@@ -82,10 +84,11 @@ class PeriodEndResult(Model):
 
 
 class PeriodEnds:
-    def __init__(self, subscriptions: Subscriptions, rating: Rating) -> None:
+    def __init__(self, subscriptions: Subscriptions, rating: Rating, dunning: Dunning | None = None) -> None:
         self.subscriptions = subscriptions
         self.store = subscriptions.store
         self.rating = rating
+        self.dunning = dunning
 
     def close_period(self, tenant: TenantContext, subscription_id: str, day: date) -> PeriodEndResult:
         """Close the period of ``subscription_id`` if it ends on ``day`` or earlier (see the module docstring)."""
@@ -99,6 +102,13 @@ class PeriodEnds:
                 return self._result(tenant, subscription_id, "error",
                                     f"the payment provider failed ({type(exc).__name__}); nothing was written")
         return self._result(tenant, subscription_id, "skipped", "the subscription kept changing; the next run retries")
+
+    def collect(self, tenant: TenantContext, invoice_id: str, day: date) -> dict[str, Any]:
+        """Charge an unpaid invoice again on its dunning schedule (``wrapper.billing.dunning``)."""
+        if self.dunning is None:
+            return {"tenant_id": tenant.tenant_id, "invoice_id": invoice_id, "status": "skipped",
+                    "reason": "no dunning in this deployment"}
+        return self.dunning.collect(tenant, invoice_id, day)
 
     def warn_trial_ending(self, tenant: TenantContext, subscription_id: str, day: date) -> PeriodEndResult:
         """Emit ``trial.ending`` once for a trial that ends ``TRIAL_NOTICE_DAYS`` after ``day``."""
@@ -166,55 +176,68 @@ class PeriodEnds:
         invoice = self.rating.closing_invoice(current, following, at=end)
         amount = invoice.amount_due
         audit = self._audit(current)
-        events: list[EventEnvelope] = []
-        operations: list[dict[str, Any]] = []
+        payment_events: list[EventEnvelope] = []
         payment_id: str | None = None
         status: Outcome = "applied" if scheduled else "renewed"
         reason = "the scheduled change applied" if scheduled else "renewed"
         new_status = "active"
-        if invoice.total != 0 or any(line.amount for line in invoice.lines):
+        bills = invoice.total != 0 or any(line.amount for line in invoice.lines)
+        if bills:
             failure: str | None = None
             if amount > 0:
                 payment_id, failure = self._charge(tenant, current, following, invoice)
-            number, take_number = self.rating.invoices.next_number(end)
-            invoice = invoice.model_copy(update={
-                "number": number, "issued_at": end, "status": "open" if failure else "paid",
-                "amount_paid": 0 if failure else amount, "payment_id": payment_id, "payment_error": failure,
-                "attempts": 1 if amount > 0 else 0})
-            operations += [self.rating.invoices.save_op(invoice, expected_version=None), take_number]
-            facts = {**audit, "invoice_id": invoice.id, "number": number, "subscription_id": current.id,
-                     "currency": invoice.currency, "total": invoice.total, "amount_due": amount}
-            events += [new_event(EventType.INVOICE_CREATED, tenant.tenant_id, {**facts, "status": "draft"}),
-                       new_event(EventType.INVOICE_FINALIZED, tenant.tenant_id, {**facts, "status": "open"})]
             payment = {**audit, "payment_id": payment_id, "amount": amount, "currency": invoice.currency,
                        "period_start": following.current_period_start.isoformat()}
             if failure is None:
-                events.append(new_event(EventType.INVOICE_PAID, tenant.tenant_id, {
-                    **audit, "invoice_id": invoice.id, "number": number, "amount_paid": amount,
-                    "currency": invoice.currency, "payment_id": payment_id}))
+                invoice = paid(invoice, payment_id)
                 if amount > 0:
-                    events.append(new_event(EventType.PAYMENT_SUCCEEDED, tenant.tenant_id,
-                                            {**payment, "reason": "renewal"}))
+                    payment_events.append(new_event(EventType.PAYMENT_SUCCEEDED, tenant.tenant_id,
+                                                    {**payment, "reason": "renewal"}))
                     reason += f"; charged {amount} {invoice.currency}"
             else:
+                invoice = invoice.model_copy(update={"status": "open", "payment_id": payment_id,
+                                                     "payment_error": failure, "attempts": 1})
                 new_status, status = "past_due", "past_due"
-                events += [new_event(EventType.INVOICE_PAYMENT_FAILED, tenant.tenant_id,
-                                     {**facts, "status": "open", "reason": failure}),
-                           new_event(EventType.PAYMENT_FAILED, tenant.tenant_id, {**payment, "reason": failure})]
+                payment_events.append(new_event(EventType.PAYMENT_FAILED, tenant.tenant_id,
+                                                {**payment, "reason": failure}))
                 reason += f"; the charge failed: {failure}"
         following = following.model_copy(update={"status": new_status})
+        subscription_events: list[EventEnvelope] = []
         if scheduled and change is not None:
-            events.insert(0, new_event(EventType.SUBSCRIPTION_UPDATED, tenant.tenant_id, {
+            subscription_events.append(new_event(EventType.SUBSCRIPTION_UPDATED, tenant.tenant_id, {
                 **audit, "change": "scheduled", "plan_code": change.plan_code, "seats": change.seats,
                 "interval": change.interval, "status": new_status}))
         elif new_status != current.status:
-            events.insert(0, new_event(EventType.SUBSCRIPTION_UPDATED, tenant.tenant_id, {
+            subscription_events.append(new_event(EventType.SUBSCRIPTION_UPDATED, tenant.tenant_id, {
                 **audit, "change": "trial_ended" if current.status == "trialing" else new_status,
                 "status": new_status}))
-        self.store.write([*self.store.save_ops(following, expected_version=current.version), *operations], events)
+        operations = self.store.save_ops(following, expected_version=current.version)
+        unpaid = bills and invoice.status == "open"
+        retry = self.dunning.start_op(invoice, end) if unpaid and self.dunning else None
+        if retry is not None:
+            operations.append(retry)
+        if bills:
+            invoice = issue(invoice, self.rating.invoices, self.store.write, operations, at=end,
+                            events=lambda numbered: [*subscription_events, *self._invoice_events(numbered, audit),
+                                                     *payment_events])
+        else:
+            self.store.write(operations, subscription_events)
+        if unpaid and self.dunning is not None:
+            self.dunning.notify_failure(invoice, invoice.payment_error or "unpaid",
+                                        self.dunning.next_attempt(end, 0))
         return self._result(tenant, current.id, status, reason, amount=amount, currency=following.currency,
                             payment_id=payment_id, period_end=following.current_period_end,
                             invoice_id=invoice.id if invoice.number else None)
+
+    @staticmethod
+    def _invoice_events(invoice: Invoice, audit: dict[str, Any]) -> list[EventEnvelope]:
+        events = issued_events(invoice, audit)
+        if invoice.status == "open" and invoice.payment_error:
+            events.append(new_event(EventType.INVOICE_PAYMENT_FAILED, invoice.tenant_id, {
+                **audit, "invoice_id": invoice.id, "number": invoice.number, "status": "open",
+                "subscription_id": invoice.subscription_id, "currency": invoice.currency, "total": invoice.total,
+                "amount_due": invoice.amount_due, "reason": invoice.payment_error}))
+        return events
 
     def _charge(self, tenant: TenantContext, current: Subscription, following: Subscription,
                 invoice: Invoice) -> tuple[str | None, str | None]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from wrapper.billing.renewal import PeriodEnds
+from wrapper.events.envelope import audit_fields
 from wrapper.invoices.models import Invoice, InvoiceStatus
 from wrapper.kernel.actor import Actor
-from wrapper.kernel.errors import InvalidInput, NotFound
+from wrapper.kernel.errors import Conflict, InvalidInput, NotFound
 from wrapper.kernel.pagination import Page
 from wrapper.kernel.permissions import Permission
+from wrapper.payments.collection import PaymentRequired
+from wrapper.subscriptions.settlement import PURPOSE_INVOICE_PAYMENT, SETTLEABLE
 
 
 class Invoices:
@@ -34,6 +37,29 @@ class Invoices:
         if invoice is None:
             raise NotFound("No such invoice.")
         return invoice
+
+    def pay(self, actor: Actor, invoice_id: str) -> Invoice:
+        """Pay an unpaid invoice now: the saved card is charged its amount due; without a card that pays, the
+        answer is 402 with a pay link (a Checkout page for exactly that amount, settled by the webhook)."""
+        actor.require(Permission.BILLING_WRITE)
+        invoice = self.get(actor, invoice_id)
+        dunning = self.period_ends.dunning
+        if invoice.status not in SETTLEABLE or dunning is None:
+            raise Conflict(f"The invoice is {invoice.status}: there is nothing to pay.")
+        attempt = self.subscriptions.collection.charge_saved_card(
+            actor.tenant, actor.user_id, invoice.amount_due, invoice.currency, description=f"Invoice {invoice.number}",
+            key=f"invoice:{invoice.id}:manual:{invoice.attempts + 1}",
+            metadata={"tenant_id": actor.tenant.tenant_id, "purpose": PURPOSE_INVOICE_PAYMENT,
+                      "invoice_id": invoice.id})
+        if attempt.charge is None:
+            session = dunning.pay_link(actor.tenant, invoice)
+            raise PaymentRequired(f"The saved card could not pay {invoice.amount_due} {invoice.currency} "
+                                  f"({attempt.declined}): pay on the Checkout page.", checkout_url=session.url,
+                                  checkout_session_id=session.id, amount_due=invoice.amount_due,
+                                  currency=invoice.currency)
+        dunning.settlement.settle(actor.tenant, invoice.id, attempt.charge.id, at=self.subscriptions.clock(),
+                                  audit=audit_fields(actor.user_id, invoice.id, actor.request_meta))
+        return self.get(actor, invoice_id)
 
     def upcoming(self, actor: Actor) -> Invoice:
         """The invoice the current period's end would issue if the period ended now: its usage so far and the

@@ -126,6 +126,8 @@ class Plan(Model):
     trial_days: int = Field(default=0, ge=0, le=365)
     entitlements: list[Entitlement] = Field(default_factory=list)
     credit_overdraft: Decimal = Field(default=Decimal(0), ge=0, description="Credits the wallet may go below zero")
+    unpaid_action: Literal["cancel", "unpaid"] = Field(
+        default="cancel", description="When dunning gives up on an invoice: cancel to the default plan, or stay unpaid")
     status: Literal["active", "archived"] = "active"
     version: int = Field(default=1, ge=1, description="Bumped by every change (optimistic concurrency)")
     created_at: datetime

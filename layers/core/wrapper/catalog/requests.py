@@ -97,6 +97,8 @@ class NewPlan(Model):
     entitlements: list[Entitlement] = Field(default_factory=list, max_length=100)
     credit_overdraft: Decimal = Field(default=Decimal(0), ge=0, le=1_000_000_000, decimal_places=6,
                                       description="Credits a tenant's wallet may go below zero")
+    unpaid_action: Literal["cancel", "unpaid"] = Field(
+        default="cancel", description="When dunning gives up on an invoice: cancel to the default plan, or stay unpaid")
 
 
 class PlanUpdate(Model):
@@ -112,6 +114,7 @@ class PlanUpdate(Model):
     trial_days: int | None = Field(default=None, ge=0, le=365)
     entitlements: list[Entitlement] | None = Field(default=None, max_length=100)
     credit_overdraft: Decimal | None = Field(default=None, ge=0, le=1_000_000_000, decimal_places=6)
+    unpaid_action: Literal["cancel", "unpaid"] | None = None
     status: Literal["active", "archived"] | None = None
     version: int | None = Field(default=None, ge=1, description="The version you read (or send If-Match)")
 

@@ -4,7 +4,7 @@ and charge usage to the wallet while it is ingested."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -17,6 +17,9 @@ from wrapper.credits.store import WalletStore, grant_of_item, grant_view, pause_
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import new_event
 from wrapper.events.outbox import outbox_item, write_with_outbox
+from wrapper.invoices.issuing import issued_events, number_lost, numbered_ops
+from wrapper.invoices.models import Invoice
+from wrapper.invoices.store import InvoiceStore
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.clock import Clock, now
 from wrapper.kernel.errors import Conflict, InvalidInput
@@ -37,6 +40,15 @@ def grant_id_for(reference: str | None) -> str:
     if reference is None:
         return f"cg_{ULID()}".lower()
     return "cg_" + digest(reference)[:26]
+
+
+@dataclass(frozen=True)
+class Billed:
+    """The invoice a grant pays for, where it is kept, and whether it is already stored as a draft."""
+
+    invoice: Invoice
+    store: InvoiceStore
+    stored_draft: bool = False
 
 
 class Credits:
@@ -76,9 +88,10 @@ class Credits:
     def grant(self, tenant: TenantContext, amount: Decimal | int, *, source: str, reference: str | None,
               by: str | None, priority: int = 50, expires_at: datetime | None = None,
               description: str | None = None, request_meta: RequestMeta = NO_REQUEST,
-              fingerprint: str | None = None) -> CreditGrant:
+              fingerprint: str | None = None, billed: Billed | None = None) -> CreditGrant:
         """Add a grant; for a ``reference`` granted before, answer that grant and change nothing (or
-        refuse, when ``fingerprint`` says the earlier request asked for something else)."""
+        refuse, when ``fingerprint`` says the earlier request asked for something else). ``billed`` is the
+        invoice of the payment the grant is for (a top-up), issued in the grant's own transaction."""
         grant_id = grant_id_for(reference)
         now = self.clock()
         for attempt in range(ATTEMPTS):
@@ -100,11 +113,20 @@ class Credits:
                 "expires_at": expires_at.isoformat() if expires_at else None, "balance": float(after.balance),
                 # Not audit_fields: credits.granted has never carried a source_ip, and its shape stays.
                 "actor": by, "target": grant_id, "request_id": request_meta.request_id})
+            events = [event]
+            granted = len(operations)
+            if billed is not None:
+                numbered, issuing = numbered_ops(billed.invoice, billed.store, at=now, stored_draft=billed.stored_draft)
+                operations += issuing
+                events += issued_events(numbered, {"actor": by, "target": numbered.id,
+                                                   "request_id": request_meta.request_id,
+                                                   "source_ip": request_meta.source_ip})
             try:
-                write_with_outbox(self.store.tenant_tables(tenant), operations, [event], ttl_days=self.outbox_ttl_days)
+                write_with_outbox(self.store.tenant_tables(tenant), operations, events, ttl_days=self.outbox_ttl_days)
             except WriteRefused as refused:
-                if refused.failed_at(0) or refused.failed_at(len(operations) - 1):
-                    # The wallet moved, or the same grant landed meanwhile: read both again.
+                if refused.failed_at(0) or refused.failed_at(granted - 1) or \
+                        (billed is not None and number_lost(refused, len(operations))):
+                    # The wallet moved, the same grant landed, or another invoice took the number: read again.
                     pause_after_conflict(attempt)
                     continue
                 raise

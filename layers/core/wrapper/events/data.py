@@ -220,6 +220,7 @@ DATA: dict[EventType, type[EventData]] = {
     E.PAYMENT_SUCCEEDED: Payment, E.PAYMENT_FAILED: Payment, E.INVOICE_PAID: InvoicePaid,
     E.INVOICE_CREATED: InvoiceChanged, E.INVOICE_FINALIZED: InvoiceChanged, E.INVOICE_PAYMENT_FAILED: InvoiceChanged,
     E.INVOICE_VOIDED: InvoiceVoided,
+    E.INVOICE_UNCOLLECTIBLE: InvoiceChanged,
     E.USAGE_THRESHOLD_REACHED: ThresholdReached, E.CREDITS_GRANTED: CreditsGranted, E.CREDITS_DEPLETED: CreditsDepleted,
     E.PLAN_CREATED: PlanChanged, E.PLAN_UPDATED: PlanChanged, E.PRICE_CREATED: PriceChanged,
     E.PRICE_RETIRED: PriceChanged, E.FEATURE_CREATED: FeatureChanged, E.FEATURE_UPDATED: FeatureChanged,

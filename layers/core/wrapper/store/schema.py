@@ -25,6 +25,7 @@ values the code already trusts, never from request input unchecked.
 | pending Checkout changes, applied Stripe events, renewal charges recorded before invoices existed (no longer written), trial notices, coupon uses | `TENANT#<t>` | `CHECKOUT#`, `STRIPEEVT#`, `CHARGE#`, `TRIALNOTICE#`, `COUPONUSE#` | GetItem |
 | a tenant's invoices, newest first (ids sort by issue day) | `TENANT#<t>` | `INVOICE#<id>` | GetItem / Query prefix |
 | every tenant's invoices, newest first; an invoice by id alone (+ GSI1 `PLATFORM#INVOICES` / `INVOICE#<id>`) | (the invoice) | | GSI1 Query |
+| an unpaid invoice's next charge (+ GSI1 `PLATFORM#DUE#<day>` / `TENANT#<t>`: due on a day, beside subscriptions) | `TENANT#<t>` | `DUNNING#<invoice id>` | GetItem; GSI1 Query |
 | invoice number series (the last number given, per prefix and year) | `PLATFORM#INVOICESERIES#<prefix>-<yyyy>` | `COUNTER` | GetItem, conditional update |
 | tenant by Stripe customer | `PLATFORM#STRIPECUST#<customer>` | `TENANT` | GetItem |
 | Stripe webhook events and each object's last applied event | `PLATFORM#STRIPEEVT#<id>`, `PLATFORM#STRIPEOBJ#<id>` | `EVENT`, `LAST` | GetItem |
@@ -85,6 +86,7 @@ CHARGE_PREFIX = "CHARGE#"
 TRIAL_NOTICE_PREFIX = "TRIALNOTICE#"
 COUPON_USE_PREFIX = "COUPONUSE#"
 INVOICE_PREFIX = "INVOICE#"
+DUNNING_PREFIX = "DUNNING#"
 
 
 def member_sk(user_id: str) -> str:
@@ -134,6 +136,10 @@ def outbox_sk(event_id: str) -> str:
 
 def idempotency_sk(key: str) -> str:
     return IDEMPOTENCY_PREFIX + hashlib.sha256(key.encode()).hexdigest()
+
+
+def dunning_sk(invoice_id: str) -> str:
+    return f"{DUNNING_PREFIX}{invoice_id}"
 
 
 def invoice_sk(invoice_id: str) -> str:

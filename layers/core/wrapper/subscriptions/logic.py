@@ -12,6 +12,8 @@ from ulid import ULID
 from wrapper.catalog.models import PlanKind
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, audit_fields, new_event
+from wrapper.invoices.issuing import issue, issued_events, paid
+from wrapper.invoices.models import Invoice
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.errors import Conflict
 from wrapper.kernel.permissions import Permission
@@ -37,7 +39,7 @@ from wrapper.subscriptions.models import (
     SubscriptionChange,
 )
 from wrapper.subscriptions.reads import SubscriptionReads
-from wrapper.subscriptions.rules import Target, coupon_state, discount_of, fingerprint, unprocessable
+from wrapper.subscriptions.rules import Target, coupon_state, fee_lines, fingerprint, unprocessable
 from wrapper.subscriptions.store import dumps
 
 PURPOSE_CHANGE = "subscription_change"  # paid on a Checkout page; the webhook applies the change
@@ -84,13 +86,14 @@ class Subscriptions(SubscriptionReads):
             addons=Target(plan, price, request.interval, request.seats, addons).addon_records(), created_at=now,
             updated_at=now, version=current.version + 1)
         terms = self._terms(started)
-        subtotal = 0 if trial_end else terms.amount
-        discount = discount_of(coupon, subtotal, currency)
+        invoice = None if trial_end else self._charge_draft(
+            current, fee_lines(started, self.catalog.price), subscription_id=started.id, currency=currency,
+            coupon=coupon, period=(period_start, period_end), now=now)
         preview = ChangePreview(kind="trial" if trial_end else "subscribe", effective_at=now,
                                 lines=[] if trial_end else [PreviewLine(description=terms.description,
                                                                         amount=terms.amount)],
-                                subtotal=subtotal, discount=discount, amount_due=max(0, subtotal - discount),
-                                currency=currency, period_start=period_start, period_end=period_end)
+                                **self._amounts(invoice), currency=currency, period_start=period_start,
+                                period_end=period_end)
         ended = current.model_copy(update={"status": "canceled", "canceled_at": now, "updated_at": now})
         audit = audit_fields(actor.user_id, started.id, actor.request_meta)
         event_data = {**audit, "plan_code": plan.code, "replaces": current.id, "status": status,
@@ -101,12 +104,14 @@ class Subscriptions(SubscriptionReads):
                    "event_data": dumps(event_data)}
         # The event is made (and its data checked) before any money moves.
         events = [new_event(EventType.SUBSCRIPTION_CREATED, tenant.tenant_id, event_data)]
-        charge = self._collect(actor, current, started, preview, pending, audit) if preview.amount_due > 0 else None
+        charge = self._collect(actor, current, started, preview, pending, audit, invoice) \
+            if preview.amount_due > 0 else None
         if charge:
             events.append(self._paid_event(tenant, charge.id, preview, audit))
         try:
             self._write_or_refund([*self.store.save_ops(started, expected_version=current.version),
-                                   *self.store.ended_ops(ended), *coupon_ops], events, charge)
+                                   *self.store.ended_ops(ended), *coupon_ops], events, charge,
+                                  self._billed(invoice, charge), audit)
         except Conflict:
             if coupon and self._coupon_exhausted(coupon):
                 raise unprocessable("coupon", "The coupon has been redeemed as often as it may be.") from None
@@ -117,7 +122,7 @@ class Subscriptions(SubscriptionReads):
         actor.require(Permission.BILLING_WRITE)
         now = self.clock()
         current = self._current(actor.tenant, now)
-        preview, changed = self._plan_change(current, self._target(current, request), now)
+        preview, changed, invoice = self._plan_change(current, self._target(current, request), now)
         if changed == current:
             return SubscriptionChange(subscription=current, preview=preview)
         audit = audit_fields(actor.user_id, current.id, actor.request_meta)
@@ -128,10 +133,12 @@ class Subscriptions(SubscriptionReads):
                    "event_data": dumps(event_data)}
         # The event is made (and its data checked) before any money moves.
         events = [new_event(EventType.SUBSCRIPTION_UPDATED, actor.tenant.tenant_id, event_data)]
-        charge = self._collect(actor, current, changed, preview, pending, audit) if preview.amount_due > 0 else None
+        charge = self._collect(actor, current, changed, preview, pending, audit, invoice) \
+            if preview.amount_due > 0 else None
         if charge:
             events.append(self._paid_event(actor.tenant, charge.id, preview, audit))
-        self._write_or_refund(self.store.save_ops(changed, expected_version=current.version), events, charge)
+        self._write_or_refund(self.store.save_ops(changed, expected_version=current.version), events, charge,
+                              self._billed(invoice, charge), audit)
         return SubscriptionChange(subscription=changed, preview=preview, payment_id=charge.id if charge else None)
 
     def cancel(self, actor: Actor, request: CancelRequest) -> Subscription:
@@ -182,6 +189,10 @@ class Subscriptions(SubscriptionReads):
              "interval": change.interval})])
         return changed
 
+    def end_now(self, current: Subscription, audit: dict[str, Any], now: datetime) -> Subscription:
+        """End ``current`` at ``now`` (dunning gave up on it): the tenant is back on the default plan."""
+        return self._end(current, now, audit)
+
     def end_at_period_end(self, current: Subscription, audit: dict[str, Any]) -> Subscription:
         """End ``current`` at its period end (the billing run): the default plan's period starts there."""
         return self._end(current, current.current_period_end, audit)
@@ -231,7 +242,7 @@ class Subscriptions(SubscriptionReads):
         return self.store.redeem_coupon_ops(tenant, coupon.code, self._coupon_max(coupon)) if coupon else []
 
     def _collect(self, actor: Actor, before: Subscription, after: Subscription, preview: ChangePreview,
-                 pending: dict[str, Any], audit: dict[str, Any]) -> Charge:
+                 pending: dict[str, Any], audit: dict[str, Any], invoice: Invoice | None) -> Charge:
         """Charge the amount due on the saved card, or raise PaymentRequired with a Checkout page for it
         (the change waits in a CHECKOUT item until the webhook reports the payment)."""
         tenant = actor.tenant
@@ -252,7 +263,9 @@ class Subscriptions(SubscriptionReads):
                       "subscription_id": before.id})
         item: Item = {"ref": ref, "expected_version": before.version, "target": after.model_dump_json(),
                       "amount": preview.amount_due, "currency": preview.currency, "preview": preview.model_dump_json(),
+                      "invoice": invoice.model_dump_json() if invoice else None,
                       **{k: v for k, v in pending.items() if v is not None}}
+        item = {k: v for k, v in item.items() if v is not None}
         events: list[EventEnvelope] = []
         if payment_id or method:
             events.append(new_event(EventType.PAYMENT_FAILED, tenant.tenant_id, {
@@ -280,11 +293,33 @@ class Subscriptions(SubscriptionReads):
             raise Conflict("The subscription changed meanwhile; read it again and retry.") from None
 
     def _write_or_refund(self, operations: list[dict[str, Any]], events: list[EventEnvelope],
-                         charge: Charge | None) -> None:
-        """Write the change; if it lost a race after the money moved, give the money back."""
+                         charge: Charge | None, invoice: Invoice | None = None,
+                         audit: dict[str, Any] | None = None) -> None:
+        """Write the change (with the invoice of its charge, numbered); if it lost a race after the money
+        moved, give the money back."""
         try:
-            self._write(operations, events)
+            if invoice is None:
+                self._write(operations, events)
+            else:
+                try:
+                    issue(invoice, self.invoices, self.store.write, operations, at=self.clock(),
+                          events=lambda numbered: [*events, *issued_events(numbered, audit or {})])
+                except WriteRefused:
+                    raise Conflict("The subscription changed meanwhile; read it again and retry.") from None
         except Conflict:
             if charge is not None:
                 self.collection.refund(charge)
             raise
+
+    @staticmethod
+    def _amounts(invoice: Invoice | None) -> dict[str, int]:
+        """A preview's amounts: its invoice's, or nothing due."""
+        if invoice is None:
+            return {"subtotal": 0, "discount": 0, "tax": 0, "amount_due": 0}
+        return {"subtotal": invoice.subtotal, "discount": invoice.discount, "tax": invoice.tax,
+                "amount_due": invoice.amount_due}
+
+    @staticmethod
+    def _billed(invoice: Invoice | None, charge: Charge | None) -> Invoice | None:
+        """The invoice of a charge made now, paid by it; None when nothing was charged."""
+        return paid(invoice, charge.id) if invoice is not None and charge is not None else None

@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 from wrapper.catalog.models import Code, FeatureKind
 from wrapper.kernel.model import Model
 
-Status = Literal["trialing", "active", "past_due", "paused", "canceled", "incomplete"]
+Status = Literal["trialing", "active", "past_due", "unpaid", "paused", "canceled", "incomplete"]
 IntervalUnit = Literal["month", "year"]
 ChangeKindName = Literal["subscribe", "upgrade", "downgrade", "unchanged", "interval_switch", "trial"]
 CouponCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,48}$")]
@@ -148,6 +148,7 @@ class ChangePreview(Model):
     lines: list[PreviewLine]
     subtotal: int = Field(description="Sum of the lines, minor units")
     discount: int = Field(description="What the coupon takes off the subtotal (never below 0 due)")
+    tax: int = Field(default=0, description="Tax of the billing address on what is due (exclusive rates add it)")
     amount_due: int = Field(description="Charged now; 0 when the change waits for the period end")
     currency: str
     period_start: datetime

@@ -13,6 +13,9 @@ from wrapper.catalog.models import Plan, PlanKind, Price
 from wrapper.catalog.store import Catalog
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import audit_fields, new_event
+from wrapper.invoices.issuing import charge_invoice_id, draft
+from wrapper.invoices.models import Invoice
+from wrapper.invoices.store import InvoiceStore
 from wrapper.kernel.actor import Actor
 from wrapper.kernel.clock import Clock, now
 from wrapper.kernel.errors import NotFound, Unavailable
@@ -20,6 +23,7 @@ from wrapper.kernel.pagination import Page, clamp_limit, decode_cursor, encode_c
 from wrapper.kernel.permissions import Permission
 from wrapper.kernel.request_meta import NO_REQUEST
 from wrapper.kernel.tenant import TenantContext
+from wrapper.money.invoicing import PricedLine
 from wrapper.money.periods import Anchor, Interval, Period, first_period, period_containing
 from wrapper.money.pricing import PriceSpec
 from wrapper.money.proration import ChangeKind, Terms, preview_change
@@ -40,8 +44,9 @@ from wrapper.subscriptions.models import (
 )
 from wrapper.subscriptions.rules import (
     Target,
+    coupon_discount,
     describe_terms,
-    discount_of,
+    fingerprint,
     kind_name,
     resolve_entitlements,
     terms_of,
@@ -54,9 +59,10 @@ class SubscriptionReads:
     """A tenant's subscription as it is, and what a change to it would be."""
 
     def __init__(self, store: SubscriptionStore, catalog: Catalog, payments: Callable[[], Payments], *,
-                 billing_page: str, clock: Clock | None = None) -> None:
+                 billing_page: str, clock: Clock | None = None, invoices: InvoiceStore | None = None) -> None:
         self.store = store
         self.catalog = catalog
+        self.invoices = invoices or InvoiceStore(store.table)
         self.collection = Collection(store, payments, billing_page=billing_page)
         self.billing_page = billing_page
         self.clock = clock or now
@@ -90,7 +96,7 @@ class SubscriptionReads:
         actor.require(Permission.BILLING_READ)
         now = self.clock()
         subscription = self._current(actor.tenant, now)
-        preview, _ = self._plan_change(subscription, self._target(subscription, request), now)
+        preview, _, _ = self._plan_change(subscription, self._target(subscription, request), now)
         return preview
 
     def terms(self, subscription: Subscription) -> Terms:
@@ -215,8 +221,10 @@ class SubscriptionReads:
         return period_containing(Anchor(subscription.anchor, subscription.timezone),
                                  Interval(unit=subscription.interval), now)
 
-    def _plan_change(self, current: Subscription, target: Target, now: datetime) -> tuple[ChangePreview, Subscription]:
-        """What a change bills now and the subscription it leaves (the current one when nothing changes)."""
+    def _plan_change(self, current: Subscription, target: Target,
+                     now: datetime) -> tuple[ChangePreview, Subscription, Invoice | None]:
+        """What a change bills now, the subscription it leaves (the current one when nothing changes), and the
+        draft invoice of what it charges now (None when nothing is charged now)."""
         applied = {"plan_id": target.plan.id, "plan_code": target.plan.code,
                    "price_id": target.price.id if target.price else None, "interval": target.interval,
                    "seats": target.seats, "addons": target.addon_records(), "scheduled_change": None}
@@ -227,7 +235,7 @@ class SubscriptionReads:
             preview = ChangePreview(kind="trial", effective_at=now, lines=[], subtotal=0, discount=0, amount_due=0,
                                     currency=currency, period_start=current.current_period_start,
                                     period_end=current.current_period_end)
-            return preview, current if same else self._next_version(current, now, **applied)
+            return preview, current if same else self._next_version(current, now, **applied), None
         period = self._period(current, now)
         old, new = self._terms(current), self._target_terms(target, currency)
         change = preview_change(period, now, old, new)
@@ -245,21 +253,35 @@ class SubscriptionReads:
                                         interval=target.interval, seats=target.seats,
                                         at=period.end)
             if current.scheduled_change == scheduled:
-                return preview, current
-            return preview, self._next_version(current, now, scheduled_change=scheduled)
-        discount = discount_of(current.coupon, subtotal, currency)
-        preview = ChangePreview(kind=kind_name(kind), effective_at=change.effective_at, lines=lines, subtotal=subtotal,
-                                discount=discount, amount_due=max(0, subtotal - discount), currency=currency,
+                return preview, current, None
+            return preview, self._next_version(current, now, scheduled_change=scheduled), None
+        invoice = self._charge_draft(current, [PricedLine("proration", line.description, line.amount)
+                                               for line in change.lines],
+                                     subscription_id=current.id, currency=currency, coupon=current.coupon,
+                                     period=(change.period.start, change.period.end), now=now)
+        preview = ChangePreview(kind=kind_name(kind), effective_at=change.effective_at, lines=lines,
+                                subtotal=invoice.subtotal, discount=invoice.discount, tax=invoice.tax,
+                                amount_due=invoice.amount_due, currency=currency,
                                 period_start=change.period.start, period_end=change.period.end)
         if same and current.scheduled_change is None:
-            return preview, current
+            return preview, current, None
         extra: dict[str, Any] = {}
         if kind == ChangeKind.INTERVAL_SWITCH:
             extra = {"anchor": now, "current_period_start": change.period.start,
                      "current_period_end": change.period.end}
         else:
             extra = {"current_period_start": period.start, "current_period_end": period.end}
-        return preview, self._next_version(current, now, **applied, **extra)
+        return preview, self._next_version(current, now, **applied, **extra), invoice
+
+    def _charge_draft(self, current: Subscription, lines: list[PricedLine], *, subscription_id: str, currency: str,
+                      coupon: CouponState | None, period: tuple[datetime, datetime], now: datetime) -> Invoice:
+        """The draft invoice of a charge made now from ``current`` (a subscribe, an upgrade): its id from the
+        version it changes and what it bills, so the same change drafts the same invoice."""
+        key = f"{current.id}:v{current.version}:{fingerprint([(x.kind, x.description, x.amount) for x in lines])}"
+        tenant = TenantContext(current.tenant_id)
+        return draft(self.catalog, self.store.profile(tenant), charge_invoice_id(tenant.tenant_id, key, now), lines,
+                     currency=currency, tenant_id=tenant.tenant_id, subscription_id=subscription_id, period=period,
+                     at=now, discount=coupon_discount(coupon, currency))
 
     def _next_version(self, subscription: Subscription, now: datetime, **changes: Any) -> Subscription:
         return subscription.model_copy(update={**changes, "updated_at": now, "version": subscription.version + 1})

@@ -4,7 +4,7 @@ what a change targets, and how terms are described (see the package docstring fo
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -12,6 +12,7 @@ from typing import Any, cast
 from wrapper.catalog.models import Coupon, CouponDuration, Feature, FeatureKind, Plan, Price
 from wrapper.kernel.errors import InvalidInput
 from wrapper.money.amounts import exact, minor_as_major, to_minor
+from wrapper.money.invoicing import Discount, PricedLine
 from wrapper.money.periods import Interval
 from wrapper.money.pricing import PriceSpec, amount_for
 from wrapper.money.proration import ChangeKind, Terms
@@ -21,6 +22,7 @@ from wrapper.subscriptions.models import (
     CouponState,
     EntitlementView,
     IntervalUnit,
+    Subscription,
 )
 from wrapper.subscriptions.store import dumps
 
@@ -34,6 +36,36 @@ def terms_of(lines: list[tuple[PriceSpec | None, int]], *, currency: str, interv
     """What the base price and the add-ons cost together per period."""
     return Terms(sum(period_amount(spec, quantity) for spec, quantity in lines), currency, Interval(unit=interval),
                  description)
+
+
+def fee_lines(subscription: Subscription, price_of: Callable[[str, str], Price | None]) -> list[PricedLine]:
+    """What the subscription's current period costs, as invoice lines: the plan's price for its seats, then
+    each add-on's for its quantity (a plan or add-on without a price bills nothing)."""
+    start = subscription.current_period_start.isoformat()
+    end = subscription.current_period_end.isoformat()
+    lines: list[PricedLine] = []
+    base = price_of(subscription.plan_id, subscription.price_id) if subscription.price_id else None
+    if base is not None:
+        lines.append(PricedLine("subscription", describe_terms(subscription.plan_code, subscription.interval,
+                                                               subscription.seats),
+                                amount_for(base.spec, subscription.seats), subscription.seats,
+                                period_start=start, period_end=end, price_id=base.id))
+    for addon in subscription.addons:
+        price = price_of(addon.plan_id, addon.price_id) if addon.price_id else None
+        if price is not None:
+            lines.append(PricedLine("addon", f"{addon.plan_code} add-on x {addon.quantity}",
+                                    amount_for(price.spec, addon.quantity), addon.quantity,
+                                    period_start=start, period_end=end, price_id=price.id))
+    return lines
+
+
+def coupon_discount(coupon: CouponState | None, currency: str) -> Discount | None:
+    """The coupon's terms for an invoice, while it still covers a period (and, for an amount, in its currency)."""
+    if coupon is None or coupon.periods_left == 0:
+        return None
+    if coupon.percent_off is None and (coupon.currency or "").upper() != currency.upper():
+        return None
+    return Discount(coupon.code, percent_off=coupon.percent_off, amount_off=coupon.amount_off)
 
 
 def discount_of(coupon: CouponState | None, subtotal: int, currency: str) -> int:

@@ -33,6 +33,7 @@ from wrapper.store.schema import (
     CATALOG_PK,
     CHECKOUT_PREFIX,
     HISTORY_PREFIX,
+    MEMBER_PREFIX,
     PROFILE_SK,
     STRIPE_CUSTOMER_SK,
     STRIPE_EVENT_PREFIX,
@@ -79,6 +80,14 @@ class SubscriptionStore:
     def member_email(self, tenant: TenantContext, user_id: str) -> str | None:
         member = self.table.get(tenant.pk, member_sk(user_id)) or {}
         return str(member["email"]) if member.get("email") else None
+
+    def billing_contacts(self, tenant: TenantContext) -> list[str]:
+        """Who hears about the tenant's billing: its billing email, else its owners."""
+        billing_email = self.profile(tenant).get("billing_email")
+        if billing_email:
+            return [str(billing_email)]
+        owners, _ = self.table.query(tenant.pk, sk_prefix=MEMBER_PREFIX, filter_equals={"role": "owner"}, limit=100)
+        return sorted({str(o["email"]) for o in owners if o.get("email")})
 
     def tenant_of_customer(self, customer_id: str) -> str | None:
         item = self.table.get(stripe_customer_pk(customer_id), STRIPE_CUSTOMER_SK)

@@ -40,12 +40,16 @@ from wrapper.credits.store import WalletStore
 from wrapper.credits.topups import PURPOSE_TOP_UP, grant_paid_checkout
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, audit_fields, new_event
+from wrapper.invoices.issuing import issue, issued_events, paid
+from wrapper.invoices.models import Invoice
+from wrapper.invoices.store import DEFAULT_NUMBER_PREFIX, InvoiceStore
 from wrapper.kernel.request_meta import RequestMeta
 from wrapper.kernel.tenant import TenantContext
 from wrapper.payments.port import Payments
 from wrapper.store.table import Item, Table, WriteRefused
 from wrapper.subscriptions.logic import PURPOSE_CHANGE
 from wrapper.subscriptions.models import Subscription
+from wrapper.subscriptions.settlement import PURPOSE_INVOICE_PAYMENT, Settlement
 from wrapper.subscriptions.store import SubscriptionStore
 
 
@@ -57,8 +61,9 @@ def _id_of(value: Any) -> str | None:
 
 class _Applier:
     def __init__(self, event: dict[str, Any], store: SubscriptionStore, catalog: Catalog, payments: Payments,
-                 now: datetime) -> None:
+                 now: datetime, invoice_number_prefix: str) -> None:
         self.event = event
+        self.invoice_number_prefix = invoice_number_prefix
         self.event_id = str(event.get("id") or "")
         # Stripe's webhook is the request here: its event id is what an audit entry is traced back by.
         self._request_meta = RequestMeta(request_id=self.event_id)
@@ -130,8 +135,10 @@ class _Applier:
             return self._default_card(tenant, self.payments.default_payment_method(customer) if customer else None)
         if session.get("payment_status") != "paid":
             return "ignored: checkout session not paid"
+        if (session.get("metadata") or {}).get("purpose") == PURPOSE_INVOICE_PAYMENT:
+            return self._invoice_paid(tenant, session.get("metadata") or {}, _id_of(session.get("payment_intent")))
         if (session.get("metadata") or {}).get("purpose") == PURPOSE_TOP_UP:
-            return grant_paid_checkout(Credits(WalletStore(self.store.table)), tenant, session)
+            return grant_paid_checkout(Credits(WalletStore(self.store.table)), self._invoices(), tenant, session)
         pending = self.store.checkout(tenant, str(session.get("id")))
         if pending is None:
             return "ignored: no pending change for this session"
@@ -139,12 +146,26 @@ class _Applier:
 
     def _payment_succeeded(self, tenant: TenantContext) -> str:
         metadata = self.object.get("metadata") or {}
+        if metadata.get("purpose") == PURPOSE_INVOICE_PAYMENT:
+            return self._invoice_paid(tenant, metadata, _id_of(self.object.get("id")))
         if metadata.get("purpose") != PURPOSE_CHANGE or not metadata.get("checkout_ref"):
             return "recorded: payment applied with its request"
         pending = self.store.checkout_by_ref(tenant, str(metadata["checkout_ref"]))
         if pending is None:
             return "ignored: no pending change for this payment"
         return self._apply_pending(tenant, pending, _id_of(self.object.get("id")))
+
+    def _invoice_paid(self, tenant: TenantContext, metadata: dict[str, Any], payment_id: str | None) -> str:
+        """A payment made for an invoice (its pay link, or a charge): the invoice is settled once, whichever of
+        the session's and the payment's events comes first."""
+        invoice_id = str(metadata.get("invoice_id") or "")
+        if not invoice_id:
+            return "ignored: an invoice payment without its invoice"
+        settlement = Settlement(self.store, self._invoices())
+        return settlement.settle(tenant, invoice_id, payment_id, at=self.now,
+                                 audit=audit_fields("stripe", invoice_id, self._request_meta),
+                                 extra_operations=[self.store.stripe_event_op(tenant, self.event_id, "applied",
+                                                                              self.now.timestamp())])
 
     def _apply_pending(self, tenant: TenantContext, pending: Item, payment_id: str | None) -> str:
         session_id = str(pending["session_id"])
@@ -170,7 +191,12 @@ class _Applier:
                 "currency": pending["currency"], "checkout_session_id": session_id}),
         ]
         try:
-            self.store.write(operations, events)
+            if pending.get("invoice"):
+                invoice = paid(Invoice.model_validate_json(str(pending["invoice"])), payment_id)
+                issue(invoice, self._invoices(), self.store.write, operations, at=self.now,
+                      events=lambda numbered: [*events, *issued_events(numbered, audit)])
+            else:
+                self.store.write(operations, events)
         except WriteRefused:
             return self._pending_lost(tenant, session_id, payment_id)
         return f"applied: checkout {session_id} ({pending.get('kind')})"
@@ -250,6 +276,9 @@ class _Applier:
 
     # -- writing -------------------------------------------------------------------------------------------------
 
+    def _invoices(self) -> InvoiceStore:
+        return InvoiceStore(self.store.table, number_prefix=self.invoice_number_prefix)
+
     def _billing(self, tenant: TenantContext, values: dict[str, Any], outcome: str) -> str:
         operations = [self.store.billing_update_op(tenant, values=values, event_created=self.created),
                       self.store.stripe_event_op(tenant, self.event_id, outcome, self.now.timestamp())]
@@ -276,8 +305,9 @@ def _loads(value: Any) -> dict[str, Any] | None:
 
 
 def apply_stripe_event(event: dict[str, Any], *, table: Table, catalog: Catalog, payments: Payments,
-                       now: datetime, outbox_ttl_days: int = 7) -> str:
+                       now: datetime, outbox_ttl_days: int = 7,
+                       invoice_number_prefix: str = DEFAULT_NUMBER_PREFIX) -> str:
     """Turn one Stripe event into its effect on the tenant's subscription and billing record (see the module
     docstring for the contract); answers a short outcome for the log."""
     return _Applier(event, SubscriptionStore(table, outbox_ttl_days=outbox_ttl_days), catalog, payments,
-                    now).apply()
+                    now, invoice_number_prefix).apply()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from wrapper import aws
 from wrapper.catalog.store import Catalog
+from wrapper.invoices.store import InvoiceStore
 from wrapper.payments.port import Payments
 from wrapper.settings import Settings
 from wrapper.store.table import Table
@@ -20,4 +21,5 @@ def subscriptions_for(settings: Settings, table: Table, *, catalog: Catalog | No
     """``payments`` replaces Stripe where a function must never move money (usage)."""
     return Subscriptions(SubscriptionStore(table, outbox_ttl_days=settings.outbox_ttl_days), catalog or Catalog(table),
                          payments or LazyPayments(settings.stripe, aws.client_for(settings, "ssm")),
-                         billing_page=settings.billing_page)
+                         billing_page=settings.billing_page,
+                         invoices=InvoiceStore(table, number_prefix=settings.invoice_number_prefix))

@@ -1,0 +1,158 @@
+"""Dunning against moto, the fake payments and an in-memory notifier: a declined renewal is retried on the
+schedule (3, 7 and 14 days after the first failure), with an email and a pay link each time, and ends as the
+plan says; any later payment settles the invoice and restores the subscription.
+
+Worked example: pro (3000/month) anchored 2024-01-01 renews on Feb 1 with a card that declines. Attempts:
+Feb 1 (the renewal), Feb 4, Feb 8, Feb 15; after the fourth failure the invoice is uncollectible.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from tests.unit import subscription_world
+from tests.unit.fakes import FakeNotifier
+from tests.unit.subscription_world import T0, World, checkout_completed, on_plan
+from wrapper.billing import run
+from wrapper.billing.dal import DynamoDueSubscriptions
+from wrapper.billing.renewal import PeriodEnds
+from wrapper.billing.service import Invoices
+from wrapper.billing.wiring import period_ends_for
+from wrapper.catalog.store import item_of
+from wrapper.invoices.models import Invoice
+from wrapper.kernel.errors import Conflict
+from wrapper.kernel.tenant import TenantContext
+from wrapper.payments.collection import PaymentRequired
+from wrapper.settings import Settings
+from wrapper.store.schema import BILLING_SK, PROFILE_SK, dunning_sk, plan_sk, tenant_pk
+from wrapper.subscriptions.stripe_events import apply_stripe_event
+
+ACME = TenantContext("acme")
+FEB_1 = date(2024, 2, 1)
+world = subscription_world.world
+
+
+@pytest.fixture
+def notifier() -> FakeNotifier:
+    return FakeNotifier()
+
+
+@pytest.fixture
+def ends(world: World, notifier: FakeNotifier) -> PeriodEnds:
+    world.table.put({"PK": tenant_pk("acme"), "SK": PROFILE_SK, "billing_email": "billing@acme.example"})
+    world.service.store.create_billing(ACME, "cus_acme")  # the customer, and the customer -> tenant lookup
+    world.table.put({"PK": tenant_pk("acme"), "SK": BILLING_SK, "stripe_customer_id": "cus_acme",
+                     "default_payment_method": "pm_card"})
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
+    return period_ends_for(Settings(), world.table, world.service, notifier=notifier)
+
+
+def _invoice(ends: PeriodEnds) -> Invoice:
+    [invoice] = ends.rating.invoices.page(ACME, limit=10, cursor=None).items
+    return invoice
+
+
+def _declined_renewal(world: World, ends: PeriodEnds) -> Invoice:
+    world.payments.decline = True
+    assert ends.close_period(ACME, "sub_pro", FEB_1).status == "past_due"
+    return _invoice(ends)
+
+
+def _collect(world: World, ends: PeriodEnds, day: date) -> list[dict[str, object]]:
+    """What the run of ``day`` does for the dunning items due that day."""
+    world.clock.now = datetime(day.year, day.month, day.day, 2, tzinfo=UTC)
+    planned = run.plan(run.RunInput(run_date=day), DynamoDueSubscriptions(world.table))
+    return [run.bill(item, run.RunInput(run_date=day), ends) for item in planned["subscriptions"]
+            if item["step"] == "collect"]
+
+
+def test_a_declined_renewal_is_retried_on_the_schedule_with_an_email_each_time_then_canceled(
+        world: World, ends: PeriodEnds, notifier: FakeNotifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    keys: list[str] = []
+    charge = world.payments.charge
+
+    def keyed(*args: Any, **kwargs: Any) -> Any:
+        keys.append(kwargs["idempotency_key"])
+        return charge(*args, **kwargs)
+
+    monkeypatch.setattr(world.payments, "charge", keyed)
+    invoice = _declined_renewal(world, ends)
+    assert (invoice.status, invoice.attempts, invoice.payment_error) == ("open", 1, "Your card was declined.")
+    [first] = notifier.sent
+    assert first.to == "billing@acme.example" and invoice.number and invoice.number in first.subject
+    assert "2024-02-04" in first.text and "https://checkout.test/cs_1" in first.text
+
+    assert _collect(world, ends, date(2024, 2, 3)) == []  # nothing due the day before
+    for day, following in ((date(2024, 2, 4), "2024-02-08"), (date(2024, 2, 8), "2024-02-15")):
+        [result] = _collect(world, ends, day)
+        assert (result["status"], result["step"]) == ("past_due", "collect") and following in str(result["reason"])
+    [last] = _collect(world, ends, date(2024, 2, 15))
+
+    assert last["status"] == "uncollectible" and "canceled" in str(last["reason"])
+    given_up = _invoice(ends)
+    assert (given_up.status, given_up.attempts, given_up.number) == ("uncollectible", 4, invoice.number)
+    assert keys == [f"invoice:{invoice.id}", *(f"charge:invoice:{invoice.id}:retry:{n}:pm_card" for n in (1, 2, 3))]
+    assert len(notifier.sent) == 4 and "will not try again" in notifier.sent[-1].text
+    assert world.service.current(world.actor()).plan_code == "free"
+    assert len(world.events("acme", "invoice.uncollectible")) == 1
+    assert len(world.events("acme", "invoice.payment_failed")) == 4
+    assert world.table.get(ACME.pk, dunning_sk(invoice.id)) is None
+    assert _collect(world, ends, date(2024, 2, 15)) == []  # a second run of the day finds nothing
+
+
+def test_a_retry_that_pays_settles_the_invoice_and_restores_the_subscription(world: World, ends: PeriodEnds) -> None:
+    invoice = _declined_renewal(world, ends)
+    assert world.service.current(world.actor()).status == "past_due"
+    world.payments.decline = False
+
+    [result] = _collect(world, ends, date(2024, 2, 4))
+
+    assert result["status"] == "collected"
+    paid = _invoice(ends)
+    assert (paid.status, paid.amount_paid, paid.number) == ("paid", 3000, invoice.number)
+    assert world.service.current(world.actor()).status == "active"
+    assert world.table.get(ACME.pk, dunning_sk(invoice.id)) is None
+    assert _collect(world, ends, date(2024, 2, 8)) == []
+
+
+def test_a_plan_that_keeps_unpaid_subscriptions_leaves_it_unpaid_until_the_pay_link_is_paid(
+        world: World, ends: PeriodEnds) -> None:
+    plan = world.catalog.plan("plan_pro")
+    assert plan is not None
+    world.table.put(item_of(plan.model_copy(update={"unpaid_action": "unpaid"}), plan_sk(plan.id), "plan"))
+    invoice = _declined_renewal(world, ends)
+    for day in (date(2024, 2, 4), date(2024, 2, 8), date(2024, 2, 15)):
+        _collect(world, ends, day)
+    unpaid = world.service.current(world.actor())
+    assert (unpaid.status, unpaid.plan_code) == ("unpaid", "pro")
+    assert {e.feature: e.limit for e in world.service.entitlements(world.actor())}["projects"] == 3  # free's
+
+    pay_link = world.payments.sessions[-1]
+    assert pay_link["metadata"] == {"tenant_id": "acme", "purpose": "invoice_payment", "invoice_id": invoice.id}
+    for event_id in ("evt_1", "evt_2"):
+        apply_stripe_event(checkout_completed(pay_link, event_id=event_id), table=world.table,
+                           catalog=world.catalog, payments=world.payments, now=world.clock.now)
+
+    assert (_invoice(ends).status, _invoice(ends).payment_id) == ("paid", "pi_checkout")
+    assert world.service.current(world.actor()).status == "active"
+    assert len(world.events("acme", "invoice.paid")) == 1
+
+
+def test_the_tenant_pays_now_on_the_saved_card_or_gets_a_pay_link(world: World, ends: PeriodEnds) -> None:
+    invoice = _declined_renewal(world, ends)
+    invoices = Invoices(ends)
+    with pytest.raises(PaymentRequired) as needed:
+        invoices.pay(world.actor(), invoice.id)
+    assert needed.value.amount_due == 3000 and needed.value.checkout_url.startswith("https://checkout.test/")
+
+    world.payments.decline = False
+    paid = invoices.pay(world.actor(), invoice.id)
+
+    assert (paid.status, paid.amount_paid) == ("paid", 3000)
+    assert world.service.current(world.actor()).status == "active"
+    with pytest.raises(Conflict):
+        invoices.pay(world.actor(), invoice.id)
+    assert _collect(world, ends, date(2024, 2, 4)) == []
