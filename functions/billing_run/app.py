@@ -9,6 +9,8 @@ from wrapper import aws
 from wrapper.billing import run
 from wrapper.billing.dal import DynamoDueSubscriptions
 from wrapper.billing.wiring import period_ends_for
+from wrapper.invoices.wiring import invoice_pdfs_for
+from wrapper.kernel.tenant import TenantContext
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
 from wrapper.subscriptions.wiring import subscriptions_for
@@ -20,6 +22,7 @@ metrics = Metrics()
 table = table_for(settings)
 due = DynamoDueSubscriptions(table)
 period_ends = period_ends_for(settings, table, subscriptions_for(settings, table))
+invoice_pdfs = invoice_pdfs_for(settings, table)
 
 
 @logger.inject_lambda_context
@@ -31,6 +34,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return run.plan(run.RunInput.model_validate(event), due)
     if task == "bill":
         result = run.bill(event.get("subscription", {}), run.RunInput.model_validate(event), period_ends)
+        if result.get("invoice_id"):  # issued just now; a failed render is logged and never fails the run
+            result["pdf_stored"] = invoice_pdfs.store_issued(TenantContext(result["tenant_id"]), result["invoice_id"])
         logger.info("billed", extra=result)
         return result
     raise ValueError(f"unknown billing task: {task!r}")
