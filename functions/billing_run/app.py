@@ -9,6 +9,8 @@ from wrapper import aws
 from wrapper.billing import run
 from wrapper.billing.dal import DynamoDueSubscriptions
 from wrapper.billing.wiring import period_ends_for
+from wrapper.invoices.wiring import invoice_pdfs_for
+from wrapper.kernel.tenant import TenantContext
 from wrapper.notifications import SesNotifier
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
@@ -22,6 +24,7 @@ table = table_for(settings)
 due = DynamoDueSubscriptions(table)
 period_ends = period_ends_for(settings, table, subscriptions_for(settings, table),
                               notifier=SesNotifier(aws.client_for(settings, "sesv2"), sender=settings.email_sender))
+invoice_pdfs = invoice_pdfs_for(settings, table)
 
 
 @logger.inject_lambda_context
@@ -33,6 +36,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return run.plan(run.RunInput.model_validate(event), due)
     if task == "bill":
         result = run.bill(event.get("subscription", {}), run.RunInput.model_validate(event), period_ends)
+        if result.get("step") == "period_end" and result.get("invoice_id"):
+            # Issued just now; a failed render is logged and never fails the run.
+            result["pdf_stored"] = invoice_pdfs.store_issued(TenantContext(result["tenant_id"]), result["invoice_id"])
         logger.info("billed", extra=result)
         return result
     raise ValueError(f"unknown billing task: {task!r}")

@@ -1,14 +1,19 @@
-"""The tenant's invoices: /v1/invoices, /v1/invoices/upcoming and /v1/invoices/{invoice_id}."""
+"""The tenant's invoices: /v1/invoices, /v1/invoices/upcoming, /v1/invoices/{invoice_id} and its PDF."""
 
+import base64
 from datetime import date
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from subscriptions_wiring import invoices
+from subscriptions_wiring import invoice_pdfs, invoices
 
+from wrapper.api.problem import PROBLEM_CONTENT_TYPE
 from wrapper.api.tenant import current_actor
 from wrapper.invoices.models import Invoice, InvoiceStatus
+from wrapper.invoices.pdf import CONTENT_TYPE as PDF
 from wrapper.kernel.pagination import MAX_LIMIT, Page
 
 router = APIGatewayRouter()
@@ -62,3 +67,28 @@ def pay_invoice(invoice_id: InvoiceId) -> Invoice:
                        404: {"description": "No such invoice (in this tenant)"}})
 def get_invoice(invoice_id: InvoiceId) -> Invoice:
     return invoices.get(current_actor(router), invoice_id)
+
+
+def _refusal(description: str) -> OpenAPIResponse:
+    """A refusal of the PDF route, documented as problem+json (not as the PDF its return type would make it)."""
+    return {"description": description,
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+@router.get("/v1/invoices/<invoice_id>/pdf", summary="An issued invoice as a PDF", tags=INVOICES,
+            description="The PDF bytes (`application/pdf`), rendered when the invoice was issued or on this first "
+                        "request. Send `Accept: application/pdf`: API Gateway answers binary only when the "
+                        "request's first Accept type is a binary media type (otherwise the body is base64 text).",
+            responses={200: {"description": "The PDF",
+                             "content": {PDF: {"schema": {"type": "string", "format": "binary"}}}},
+                       403: _refusal("Missing permission billing:read"),
+                       404: _refusal("No such issued invoice (in this tenant); a draft has no PDF")})
+def get_invoice_pdf(invoice_id: InvoiceId) -> Response[str]:
+    pdf = invoice_pdfs.for_tenant(current_actor(router), invoice_id)
+    # The body leaves base64-encoded, as API Gateway wants binary from Lambda. Encoded here, not by the
+    # resolver from bytes: its response validation would read the bytes as UTF-8 text first, and fail.
+    answer = Response(status_code=200, content_type=PDF, body=base64.b64encode(pdf.content).decode(),
+                      headers={"Content-Disposition": f'inline; filename="{pdf.filename}"',
+                               "Cache-Control": "private, max-age=3600"})
+    answer.base64_encoded = True
+    return answer

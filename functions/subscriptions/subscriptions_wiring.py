@@ -13,6 +13,7 @@ from wrapper.catalog.store import Catalog
 from wrapper.credits.service import Credits
 from wrapper.credits.store import WalletStore
 from wrapper.credits.topups import TopUps
+from wrapper.invoices.wiring import invoice_pdfs_for
 from wrapper.kernel.actor import Actor
 from wrapper.payments.idempotency import IdempotencyRecords
 from wrapper.settings import Settings
@@ -27,6 +28,7 @@ catalog = Catalog(table)
 subscriptions = subscriptions_for(settings, table, catalog=catalog)
 idempotency = IdempotencyRecords(table)
 invoices = Invoices(period_ends_for(settings, table, subscriptions))
+invoice_pdfs = invoice_pdfs_for(settings, table)
 top_ups = TopUps(subscriptions.collection, Credits(WalletStore(table), outbox_ttl_days=settings.outbox_ttl_days),
                  unit_amount=settings.credits.unit_amount, currency=settings.credits.currency, catalog=catalog,
                  invoices=subscriptions.invoices)

@@ -141,6 +141,12 @@ class RestApi:
                 return route, found.groupdict(), allowed
         return None, {}, sorted(set(allowed))
 
+    def answers_binary(self, accept: str | None) -> bool:
+        """Whether a function's base64 body goes to the client as bytes. API Gateway decides it by the
+        request's first Accept type alone: bytes if that is one of the binary media types, else the base64."""
+        first = (accept or "").split(",")[0].split(";")[0].strip().lower()
+        return bool(first) and any(fnmatch.fnmatch(first, t.replace("~1", "/")) for t in self.binary_types)
+
 
 def _function_arn(uri: str) -> str:
     found = _FUNCTION_IN_URI.search(uri)
@@ -229,7 +235,8 @@ class ApiFront:
         if result.failed:
             log.error("function %s failed: %s", route.function_arn, result.error)
             return self.gateway_response("INTEGRATION_FAILURE", context)
-        return self.proxy_response(result.payload, context)
+        return self.proxy_response(result.payload, context,
+                                   binary=self.api.answers_binary(request.headers.get("Accept")))
 
     def proxy_event(self, request: Request, route: Route, path_params: dict[str, str], body: bytes,
                     request_id: str) -> dict[str, Any]:
@@ -316,12 +323,12 @@ class ApiFront:
         event["requestContext"]["authorizer"] = {**authorizer_context, "principalId": policy["principalId"]}
         return None
 
-    def proxy_response(self, payload: Any, context: dict[str, Any]) -> Response:
+    def proxy_response(self, payload: Any, context: dict[str, Any], *, binary: bool = True) -> Response:
         if not isinstance(payload, dict) or not isinstance(payload.get("statusCode"), int):
             log.error("malformed Lambda proxy response: %r", payload)
             return self.gateway_response("INTEGRATION_FAILURE", context)
         raw = payload.get("body") or ""
-        body = base64.b64decode(raw) if payload.get("isBase64Encoded") else str(raw).encode()
+        body = base64.b64decode(raw) if payload.get("isBase64Encoded") and binary else str(raw).encode()
         response = Response(body, status=payload["statusCode"])
         response.headers.remove("Content-Type")
         for name, value in (payload.get("headers") or {}).items():

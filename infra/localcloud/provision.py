@@ -177,6 +177,42 @@ class Provisioner:
         return Created(lid, "AWS::DynamoDB::Table", name,
                        {"Arn": table["TableArn"], "StreamArn": table.get("LatestStreamArn")})
 
+    # ------------------------------------------------------------------ S3
+    # Each bucket setting CloudFormation applies, by the call that applies it; a setting not listed stops the
+    # start (as an unknown resource type does), so a bucket is never created less safe than declared.
+    _BUCKET_SETTINGS: dict[str, tuple[str, str]] = {
+        "BucketEncryption": ("put_bucket_encryption", "ServerSideEncryptionConfiguration"),
+        "PublicAccessBlockConfiguration": ("put_public_access_block", "PublicAccessBlockConfiguration"),
+        "OwnershipControls": ("put_bucket_ownership_controls", "OwnershipControls"),
+        "VersioningConfiguration": ("put_bucket_versioning", "VersioningConfiguration"),
+    }
+
+    def _create_AWS_S3_Bucket(self, stack: Stack, lid: str, p: dict[str, Any]) -> Created:
+        name = p.get("BucketName") or self._name(stack, lid, 63).lower()
+        unknown = set(p) - {"BucketName", *self._BUCKET_SETTINGS}
+        if unknown:
+            raise TemplateError(f"{lid}: the local cloud cannot apply {sorted(unknown)} to a bucket")
+        s3 = self.client("s3")
+        kwargs: dict[str, Any] = {"Bucket": name}
+        if self.region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        s3.create_bucket(**kwargs)
+        for setting, (call, argument) in self._BUCKET_SETTINGS.items():
+            if setting in p:
+                value = p[setting]
+                if setting == "BucketEncryption":  # CloudFormation names the rules' parts otherwise than S3
+                    value = {"Rules": [{("ApplyServerSideEncryptionByDefault" if k == "ServerSideEncryptionByDefault"
+                                         else k): v for k, v in rule.items()}
+                                       for rule in value["ServerSideEncryptionConfiguration"]]}
+                getattr(s3, call)(Bucket=name, **{argument: value})
+        return Created(lid, "AWS::S3::Bucket", name, {
+            "Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com",
+            "RegionalDomainName": f"{name}.s3.{self.region}.amazonaws.com"})
+
+    def _create_AWS_S3_BucketPolicy(self, stack: Stack, lid: str, p: dict[str, Any]) -> Created:
+        self.client("s3").put_bucket_policy(Bucket=p["Bucket"], Policy=json.dumps(p["PolicyDocument"]))
+        return Created(lid, "AWS::S3::BucketPolicy", f"{stack.name}-{lid}")
+
     # ------------------------------------------------------------------ Cognito
     def _create_AWS_Cognito_UserPool(self, stack: Stack, lid: str, p: dict[str, Any]) -> Created:
         kwargs = {k: v for k, v in p.items() if k not in ("UserPoolName", "UserPoolTags")}

@@ -28,6 +28,7 @@ from localcloud.patches import PATCHES
 from localcloud.pollers import InProcessStreams, Pollers, PollerSettings, patch_wakeups
 from localcloud.provision import Provisioner, Stack
 from localcloud.runtime import FunctionRuntime, patch_moto_lambda, record_actions
+from localcloud.s3 import patch_bucket_policies
 from localcloud.template import translate
 
 log = logging.getLogger("localcloud")
@@ -136,6 +137,7 @@ class LocalCloud:
         patch_partition_queries()
         patch_wakeups()
         patch_refresh_tokens()
+        patch_bucket_policies()
         patch_rule_targets(self.runtime, self.client)
         from localcloud.stripe import LocalStripe
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,8 @@ def _exists_checks(cloud: Any) -> dict[str, Callable[[Any], Any]]:
         "AWS::Events::EventBus": lambda r: c("events").describe_event_bus(Name=r.ref),
         "AWS::Events::Rule": lambda r: c("events").describe_rule(Name=r.ref.split("|")[-1],
                                                                   EventBusName=r.properties["EventBusName"]),
+        "AWS::S3::Bucket": lambda r: c("s3").head_bucket(Bucket=r.ref),
+        "AWS::S3::BucketPolicy": lambda r: c("s3").get_bucket_policy(Bucket=r.properties["Bucket"])["Policy"],
         "AWS::Logs::LogGroup": lambda r: c("logs").describe_log_groups(logGroupNamePrefix=r.ref)["logGroups"],
         "AWS::SNS::Topic": lambda r: c("sns").get_topic_attributes(TopicArn=r.ref),
         "AWS::SES::EmailIdentity": lambda r: c("sesv2").get_email_identity(EmailIdentity=r.ref),
@@ -63,6 +66,22 @@ def test_every_created_resource_answers_its_describe_call(cloud: Any) -> None:
     assert not missing_checks, f"no existence check for {missing_checks}"
     for resource in cloud.stack.resources.values():
         assert checks[resource.type](resource), f"{resource.logical_id} ({resource.type}) does not exist"
+
+
+def test_the_invoice_pdf_bucket_is_encrypted_private_and_tls_only(cloud: Any) -> None:
+    # Given the bucket invoice PDFs are kept in, as the local cloud created it from the template
+    s3 = cloud.client("s3")
+    bucket = cloud.stack.resources["InvoicePdfBucket"].ref
+
+    # Then it encrypts at rest, blocks every kind of public access, and denies requests without TLS
+    [rule] = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert set(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values()) == {True}
+    [deny] = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+    assert (deny["Effect"], deny["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
+    # And the functions that render PDFs are told its name
+    for function in ("SubscriptionsFunction", "BillingRunFunction"):
+        assert cloud.stack.function_by_logical_id(function).environment["INVOICE_PDF_BUCKET"] == bucket
 
 
 def test_sam_generated_roles_carry_the_template_policies(cloud: Any) -> None:

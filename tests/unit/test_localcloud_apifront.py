@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from localcloud.apifront import RestApi, _policy_allows, _render
+from localcloud.provision import Created, Stack
 from tests.unit.apifront_world import PATHS, operation, rest_api
 from wrapper.identity.policy import authorizer_response
 
@@ -253,3 +254,22 @@ def test_text_around_variables_is_kept_as_it_is() -> None:
 
     # Then only the variable is replaced
     assert rendered == "Request req-1. Cost: $5"
+
+
+# ---------------------------------------------------------------- binary answers
+
+
+@pytest.mark.parametrize(("accept", "binary"), [
+    ("application/pdf", True), ("application/pdf;q=0.9, */*", True), ("image/png", True),
+    ("*/*", False), (None, False), ("", False), ("application/json, application/pdf", False),
+    ("text/html,application/xhtml+xml,application/pdf", False)])
+def test_a_base64_body_is_answered_as_bytes_only_when_the_first_accept_type_is_binary(
+        accept: str | None, binary: bool) -> None:
+    # Given an API whose binary media types are a PDF and any image, spelled as the template spells them
+    resources = {"Api": Created("Api", "AWS::ApiGateway::RestApi", ref="abc123", properties={"Body": {
+        "swagger": "2.0", "paths": {}, "x-amazon-apigateway-binary-media-types": ["application~1pdf", "image~1*"]}})}
+    api = RestApi(Stack(name="wrapper", region="us-east-1", translated=None, resources=resources))  # type: ignore[arg-type]
+
+    # When a request's Accept header is read
+    # Then its first type alone decides it, as API Gateway does
+    assert api.answers_binary(accept) is binary

@@ -21,6 +21,8 @@ def test_settings_read_every_group_from_one_environment() -> None:
         "APP_URL": "https://app.example.com/", "STRIPE_API_BASE": "http://localhost:8420",
         "STRIPE_SECRET_KEY_PARAMETER": "/p/key", "STRIPE_WEBHOOK_SECRET_PARAMETER": "/p/whsec",
         "STRIPE_EVENTS_QUEUE_URL": "https://sqs/q", "CREDIT_UNIT_AMOUNT": "25", "CREDIT_CURRENCY": "EUR",
+        "INVOICE_PDF_BUCKET": "wrapper-prod-invoice-pdfs",
+        "INVOICE_ISSUER_ADDRESS": "1 Main St| Springfield, IL 62701 |US",
         "SOMETHING_ELSE": "ignored",
     }
 
@@ -35,6 +37,8 @@ def test_settings_read_every_group_from_one_environment() -> None:
     assert (settings.webhooks.webhook_secret_parameter, settings.webhooks.events_queue_url) == (
         "/p/whsec", "https://sqs/q")
     assert (settings.credits.unit_amount, settings.credits.currency) == (25, "EUR")
+    assert settings.invoice_pdfs.bucket == "wrapper-prod-invoice-pdfs"
+    assert settings.invoice_pdfs.issuer_address_lines == ("1 Main St", "Springfield, IL 62701", "US")
     # APP_URL is read once: the web app's links and Checkout's return page both come from it
     assert settings.app_url == "https://app.example.com/"
     assert settings.billing_page == "https://app.example.com/billing"
@@ -95,7 +99,7 @@ def test_settings_read_every_variable_template_yaml_sets_and_only_those() -> Non
     # Given the variables template.yaml gives the functions (globals and each function's own)
     from localcloud.template import load_yaml
     from tests.unit.builders import REPO
-    from wrapper.settings import CreditSettings, StripeSettings, WebhookSettings
+    from wrapper.settings import CreditSettings, InvoicePdfSettings, StripeSettings, WebhookSettings
 
     template = load_yaml(REPO / "template.yaml")
     declared = set(template["Globals"]["Function"]["Environment"]["Variables"])
@@ -105,7 +109,7 @@ def test_settings_read_every_variable_template_yaml_sets_and_only_those() -> Non
     ours = {name for name in declared if not name.startswith("POWERTOOLS_")}
 
     # When the settings' names are listed
-    read = {field.alias for model in (Settings, StripeSettings, WebhookSettings, CreditSettings)
+    read = {field.alias for model in (Settings, StripeSettings, WebhookSettings, CreditSettings, InvoicePdfSettings)
             for field in model.model_fields.values() if field.alias}
 
     # Then each variable the template sets is read by its name, and the settings read nothing else but

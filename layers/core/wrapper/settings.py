@@ -4,8 +4,8 @@ Logic never reads ``os.environ``: each function's composition module (its ``app.
 ``*_wiring.py``) calls ``Settings.from_environ()`` once at import (once per cold start) and passes
 on what the logic needs. The aliases are the environment variables that template.yaml sets. What
 only some functions use is grouped: ``settings.stripe`` (the SDK's key and API base),
-``settings.webhooks`` (Stripe's signing secret and the queue events wait in) and ``settings.credits``
-(what a credit costs).
+``settings.webhooks`` (Stripe's signing secret and the queue events wait in), ``settings.credits``
+(what a credit costs) and ``settings.invoice_pdfs`` (where invoice PDFs are kept, and the issuer they name).
 
 These are plain Pydantic models read from the environment by ``from_environ``, not pydantic-settings:
 its sources (dotenv, secrets directories, CLI) cost a cold start more than the variables it would read.
@@ -59,6 +59,20 @@ class CreditSettings(_FromEnvironment):
     currency: str = Field(default="USD", min_length=3, max_length=3, alias="CREDIT_CURRENCY")
 
 
+class InvoicePdfSettings(_FromEnvironment):
+    """Invoice PDFs: the private bucket they are kept in, and the issuer (the platform) printed on them.
+    The issuer's address is one line per ``|``-separated part (``1 Main St|Springfield, IL 62701|US``)."""
+
+    bucket: str = Field(default="", alias="INVOICE_PDF_BUCKET")
+    issuer_name: str = Field(default="Wrapper", min_length=1, alias="INVOICE_ISSUER_NAME")
+    issuer_address: str = Field(default="", alias="INVOICE_ISSUER_ADDRESS")
+    issuer_tax_id: str = Field(default="", alias="INVOICE_ISSUER_TAX_ID")
+
+    @property
+    def issuer_address_lines(self) -> tuple[str, ...]:
+        return tuple(line.strip() for line in self.issuer_address.split("|") if line.strip())
+
+
 class Settings(_FromEnvironment):
     stage: str = Field(default="local", alias="STAGE")
     version: str = Field(default=__version__, alias="WRAPPER_VERSION")
@@ -98,6 +112,7 @@ class Settings(_FromEnvironment):
     stripe: StripeSettings = Field(default_factory=StripeSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     credits: CreditSettings = Field(default_factory=CreditSettings)
+    invoice_pdfs: InvoicePdfSettings = Field(default_factory=InvoicePdfSettings)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -106,7 +121,8 @@ class Settings(_FromEnvironment):
         return cls.model_validate({**cls._variables(environ),
                                    "stripe": StripeSettings._variables(environ),
                                    "webhooks": WebhookSettings._variables(environ),
-                                   "credits": CreditSettings._variables(environ)})
+                                   "credits": CreditSettings._variables(environ),
+                                   "invoice_pdfs": InvoicePdfSettings._variables(environ)})
 
     @property
     def billing_page(self) -> str:
