@@ -96,7 +96,9 @@ def test_the_operator_runs_billing_then_lists_verifies_and_voids_invoices(
     assert run in runs
 
     # And the operator finds each tenant's invoice, by tenant, by status, across tenants and by id
-    [paid] = answered(call(cloud, "GET", "/v1/admin/invoices", operator, tenant_id=paying["tenant_id"]))["items"]
+    # (newest first: the period end's invoice, then the one subscribing paid)
+    paid, first = answered(call(cloud, "GET", "/v1/admin/invoices", operator, tenant_id=paying["tenant_id"]))["items"]
+    assert first["lines"][0]["kind"] == "subscription" and first["issued_at"] < paid["issued_at"]
     [open_] = answered(call(cloud, "GET", "/v1/admin/invoices", operator, tenant_id=unpaid["tenant_id"],
                             status="open"))["items"]
     assert (paid["status"], open_["status"], open_["amount_due"]) == ("paid", "open", 1002)

@@ -32,6 +32,7 @@ from wrapper.money.periods import MONTHLY
 from wrapper.money.pricing import PriceSpec
 from wrapper.settings import Settings
 from wrapper.store.schema import BILLING_SK, PROFILE_SK, meter_sk, price_sk, tax_rate_sk, tenant_pk
+from wrapper.subscriptions.models import CancelRequest
 from wrapper.tenancy.profile import Address, BillingDetails
 from wrapper.usage.logic import measure
 from wrapper.usage.models import UsageEvent
@@ -148,3 +149,45 @@ def test_a_month_end_anchor_in_a_non_utc_zone_bills_its_local_periods(world: Wor
     assert (fee.period_start, fee.period_end) == (datetime(2024, 2, 29, 5, tzinfo=UTC),
                                                   datetime(2024, 3, 31, 4, tzinfo=UTC))
     assert invoice.number == "INV-2024-000001"
+
+
+def test_a_deleted_tenants_subscription_ends_at_its_period_end_with_its_usage_invoiced_once(
+        world: World, ends: PeriodEnds) -> None:
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
+    _customer(world, "acme", None)
+    _use(world, "acme", 3001, datetime(2024, 1, 20, tzinfo=UTC))
+    profile = world.table.get(tenant_pk("acme"), PROFILE_SK)
+    world.table.put({**(profile or {}), "status": "deleted"})
+
+    result = ends.close_period(ACME, "sub_pro", date(2024, 2, 1))
+
+    assert result.status == "canceled" and "deleted" in result.reason
+    [final] = _invoices(ends)
+    assert [(line.kind, line.amount) for line in final.lines] == [("usage", 1001)]  # no fee for a next period
+    assert (final.status, final.amount_paid) == ("paid", 1001)
+    assert [c["amount"] for c in world.payments.charges] == [1001]
+    now_on = world.service.store.current(ACME)
+    assert now_on is not None and now_on.plan_code == "free"
+    assert ends.close_period(ACME, "sub_pro", date(2024, 2, 1)).status == "skipped"
+    assert len(_invoices(ends)) == 1 and len(world.payments.charges) == 1
+
+
+def test_a_deleted_tenant_without_usage_is_never_charged_again(world: World, ends: PeriodEnds) -> None:
+    on_plan(world, "biz", "price_biz_m", anchor=T0)
+    _customer(world, "acme", None)
+    profile = world.table.get(tenant_pk("acme"), PROFILE_SK)
+    world.table.put({**(profile or {}), "status": "deleted"})
+
+    assert ends.close_period(ACME, "sub_biz", date(2024, 2, 1)).status == "canceled"
+    assert not world.payments.charges and _invoices(ends) == []
+
+
+def test_a_subscription_canceled_at_its_period_end_has_its_last_usage_invoiced(world: World, ends: PeriodEnds) -> None:
+    on_plan(world, "pro", "price_pro_m", anchor=T0)
+    _customer(world, "acme", None)
+    _use(world, "acme", 1500, datetime(2024, 1, 20, tzinfo=UTC))
+    world.service.cancel(world.actor(), CancelRequest(at_period_end=True))
+
+    assert ends.close_period(ACME, "sub_pro", date(2024, 2, 1)).status == "canceled"
+    [final] = _invoices(ends)
+    assert [(line.kind, line.quantity, line.amount) for line in final.lines] == [("usage", 1500, 250)]

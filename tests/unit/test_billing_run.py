@@ -291,19 +291,20 @@ def test_bill_answers_what_it_did(world: World, ends: PeriodEnds) -> None:
         run.bill({"subscription_id": "sub_pro"}, run.RunInput(run_date=date(2024, 2, 1)), ends)
 
 
-def test_a_cancel_that_loses_the_race_is_read_again(world: World, ends: PeriodEnds) -> None:
+def test_a_cancel_that_loses_the_race_is_read_again(world: World, ends: PeriodEnds,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     on_plan(world, "pro", "price_pro_m", anchor=T0)
     world.service.cancel(world.actor(), CancelRequest(at_period_end=True))
-    end = world.service.end_at_period_end
+    end = world.service.end_ops
     raced: list[bool] = []
 
-    def other_run_first(current: Subscription, audit: dict[str, Any]) -> Subscription:
+    def other_run_first(current: Subscription, now: datetime, audit: dict[str, Any]) -> Any:
         if not raced:
             raced.append(True)
             _ends(world).close_period(ACME, "sub_pro", date(2024, 2, 1))
-        return end(current, audit)
+        return end(current, now, audit)
 
-    world.service.end_at_period_end = other_run_first  # type: ignore[method-assign]
+    monkeypatch.setattr(world.service, "end_ops", other_run_first)
     result = ends.close_period(ACME, "sub_pro", date(2024, 2, 1))
     assert result.status == "skipped" and result.reason.startswith("replaced by")
     assert len(world.events("acme", "subscription.canceled")) == 1

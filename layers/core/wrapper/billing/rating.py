@@ -41,17 +41,19 @@ class Rating:
         self.usage = usage
         self.invoices = invoices
 
-    def closing_invoice(self, ending: Subscription, following: Subscription, *, at: datetime) -> Invoice:
-        """The draft invoice that closes ``ending``'s period, ``following`` being the subscription after it."""
+    def closing_invoice(self, ending: Subscription, following: Subscription | None, *, at: datetime) -> Invoice:
+        """The draft invoice that closes ``ending``'s period, ``following`` being the subscription after it
+        (None when the subscription ends there: its final invoice bills only the period's usage)."""
         tenant = TenantContext(ending.tenant_id)
-        lines = fee_lines(following, self.catalog.price)
+        lines = fee_lines(following, self.catalog.price) if following is not None else []
         if ending.status != "trialing":
             lines += self._usage_lines(tenant, ending)
+        terms = following or ending
         return draft(self.catalog, self.subscriptions.profile(tenant),
                      renewal_invoice_id(ending.tenant_id, ending.id, ending.current_period_start, at), lines,
-                     currency=following.currency, tenant_id=ending.tenant_id, subscription_id=ending.id,
+                     currency=terms.currency, tenant_id=ending.tenant_id, subscription_id=ending.id,
                      period=(ending.current_period_start, ending.current_period_end), at=at,
-                     discount=coupon_discount(following.coupon, following.currency))
+                     discount=coupon_discount(terms.coupon, terms.currency))
 
     def _usage_lines(self, tenant: TenantContext, ending: Subscription) -> list[PricedLine]:
         lines: list[PricedLine] = []

@@ -2,8 +2,9 @@
 
 At the period end (``close_period``), in this order:
 
-1. ``cancel_at_period_end``: the subscription ends (``subscription.canceled``) and the tenant is back on
-   the default plan. Nothing is charged.
+1. ``cancel_at_period_end``, or a deleted tenant: the subscription ends (``subscription.canceled``) and the
+   tenant is back on the default plan; the final invoice bills the period's usage only (no fee), in the
+   same transaction. A deleted tenant is never charged a fee again.
 2. A scheduled change (downgrade, fewer seats, year → month) takes effect (``subscription.updated``).
 3. The period rolls forward: the next period is computed from the anchor (never from the old end), so the
    SUBSCRIPTION item's GSI1 due date moves to the new end's day.
@@ -31,7 +32,7 @@ written in the same transaction as the event makes it once per trial end.
 
 A failed renewal's invoice stays open: it is not retried (dunning is not built yet), and the next period
 end invoices the next period. Provider outages leave nothing written, so running the same day again
-retries them. Not yet invoiced: the usage of a period that ends in a cancellation.
+retries them.
 """
 
 from __future__ import annotations
@@ -143,11 +144,38 @@ class PeriodEnds:
                                 period_end=end)
         if current.status not in ("active", "trialing", "past_due"):
             return self._result(tenant, subscription_id, "skipped", f"status {current.status}", period_end=end)
+        if self.store.profile(tenant).get("status") == "deleted":
+            return self._final(tenant, current, "the tenant was deleted", retry=False)
         if current.cancel_at_period_end:
-            fallback = self.subscriptions.end_at_period_end(current, self._audit(current))
-            return self._result(tenant, subscription_id, "canceled", f"canceled at the period end; now on "
-                                f"{fallback.plan_code}", period_end=fallback.current_period_end)
+            return self._final(tenant, current, "canceled at the period end", retry=True)
         return self._renew(tenant, current)
+
+    def _final(self, tenant: TenantContext, current: Subscription, why: str, *, retry: bool) -> PeriodEndResult:
+        """End the subscription at its period end, with the final invoice of the period's usage (no fee: nothing
+        follows), charged on the saved card; ``retry`` starts dunning if that charge fails."""
+        end = current.current_period_end
+        audit = self._audit(current)
+        fallback, operations, events = self.subscriptions.end_ops(current, end, audit)
+        invoice = self.rating.closing_invoice(current, None, at=end)
+        reason = f"{why}; now on {fallback.plan_code}"
+        if not any(line.amount for line in invoice.lines):
+            self.store.write(operations, events)
+            return self._result(tenant, current.id, "canceled", reason, period_end=fallback.current_period_end)
+        payment_id, failure = (None, None)
+        if invoice.amount_due > 0:
+            payment_id, failure = self._charge(tenant, current, current, invoice)
+        invoice = paid(invoice, payment_id) if failure is None else invoice.model_copy(update={
+            "status": "open", "payment_id": payment_id, "payment_error": failure, "attempts": 1})
+        started = self.dunning.start_op(invoice, end) if failure and retry and self.dunning else None
+        invoice = issue(invoice, self.rating.invoices, self.store.write, [*operations, *([started] if started else [])],
+                        at=end, events=lambda numbered: [*events, *self._invoice_events(numbered, audit)])
+        if failure is not None and started is not None and self.dunning is not None:
+            self.dunning.notify_failure(invoice, failure, self.dunning.next_attempt(end, 0))
+        reason += f"; the final usage invoiced ({invoice.amount_due} {invoice.currency}" + (
+            f", the charge failed: {failure})" if failure else ")")
+        return self._result(tenant, current.id, "canceled", reason, amount=invoice.amount_due,
+                            currency=invoice.currency, payment_id=payment_id, period_end=fallback.current_period_end,
+                            invoice_id=invoice.id)
 
     def following(self, current: Subscription) -> tuple[Subscription, bool]:
         """The subscription after ``current``'s period ends (a due scheduled change applied, the coupon's

@@ -193,10 +193,6 @@ class Subscriptions(SubscriptionReads):
         """End ``current`` at ``now`` (dunning gave up on it): the tenant is back on the default plan."""
         return self._end(current, now, audit)
 
-    def end_at_period_end(self, current: Subscription, audit: dict[str, Any]) -> Subscription:
-        """End ``current`` at its period end (the billing run): the default plan's period starts there."""
-        return self._end(current, current.current_period_end, audit)
-
     def with_scheduled_change(self, current: Subscription, change: ScheduledChange, now: datetime) -> Subscription:
         """``current`` on the terms of its scheduled change, in the period containing ``now`` (not written)."""
         anchor = change.at if change.interval != current.interval else current.anchor
@@ -225,18 +221,25 @@ class Subscriptions(SubscriptionReads):
     def _end(self, current: Subscription, now: datetime, audit: dict[str, Any], *,
              at: datetime | None = None) -> Subscription:
         """End ``current`` now (no refund for unused time) and put the tenant on the default plan."""
+        fallback, operations, events = self.end_ops(current, now, audit, at=at)
+        self._write(operations, events)
+        return fallback
+
+    def end_ops(self, current: Subscription, now: datetime, audit: dict[str, Any], *,
+                at: datetime | None = None) -> tuple[Subscription, list[dict[str, Any]], list[EventEnvelope]]:
+        """Ending ``current`` at ``now``, to write in one transaction (with an invoice, say): the default plan's
+        subscription that follows, the writes, and ``subscription.canceled``."""
         stamp = at or now
         ended = current.model_copy(update={"status": "canceled", "canceled_at": now, "updated_at": stamp,
                                            "cancel_at_period_end": False})
         fallback = self._default_subscription(TenantContext(current.tenant_id), now,
                                               version=current.version + 1, timezone=current.timezone)
         fallback = fallback.model_copy(update={"updated_at": stamp})
-        self._write([*self.store.save_ops(fallback, expected_version=current.version),
-                     *self.store.ended_ops(ended)],
-                    [new_event(EventType.SUBSCRIPTION_CANCELED, current.tenant_id,
-                               {**audit, "plan_code": current.plan_code, "canceled_at": now.isoformat(),
-                                "now_on": fallback.plan_code})])
-        return fallback
+        operations = [*self.store.save_ops(fallback, expected_version=current.version), *self.store.ended_ops(ended)]
+        events = [new_event(EventType.SUBSCRIPTION_CANCELED, current.tenant_id,
+                            {**audit, "plan_code": current.plan_code, "canceled_at": now.isoformat(),
+                             "now_on": fallback.plan_code})]
+        return fallback, operations, events
 
     def _coupon_ops(self, tenant: TenantContext, coupon: CouponState | None) -> list[dict[str, Any]]:
         return self.store.redeem_coupon_ops(tenant, coupon.code, self._coupon_max(coupon)) if coupon else []
