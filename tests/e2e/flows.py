@@ -22,6 +22,7 @@ SUFFIX = uuid.uuid4().hex[:6]
 PRO, BIZ, TEAM, TRIAL = f"pro-{SUFFIX}", f"biz-{SUFFIX}", f"team-{SUFFIX}", f"trial-{SUFFIX}"
 FEATURE = f"sso-{SUFFIX}"
 ONE_USE_COUPON = f"ONE{SUFFIX}"
+DECLINED_ON_CHARGE = "4000000000000341"  # a test card that attaches fine; every charge on it is declined
 
 
 def seed_plans(cloud: Any) -> None:
@@ -95,6 +96,27 @@ def save_card(cloud: Any, owner: dict[str, Any]) -> str:
     card = wait_for(lambda: (billing_record(cloud, owner["tenant_id"]) or {}).get("default_payment_method"),
                     message="the saved card")
     return str(card)
+
+
+def replace_card(cloud: Any, owner: dict[str, Any], card: str | None = None) -> str:
+    """Save another card through a setup Checkout (``card``: a test card number, by default the local Stripe's
+    good one) and detach the old default, so the new card becomes the default; answers it."""
+    old = (billing_record(cloud, owner["tenant_id"]) or {})["default_payment_method"]
+    answer = call(cloud, "POST", "/v1/billing/checkout", owner, body={"mode": "setup"})
+    assert answer.status_code == 201, answer.text
+    assert complete_checkout(cloud, answer.json()["id"], card=card).status_code == 200
+    deliver(cloud, answer.json()["id"])
+    detached = requests.post(f"{cloud.stripe.url}/v1/payment_methods/{old}/detach",
+                             headers={"Authorization": "Bearer sk_test_local"}, timeout=10)
+    assert detached.status_code == 200, detached.text
+
+    def replaced() -> str | None:
+        now = (billing_record(cloud, owner["tenant_id"]) or {}).get("default_payment_method")
+        return str(now) if now and now != old else None
+
+    method = str(wait_for(replaced, message="the card replaced"))
+    assert stripe_get(cloud, f"/v1/payment_methods/{method}")["card"]["last4"] == (card or "4242")[-4:]
+    return method
 
 
 def subscriptions(cloud: Any) -> Any:

@@ -12,15 +12,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-import requests
 
 from tests.e2e.flows import (
     BIZ,
+    DECLINED_ON_CHARGE,
     PRO,
     TRIAL,
-    billing_record,
-    complete_checkout,
-    deliver,
+    replace_card,
     save_card,
     seed_plans,
     stripe_get,
@@ -28,8 +26,6 @@ from tests.e2e.flows import (
 )
 from tests.support import answered, call, finished_billing, run_billing, signup, start_billing, table, wait_for
 from wrapper.store.schema import due_pk
-
-DECLINED_ON_CHARGE = "4000000000000341"  # attaches fine, every charge on it is declined
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -192,20 +188,7 @@ def test_a_declining_card_leaves_the_subscription_past_due(cloud: Any, paying: d
     day = date(2043, 3, 10)
     _subscribe(cloud, paying, PRO)
     # The customer replaces the card with one that attaches but declines every charge.
-    billing = billing_record(cloud, paying["tenant_id"])
-    link = call(cloud, "POST", "/v1/billing/checkout", paying, body={"mode": "setup"}).json()
-    assert complete_checkout(cloud, link["id"], card=DECLINED_ON_CHARGE).status_code == 200
-    deliver(cloud, link["id"])
-    detached = requests.post(f"{cloud.stripe.url}/v1/payment_methods/{billing['default_payment_method']}/detach",
-                             headers={"Authorization": "Bearer sk_test_local"}, timeout=10)
-    assert detached.status_code == 200, detached.text
-
-    def replaced() -> str | None:
-        now = (billing_record(cloud, paying["tenant_id"]) or {}).get("default_payment_method")
-        return str(now) if now and now != billing["default_payment_method"] else None
-
-    card = stripe_get(cloud, f"/v1/payment_methods/{wait_for(replaced, message='the card replaced')}")
-    assert card["card"]["last4"] == DECLINED_ON_CHARGE[-4:]
+    replace_card(cloud, paying, DECLINED_ON_CHARGE)
     _period_ends_on(cloud, paying["tenant_id"], day)
 
     result = _result_for(cloud, day, paying["tenant_id"])

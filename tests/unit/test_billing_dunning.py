@@ -156,3 +156,24 @@ def test_the_tenant_pays_now_on_the_saved_card_or_gets_a_pay_link(world: World, 
     with pytest.raises(Conflict):
         invoices.pay(world.actor(), invoice.id)
     assert _collect(world, ends, date(2024, 2, 4)) == []
+
+
+def test_the_subscription_made_active_again_is_the_target_of_its_event(world: World, ends: PeriodEnds) -> None:
+    # subscription.updated names the subscription it changed, as every other one does (the audit log's target),
+    # not the invoice whose payment restored it.
+    invoice = _declined_renewal(world, ends)
+    world.payments.decline = False
+
+    Invoices(ends).pay(world.actor(), invoice.id)
+
+    restored = world.events("acme", "subscription.updated")[-1]["data"]
+    assert (restored["change"], restored["target"], restored["actor"]) == ("active", "sub_pro", "user-owner")
+
+
+def test_the_email_ends_the_providers_reason_with_one_full_stop(world: World, ends: PeriodEnds,
+                                                                notifier: FakeNotifier) -> None:
+    _declined_renewal(world, ends)  # the provider's reason is a sentence: "Your card was declined."
+
+    [mail] = notifier.sent
+
+    assert ": Your card was declined.\n" in mail.text and ".." not in mail.text

@@ -154,7 +154,8 @@ class Dunning:
                     else "We will not try again: the invoice is now uncollectible.")
             for address in self.store.billing_contacts(tenant):
                 self.notifier.send(Email(to=address, subject=f"Payment failed for invoice {invoice.number}",
-                                         text=f"We could not charge {amount} for invoice {invoice.number}: {reason}.\n"
+                                         text=f"We could not charge {amount} for invoice {invoice.number}: "
+                                              f"{reason.rstrip('.')}.\n"
                                               f"{then}\nPay now: {link}\n"))
         except Exception:
             logger.exception("could not send the payment-failed email of %s/%s", invoice.tenant_id, invoice.id)

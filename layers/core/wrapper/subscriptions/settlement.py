@@ -70,5 +70,5 @@ class Settlement:
             restored = current.model_copy(update={"status": "active", "updated_at": at, "version": current.version + 1})
             operations += self.store.save_ops(restored, expected_version=current.version)
             events.append(new_event(EventType.SUBSCRIPTION_UPDATED, tenant.tenant_id,
-                                    {**audit, "change": "active", "status": "active"}))
+                                    {**audit, "target": current.id, "change": "active", "status": "active"}))
         return operations, events
