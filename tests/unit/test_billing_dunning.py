@@ -177,3 +177,18 @@ def test_the_email_ends_the_providers_reason_with_one_full_stop(world: World, en
     [mail] = notifier.sent
 
     assert ": Your card was declined.\n" in mail.text and ".." not in mail.text
+
+
+def test_an_older_pay_link_paid_after_the_invoice_was_settled_is_refunded(world: World, ends: PeriodEnds) -> None:
+    invoice = _declined_renewal(world, ends)
+    pay_link = world.payments.sessions[-1]
+    world.payments.decline = False
+    Invoices(ends).pay(world.actor(), invoice.id)  # settled on the saved card
+
+    outcome = apply_stripe_event(checkout_completed(pay_link, event_id="evt_late"), table=world.table,
+                                 catalog=world.catalog, payments=world.payments, now=world.clock.now)
+
+    assert outcome.startswith("refunded") and world.payments.refunds == ["pi_checkout"]
+    settled = _invoice(ends)
+    assert settled.status == "paid" and settled.payment_id not in (None, "pi_checkout")
+    assert len(world.events("acme", "invoice.paid")) == 1

@@ -105,7 +105,7 @@ class Dunning:
         facts = {**audit, "invoice_id": invoice.id, "number": invoice.number,
                  "subscription_id": invoice.subscription_id, "currency": invoice.currency, "total": invoice.total,
                  "amount_due": invoice.amount_due, "reason": failure}
-        events = [new_event(EventType.INVOICE_PAYMENT_FAILED, tenant.tenant_id, {**facts, "status": "open"}),
+        events = [new_event(EventType.INVOICE_PAYMENT_FAILED, tenant.tenant_id, {**facts, "status": status}),
                   new_event(EventType.PAYMENT_FAILED, tenant.tenant_id, {
                       **audit, "payment_id": payment_id, "amount": invoice.amount_due, "currency": invoice.currency,
                       "reason": failure})]

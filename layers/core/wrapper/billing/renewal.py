@@ -30,9 +30,8 @@ payment instead of a new one.
 the same due-date index (a trialing subscription's period ends at its trial end). A ``TRIALNOTICE`` item
 written in the same transaction as the event makes it once per trial end.
 
-A failed renewal's invoice stays open: it is not retried (dunning is not built yet), and the next period
-end invoices the next period. Provider outages leave nothing written, so running the same day again
-retries them.
+A failed renewal's invoice stays open and dunning (``wrapper.billing.dunning``) charges it again on its
+schedule. Provider outages leave nothing written, so running the same day again retries them.
 """
 
 from __future__ import annotations

@@ -161,11 +161,16 @@ class _Applier:
         invoice_id = str(metadata.get("invoice_id") or "")
         if not invoice_id:
             return "ignored: an invoice payment without its invoice"
-        settlement = Settlement(self.store, self._invoices())
-        return settlement.settle(tenant, invoice_id, payment_id, at=self.now,
-                                 audit=audit_fields("stripe", invoice_id, self._request_meta),
-                                 extra_operations=[self.store.stripe_event_op(tenant, self.event_id, "applied",
-                                                                              self.now.timestamp())])
+        invoices = self._invoices()
+        outcome = Settlement(self.store, invoices).settle(
+            tenant, invoice_id, payment_id, at=self.now, audit=audit_fields("stripe", invoice_id, self._request_meta),
+            extra_operations=[self.store.stripe_event_op(tenant, self.event_id, "applied", self.now.timestamp())])
+        invoice = invoices.get(tenant, invoice_id) if payment_id and not outcome.startswith("applied") else None
+        if payment_id and invoice and invoice.status in ("paid", "void") and invoice.payment_id != payment_id:
+            # Paid twice (an older pay link after a retry or POST /pay), or paid after a void: give it back.
+            self.payments.refund(payment_id, None, idempotency_key=f"refund:{payment_id}")
+            return f"refunded: {payment_id}, the invoice was already {invoice.status}"
+        return outcome
 
     def _apply_pending(self, tenant: TenantContext, pending: Item, payment_id: str | None) -> str:
         session_id = str(pending["session_id"])
