@@ -24,7 +24,7 @@ from wrapper import __version__
 
 
 def _up(args: argparse.Namespace) -> int:
-    from localcloud.seed import seed_demo, seed_operator
+    from localcloud.seed import seed_demo, seed_demo_billing, seed_operator
     from localcloud.server import LocalCloud, LocalCloudConfig, PortTaken
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -52,6 +52,8 @@ def _up(args: argparse.Namespace) -> int:
             "client_id": resources["UserPoolClient"].ref}
     demo = seed_demo(cloud.client, **pool)
     operator = seed_operator(cloud.client, **pool)
+    billing = seed_demo_billing(cloud.client, table_name=pool["table_name"], api_url=cloud.api_url,
+                                stripe_url=cloud.stripe.url)
     api = f"{cloud.api_url}/v1"
     print(f"""
 Wrapper {__version__} local cloud is up.
@@ -66,6 +68,9 @@ Wrapper {__version__} local cloud is up.
 Demo credentials (tenant "Demo Company", {demo["tenant_id"]}, role owner, 1,000 welcome credits):
   email    {demo["email"]}
   password {demo["password"]}
+  on the enterprise plan, paid by a saved test card: invoice {billing["invoice"]["number"]} is paid
+  (GET /v1/invoices, its PDF at /v1/invoices/{billing["invoice"]["id"]}/pdf), and this month's tokens
+  are on the upcoming invoice (GET /v1/invoices/upcoming)
 
   curl -s -X POST {api}/auth/login -H 'Content-Type: application/json' \\
        -d '{{"email": "{demo["email"]}", "password": "{demo["password"]}"}}'

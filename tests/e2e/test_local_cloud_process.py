@@ -72,6 +72,13 @@ def test_up_prints_the_api_url_answers_and_stops_cleanly_on_ctrl_c() -> None:
                               json={"email": "owner@demo.example", "password": "demo-password-123"})
         assert login.status_code == 200
         assert login.json()["tenant_id"] in banner
+        # The demo tenant pays: its first invoice is paid, and this month's tokens are on the upcoming one
+        demo = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        [paid] = requests.get(f"http://127.0.0.1:{api_port}/v1/invoices", headers=demo, timeout=10).json()["items"]
+        assert paid["status"] == "paid" and paid["number"] in banner
+        upcoming = requests.get(f"http://127.0.0.1:{api_port}/v1/invoices/upcoming", headers=demo, timeout=10).json()
+        assert [(line["kind"], line["quantity"]) for line in upcoming["lines"]] == [
+            ("subscription", "1"), ("usage", "3500000")]
         assert "operator@wrapper.localhost" in banner and "operator-password-123" in banner
         operator = requests.post(f"http://127.0.0.1:{api_port}/v1/auth/login", timeout=10,
                                  json={"email": "operator@wrapper.localhost", "password": "operator-password-123"})

@@ -60,7 +60,10 @@ PLANS: list[tuple[dict[str, Any], list[dict[str, Any]]]] = [
     ({"code": "enterprise", "name": "Enterprise", "description": "Unlimited seats and calls, SSO.",
       "entitlements": [{"feature": "seats", "limit": None}, {"feature": "api_calls", "limit": None},
                        {"feature": "audit_log", "enabled": True}, {"feature": "sso", "enabled": True}]},
-     [{"interval": MONTH, "spec": {"model": "flat", "currency": "USD", "flat_amount": 19900}}]),
+     [{"interval": MONTH, "spec": {"model": "flat", "currency": "USD", "flat_amount": 19900}},
+      # Usage billed in arrears: the first million tokens of a month are included, then 0.1 cent per 1,000.
+      {"interval": MONTH, "spec": {"model": "graduated", "currency": "USD", "meter": "tokens", "tiers": [
+          {"up_to": 1_000_000, "unit_amount": "0"}, {"up_to": None, "unit_amount": "0.0001"}]}}]),
     ({"code": "payg", "name": "Pay as you go", "description": "No monthly fee: API calls and tokens spend credits.",
       "credit_overdraft": "100",
       "entitlements": [{"feature": "seats", "limit": 5, "hard": True},
