@@ -41,3 +41,23 @@ def test_a_billing_run_visits_every_subscription_due_that_day(cloud: Any, table_
     # These index entries are not SUBSCRIPTION items: each is reported as skipped, and the run still succeeds.
     assert {(r["step"], r["status"]) for r in output["results"]} == {("period_end", "skipped")}
     assert all(r["reason"] == "the tenant has no subscription" for r in output["results"])
+
+
+def test_one_item_that_fails_is_retried_then_reported_and_the_run_still_succeeds(cloud: Any, table_name: str) -> None:
+    table = Table(cloud.client("dynamodb"), table_name)
+    day = date(2032, 5, 20)
+    # A due-date entry whose task cannot run (a tenant id no key may hold), beside one that can
+    table.put({"PK": tenant_pk("tfail1"), "SK": PROFILE_SK, "record_type": "subscription",
+               "GSI1PK": due_pk(day), "GSI1SK": "TENANT#not a tenant", "tenant_id": "not a tenant",
+               "subscription_id": "sub_bad"})
+    table.put({"PK": tenant_pk("tfail2"), "SK": PROFILE_SK, "record_type": "subscription",
+               "GSI1PK": due_pk(day), "GSI1SK": tenant_pk("tfail2"), "tenant_id": "tfail2",
+               "subscription_id": "sub_ok"})
+
+    execution = run_billing(cloud, datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC))
+
+    assert execution["status"] == "SUCCEEDED", execution
+    results = {r["tenant_id"]: r for r in json.loads(execution["output"])["results"]}
+    assert (results["not a tenant"]["status"], results["not a tenant"]["step"]) == ("error", "period_end")
+    assert results["not a tenant"]["item"]["subscription_id"] == "sub_bad" and results["not a tenant"]["reason"]
+    assert results["tfail2"]["status"] == "skipped"
