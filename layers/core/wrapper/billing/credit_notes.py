@@ -133,6 +133,8 @@ class CreditNotes:
                 raise Conflict(f"Credits are bought in {self.credit_currency}; this invoice is in {invoice.currency}: "
                                "credit it another way.")
             granted = credits(Decimal(amount) / self.unit_amount)
+            if granted <= 0:
+                raise Conflict(f"{amount} is less than the wallet's smallest amount of credits.")
         return CreditNote(id=note_id, number="", tenant_id=invoice.tenant_id, invoice_id=invoice.id,
                           invoice_number=invoice.number, currency=invoice.currency, amount=amount, tax=tax,
                           method=body.method, reason=body.reason, lines=lines, credits=granted,

@@ -158,7 +158,8 @@ def credit_notes_index_pk(tenant: TenantContext) -> str:
 
 
 def credit_note_index_sk(created_at: datetime, credit_note_id: str) -> str:
-    return f"{CREDIT_NOTE_PREFIX}{stamp(created_at)}#{credit_note_id}"
+    # To the microsecond: two notes issued within one second still list newest first.
+    return f"{CREDIT_NOTE_PREFIX}{created_at.astimezone(UTC):%Y%m%dT%H%M%S%fZ}#{credit_note_id}"
 
 
 def coupon_use_sk(code: str) -> str:
