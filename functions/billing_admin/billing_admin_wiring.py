@@ -12,10 +12,12 @@ from wrapper.api.operator import operator_middleware
 from wrapper.billing.admin import InvoiceAdmin
 from wrapper.billing.executions import StepFunctionsExecutions
 from wrapper.billing.runs import BillingRuns
+from wrapper.billing.wiring import credit_notes_for
 from wrapper.catalog.store import Catalog
 from wrapper.invoices.store import InvoiceStore
 from wrapper.settings import Settings
 from wrapper.store.table import table_for
+from wrapper.subscriptions.settings import LazyPayments
 from wrapper.usage.store import UsageStore
 
 settings = Settings.from_environ()
@@ -23,6 +25,8 @@ settings = Settings.from_environ()
 table = table_for(settings)
 invoice_admin = InvoiceAdmin(InvoiceStore(table, number_prefix=settings.invoice_number_prefix), Catalog(table),
                              UsageStore(table), outbox_ttl_days=settings.outbox_ttl_days)
+# Refunds through Stripe, reached on the first refund; the wallet credited for method wallet.
+credit_notes = credit_notes_for(settings, table, LazyPayments(settings.stripe, aws.client_for(settings, "ssm")))
 billing_runs = BillingRuns(StepFunctionsExecutions(aws.client_for(settings, "stepfunctions"),
                                                    settings.billing_run_state_machine_arn),
                            allow_future=settings.allow_future_billing_runs)

@@ -1,4 +1,5 @@
-"""The tenant's invoices: /v1/invoices, /v1/invoices/upcoming, /v1/invoices/{invoice_id} and its PDF."""
+"""The tenant's invoices: /v1/invoices, /v1/invoices/upcoming, /v1/invoices/{invoice_id} and its PDF; and its
+credit notes, /v1/credit-notes."""
 
 import base64
 from datetime import date
@@ -8,10 +9,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from subscriptions_wiring import invoice_pdfs, invoices
+from subscriptions_wiring import credit_notes, invoice_pdfs, invoices
 
 from wrapper.api.problem import PROBLEM_CONTENT_TYPE
 from wrapper.api.tenant import current_actor
+from wrapper.invoices.credit_notes import CreditNote
 from wrapper.invoices.models import Invoice, InvoiceStatus
 from wrapper.invoices.pdf import CONTENT_TYPE as PDF
 from wrapper.kernel.pagination import MAX_LIMIT, Page
@@ -92,3 +94,14 @@ def get_invoice_pdf(invoice_id: InvoiceId) -> Response[str]:
                                "Cache-Control": "private, max-age=3600"})
     answer.base64_encoded = True
     return answer
+
+
+@router.get("/v1/credit-notes", summary="The tenant's credit notes, newest first", tags=INVOICES,
+            description="Issued by the platform against the tenant's invoices: refunds, credits to the wallet, or "
+                        "amounts no longer owed. Amounts in minor units, tax included.",
+            responses={200: {"description": "A page of credit notes"},
+                       403: {"description": "Missing permission billing:read"},
+                       422: {"description": "A bad limit or cursor"}})
+def list_credit_notes(limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
+                      cursor: Annotated[str | None, Query(max_length=2048)] = None) -> Page[CreditNote]:
+    return credit_notes.page(current_actor(router), limit=limit, cursor=cursor)

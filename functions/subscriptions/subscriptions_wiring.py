@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from wrapper.api.app import idempotency_key_of
 from wrapper.billing.service import Invoices
-from wrapper.billing.wiring import period_ends_for
+from wrapper.billing.wiring import credit_notes_for, period_ends_for
 from wrapper.catalog.store import Catalog
 from wrapper.credits.service import Credits
 from wrapper.credits.store import WalletStore
@@ -29,6 +29,7 @@ subscriptions = subscriptions_for(settings, table, catalog=catalog)
 idempotency = IdempotencyRecords(table)
 invoices = Invoices(period_ends_for(settings, table, subscriptions))
 invoice_pdfs = invoice_pdfs_for(settings, table)
+credit_notes = credit_notes_for(settings, table, subscriptions.collection.payments)
 top_ups = TopUps(subscriptions.collection, Credits(WalletStore(table), outbox_ttl_days=settings.outbox_ttl_days),
                  unit_amount=settings.credits.unit_amount, currency=settings.credits.currency, catalog=catalog,
                  invoices=subscriptions.invoices)

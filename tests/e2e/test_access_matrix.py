@@ -99,6 +99,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("get", "/v1/invoices/{invoice_id}"): Row(P.BILLING_READ),
     ("post", "/v1/invoices/{invoice_id}/pay"): Row(P.BILLING_WRITE),
     ("get", "/v1/invoices/{invoice_id}/pdf"): Row(P.BILLING_READ),
+    ("get", "/v1/credit-notes"): Row(P.BILLING_READ),
 }
 # Path parameters that name something of tenant A's (the others, like a feature code, are platform-wide).
 TENANT_OWNED = ("{user_id}", "{role_name}", "{org_id}", "{key_id}", "{invoice_id}")

@@ -31,6 +31,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("patch", "/v1/admin/tax-rates/{rate_id}"): {"active": False},
     ("post", "/v1/admin/tenants/{tenant_id}/credits/grants"): {"credits": 10},
     ("post", "/v1/admin/invoices/{invoice_id}/void"): {"reason": "never voided"},
+    ("post", "/v1/admin/invoices/{invoice_id}/credit-notes"): {"amount": 1},
     ("post", "/v1/admin/billing-runs"): {"run_date": "2020-01-01"},
 }
 PATH_IDS = {"plan_id": SOME_ULID, "price_id": SOME_ULID, "rate_id": SOME_ULID, "code": "seats",
@@ -38,6 +39,8 @@ PATH_IDS = {"plan_id": SOME_ULID, "price_id": SOME_ULID, "rate_id": SOME_ULID, "
 BILLING_ADMIN_ROUTES = {("get", "/v1/admin/invoices"), ("get", "/v1/admin/invoices/{invoice_id}"),
                         ("post", "/v1/admin/invoices/{invoice_id}/void"),
                         ("get", "/v1/admin/invoices/{invoice_id}/verify"), ("post", "/v1/admin/billing-runs"),
+                        ("post", "/v1/admin/invoices/{invoice_id}/credit-notes"),
+                        ("get", "/v1/admin/invoices/{invoice_id}/credit-notes"),
                         ("get", "/v1/admin/billing-runs"), ("get", "/v1/admin/billing-runs/{run_id}")}
 
 

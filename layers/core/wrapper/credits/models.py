@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, PlainSerializer, StringCo
 from wrapper.kernel.model import Model
 from wrapper.kernel.numbers import Number, as_number
 
-GrantSource = Literal["purchase", "operator"]
+GrantSource = Literal["purchase", "operator", "credit_note"]
 EntryKind = Literal["grant", "consumption", "expiry"]
 Credits = Annotated[Decimal, Field(gt=0, le=1_000_000_000, decimal_places=6)]
 # Credits are answered as JSON numbers, as usage values are (integral amounts as integers).

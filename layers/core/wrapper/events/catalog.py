@@ -36,6 +36,7 @@ class EventType(StrEnum):
     INVOICE_PAYMENT_FAILED = "invoice.payment_failed"
     INVOICE_VOIDED = "invoice.voided"
     INVOICE_UNCOLLECTIBLE = "invoice.uncollectible"
+    CREDIT_NOTE_CREATED = "credit_note.created"
     USAGE_THRESHOLD_REACHED = "usage.threshold_reached"
     CREDITS_GRANTED = "credits.granted"
     CREDITS_DEPLETED = "credits.depleted"
@@ -85,6 +86,7 @@ DESCRIPTIONS: dict[EventType, str] = {
     EventType.INVOICE_PAYMENT_FAILED: "An attempt to charge an invoice failed.",
     EventType.INVOICE_VOIDED: "The operator voided an open invoice: it keeps its number and is no longer due.",
     EventType.INVOICE_UNCOLLECTIBLE: "Dunning gave up on an invoice after its last failed attempt.",
+    EventType.CREDIT_NOTE_CREATED: "The operator credited a finalized invoice with a numbered credit note.",
     EventType.USAGE_THRESHOLD_REACHED: "A metered feature crossed a threshold of its limit.",
     EventType.CREDITS_GRANTED: "Credits were added to a tenant's wallet (bought, or given by the operator).",
     EventType.CREDITS_DEPLETED: "Usage spent a tenant's credit wallet down to zero (or into its overdraft).",

@@ -155,6 +155,20 @@ class InvoiceVoided(EventData):
     reason: str | None = None
 
 
+class CreditNoteCreated(EventData):
+    credit_note_id: str
+    number: str
+    invoice_id: str
+    invoice_number: str | None = None
+    currency: str
+    amount: int
+    tax: int
+    method: str
+    reason: str | None = None
+    amount_credited: int
+    amount_due: int
+
+
 class ThresholdReached(EventData):
     meter: str
     feature: str
@@ -220,7 +234,7 @@ DATA: dict[EventType, type[EventData]] = {
     E.PAYMENT_SUCCEEDED: Payment, E.PAYMENT_FAILED: Payment, E.INVOICE_PAID: InvoicePaid,
     E.INVOICE_CREATED: InvoiceChanged, E.INVOICE_FINALIZED: InvoiceChanged, E.INVOICE_PAYMENT_FAILED: InvoiceChanged,
     E.INVOICE_VOIDED: InvoiceVoided,
-    E.INVOICE_UNCOLLECTIBLE: InvoiceChanged,
+    E.INVOICE_UNCOLLECTIBLE: InvoiceChanged, E.CREDIT_NOTE_CREATED: CreditNoteCreated,
     E.USAGE_THRESHOLD_REACHED: ThresholdReached, E.CREDITS_GRANTED: CreditsGranted, E.CREDITS_DEPLETED: CreditsDepleted,
     E.PLAN_CREATED: PlanChanged, E.PLAN_UPDATED: PlanChanged, E.PRICE_CREATED: PriceChanged,
     E.PRICE_RETIRED: PriceChanged, E.FEATURE_CREATED: FeatureChanged, E.FEATURE_UPDATED: FeatureChanged,

@@ -35,6 +35,7 @@ class InvoiceLine(Model):
     period_start: datetime | None = None
     period_end: datetime | None = None
     price_id: str | None = Field(default=None, description="The catalog price the line was priced by")
+    amount_credited: int = Field(default=0, description="Credited by credit notes naming this line (tax included)")
 
 
 class TaxLine(Model):
@@ -71,6 +72,8 @@ class Invoice(Model):
     credits_applied: int = 0
     amount_due: int
     amount_paid: int = 0
+    amount_credited: int = Field(default=0, description="Credited by credit notes, tax included: never over total")
+    amount_refunded: int = Field(default=0, description="Refunded by credit notes (method refund)")
     payment_id: str | None = None
     payment_error: str | None = None
     attempts: int = 0

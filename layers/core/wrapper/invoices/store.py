@@ -11,10 +11,10 @@ in one platform partition, sorted by its id (``wrapper.store.schema.INVOICES_IND
 of all invoices pages newest first by issue day and an id finds its tenant with one exact Query.
 
 Numbers: the platform is the issuer, and its numbers run without gaps in one series per prefix and
-year (``INV-2026-000001``). The series' counter item is updated in the same transaction that writes the
-finalized invoice, on the condition that it still holds the value read: a number is used exactly when
-its invoice is written, two finalizations racing for one number cannot both win (the loser reads the
-counter again), and a void invoice keeps its number.
+year (``INV-2026-000001``; credit notes have their own, ``CN-2026-000001``). The series' counter item
+is updated in the same transaction that writes the finalized invoice, on the condition that it still
+holds the value read: a number is used exactly when its invoice is written, two finalizations racing
+for one number cannot both win (the loser reads the counter again), and a void invoice keeps its number.
 """
 
 from __future__ import annotations
@@ -100,15 +100,21 @@ class InvoiceStore:
         return Page[Invoice](items=[Invoice.model_validate_json(str(i["doc"])) for i in items],
                              next_cursor=encode_cursor(last))
 
-    def next_number(self, at: datetime) -> tuple[str, dict[str, Any]]:
-        """The next number of ``at``'s series, and the counter update that takes it (in the invoice's write)."""
-        series = f"{self.number_prefix}-{at.year}"
-        found = self.table.get(invoice_series_pk(series), COUNTER_SK)
-        last = int(found["last"]) if found else 0
-        condition = "#last = :last" if found else "attribute_not_exists(PK)"
-        values: dict[str, Any] = {":next": last + 1}
-        if found:
-            values[":last"] = last
-        take = update_op(invoice_series_pk(series), COUNTER_SK, update="SET #last = :next, record_type = :t",
-                         condition=condition, names={"#last": "last"}, values={**values, ":t": "invoice_series"})
-        return f"{series}-{last + 1:06d}", take
+    def next_number(self, at: datetime, *, prefix: str | None = None) -> tuple[str, dict[str, Any]]:
+        """The next number of ``at``'s series, and the counter update that takes it (in the invoice's write).
+        ``prefix`` names another series (credit notes' ``CN``); the invoices' prefix by default."""
+        return next_in_series(self.table, f"{prefix or self.number_prefix}-{at.year}")
+
+
+def next_in_series(table: Table, series: str) -> tuple[str, dict[str, Any]]:
+    """The next number of ``series`` (``INV-2026-000001``), and the conditional counter update that takes it,
+    to be written in the same transaction as the numbered document."""
+    found = table.get(invoice_series_pk(series), COUNTER_SK)
+    last = int(found["last"]) if found else 0
+    condition = "#last = :last" if found else "attribute_not_exists(PK)"
+    values: dict[str, Any] = {":next": last + 1}
+    if found:
+        values[":last"] = last
+    take = update_op(invoice_series_pk(series), COUNTER_SK, update="SET #last = :next, record_type = :t",
+                     condition=condition, names={"#last": "last"}, values={**values, ":t": "invoice_series"})
+    return f"{series}-{last + 1:06d}", take

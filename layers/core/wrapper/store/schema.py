@@ -25,8 +25,9 @@ values the code already trusts, never from request input unchecked.
 | pending Checkout changes, applied Stripe events, renewal charges recorded before invoices existed (no longer written), trial notices, coupon uses | `TENANT#<t>` | `CHECKOUT#`, `STRIPEEVT#`, `CHARGE#`, `TRIALNOTICE#`, `COUPONUSE#` | GetItem |
 | a tenant's invoices, newest first (ids sort by issue day) | `TENANT#<t>` | `INVOICE#<id>` | GetItem / Query prefix |
 | every tenant's invoices, newest first; an invoice by id alone (+ GSI1 `PLATFORM#INVOICES` / `INVOICE#<id>`) | (the invoice) | | GSI1 Query |
+| a tenant's credit notes (+ GSI1 `TENANT#<t>#CREDITNOTES` / `CREDITNOTE#<created at>#<id>`: newest first) | `TENANT#<t>` | `CREDITNOTE#<id>` | GetItem; GSI1 Query |
 | an unpaid invoice's next charge (+ GSI1 `PLATFORM#DUE#<day>` / `TENANT#<t>`: due on a day, beside subscriptions) | `TENANT#<t>` | `DUNNING#<invoice id>` | GetItem; GSI1 Query |
-| invoice number series (the last number given, per prefix and year) | `PLATFORM#INVOICESERIES#<prefix>-<yyyy>` | `COUNTER` | GetItem, conditional update |
+| invoice and credit note number series (the last number given, per prefix and year: `INV-2026`, `CN-2026`) | `PLATFORM#INVOICESERIES#<prefix>-<yyyy>` | `COUNTER` | GetItem, conditional update |
 | tenant by Stripe customer | `PLATFORM#STRIPECUST#<customer>` | `TENANT` | GetItem |
 | Stripe webhook events and each object's last applied event | `PLATFORM#STRIPEEVT#<id>`, `PLATFORM#STRIPEOBJ#<id>` | `EVENT`, `LAST` | GetItem |
 | user by email (case-folded) | `PLATFORM#EMAIL#<email>` | `USER` | GetItem |
@@ -87,6 +88,7 @@ TRIAL_NOTICE_PREFIX = "TRIALNOTICE#"
 COUPON_USE_PREFIX = "COUPONUSE#"
 INVOICE_PREFIX = "INVOICE#"
 DUNNING_PREFIX = "DUNNING#"
+CREDIT_NOTE_PREFIX = "CREDITNOTE#"
 
 
 def member_sk(user_id: str) -> str:
@@ -144,6 +146,20 @@ def dunning_sk(invoice_id: str) -> str:
 
 def invoice_sk(invoice_id: str) -> str:
     return f"{INVOICE_PREFIX}{invoice_id}"
+
+
+def credit_note_sk(credit_note_id: str) -> str:
+    return f"{CREDIT_NOTE_PREFIX}{credit_note_id}"
+
+
+def credit_notes_index_pk(tenant: TenantContext) -> str:
+    """GSI1: a tenant's credit notes, sorted by ``credit_note_index_sk`` (creation time): newest first."""
+    return f"{tenant.pk}#CREDITNOTES"
+
+
+def credit_note_index_sk(created_at: datetime, credit_note_id: str) -> str:
+    # To the microsecond: two notes issued within one second still list newest first.
+    return f"{CREDIT_NOTE_PREFIX}{created_at.astimezone(UTC):%Y%m%dT%H%M%S%fZ}#{credit_note_id}"
 
 
 def coupon_use_sk(code: str) -> str:
