@@ -48,7 +48,7 @@ def test_one_item_that_fails_is_retried_then_reported_and_the_run_still_succeeds
     day = date(2032, 5, 20)
     # A due-date entry whose task cannot run (a tenant id no key may hold), beside one that can
     table.put({"PK": tenant_pk("tfail1"), "SK": PROFILE_SK, "record_type": "subscription",
-               "GSI1PK": due_pk(day), "GSI1SK": "TENANT#not a tenant", "tenant_id": "not a tenant",
+               "GSI1PK": due_pk(day), "GSI1SK": tenant_pk("tfail1"), "tenant_id": "not a tenant",
                "subscription_id": "sub_bad"})
     table.put({"PK": tenant_pk("tfail2"), "SK": PROFILE_SK, "record_type": "subscription",
                "GSI1PK": due_pk(day), "GSI1SK": tenant_pk("tfail2"), "tenant_id": "tfail2",
