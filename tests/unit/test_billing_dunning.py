@@ -192,3 +192,19 @@ def test_an_older_pay_link_paid_after_the_invoice_was_settled_is_refunded(world:
     settled = _invoice(ends)
     assert settled.status == "paid" and settled.payment_id not in (None, "pi_checkout")
     assert len(world.events("acme", "invoice.paid")) == 1
+
+
+def test_an_invoice_credited_down_to_nothing_is_settled_without_a_charge(world: World, ends: PeriodEnds) -> None:
+    invoice = _declined_renewal(world, ends)
+    store = ends.rating.invoices
+    credited = invoice.model_copy(update={"amount_due": 0, "version": invoice.version + 1})
+    world.table.transact([store.save_op(credited, expected_version=invoice.version)])  # as a credit note leaves it
+    world.payments.decline = True  # a charge would fail: none is made
+
+    [result] = _collect(world, ends, date(2024, 2, 4))
+
+    assert result["status"] == "collected"
+    settled = _invoice(ends)
+    assert (settled.status, settled.amount_paid, settled.payment_id) == ("paid", 0, None)
+    assert world.service.current(world.actor()).status == "active"
+    assert world.events("acme", "payment.succeeded") == []

@@ -80,6 +80,9 @@ class Dunning:
             return _result(tenant, invoice_id, "skipped", f"not due: next attempt {item['next_attempt_at']}")
         retries_done = int(item["retries_done"])
         audit = audit_fields(ACTOR, invoice.id, NO_REQUEST)
+        if invoice.amount_due <= 0:  # credited down to nothing meanwhile (a credit note): settled, not charged
+            outcome = self.settlement.settle(tenant, invoice.id, None, at=self.subscriptions.clock(), audit=audit)
+            return _result(tenant, invoice_id, "collected", outcome, amount=0)
         try:
             payment_id, failure = self._charge(tenant, invoice, key=f"invoice:{invoice.id}:retry:{retries_done + 1}")
         except PaymentError as exc:

@@ -46,6 +46,10 @@ class Invoices:
         dunning = self.period_ends.dunning
         if invoice.status not in SETTLEABLE or dunning is None:
             raise Conflict(f"The invoice is {invoice.status}: there is nothing to pay.")
+        audit = audit_fields(actor.user_id, invoice.id, actor.request_meta)
+        if invoice.amount_due <= 0:  # credited down to nothing: settled without a charge
+            dunning.settlement.settle(actor.tenant, invoice.id, None, at=self.subscriptions.clock(), audit=audit)
+            return self.get(actor, invoice_id)
         attempt = self.subscriptions.collection.charge_saved_card(
             actor.tenant, actor.user_id, invoice.amount_due, invoice.currency, description=f"Invoice {invoice.number}",
             key=f"invoice:{invoice.id}:manual:{invoice.attempts + 1}",
@@ -58,7 +62,7 @@ class Invoices:
                                   checkout_session_id=session.id, amount_due=invoice.amount_due,
                                   currency=invoice.currency)
         dunning.settlement.settle(actor.tenant, invoice.id, attempt.charge.id, at=self.subscriptions.clock(),
-                                  audit=audit_fields(actor.user_id, invoice.id, actor.request_meta))
+                                  audit=audit)
         return self.get(actor, invoice_id)
 
     def upcoming(self, actor: Actor) -> Invoice:

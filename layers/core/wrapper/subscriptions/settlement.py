@@ -61,10 +61,11 @@ class Settlement:
                       delete_op(tenant.pk, dunning_sk(invoice.id))]
         events = [new_event(EventType.INVOICE_PAID, tenant.tenant_id, {
             **audit, "invoice_id": invoice.id, "number": invoice.number, "amount_paid": settled.amount_paid,
-            "currency": invoice.currency, "payment_id": payment_id}),
-            new_event(EventType.PAYMENT_SUCCEEDED, tenant.tenant_id, {
+            "currency": invoice.currency, "payment_id": payment_id})]
+        if payment_id is not None:  # no payment: credited down to nothing
+            events.append(new_event(EventType.PAYMENT_SUCCEEDED, tenant.tenant_id, {
                 **audit, "payment_id": payment_id, "amount": settled.amount_paid, "currency": invoice.currency,
-                "reason": "invoice"})]
+                "reason": "invoice"}))
         current = self.store.current(tenant)
         if current is not None and current.id == invoice.subscription_id and current.status in ("past_due", "unpaid"):
             restored = current.model_copy(update={"status": "active", "updated_at": at, "version": current.version + 1})
