@@ -62,7 +62,9 @@ def test_the_operator_refunds_and_credits_part_of_a_paid_invoice(
 
     # When the operator credits 300 more of the invoice to the tenant's wallet
     before = Decimal(str(answered(call(cloud, "GET", "/v1/credits", owner))["balance"]))
-    wallet = answered(call(cloud, "POST", path, operator, body={"amount": 300, "method": "wallet"}), 201)
+    refused(call(cloud, "POST", path, operator, body={"amount": 300, "method": "wallet"}), 422)  # no key: refused
+    wallet = answered(call(cloud, "POST", path, operator, body={"amount": 300, "method": "wallet"},
+                           headers={"Idempotency-Key": f"w-{SUFFIX}"}), 201)
 
     # Then the next number, and the wallet holds 300 / the credit unit amount more
     assert (wallet["number"], wallet["method"]) == (f"CN-{year}-000002", "wallet")

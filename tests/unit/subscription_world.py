@@ -140,4 +140,5 @@ def checkout_completed(session: dict[str, Any], *, event_id: str = "evt_1") -> d
     return {"id": event_id, "type": "checkout.session.completed", "created": 1_704_100_000,
             "data": {"object": {"id": session["id"], "object": "checkout.session", "mode": session["mode"],
                                 "customer": session["customer"], "payment_status": "paid",
-                                "payment_intent": "pi_checkout", "metadata": session["metadata"]}}}
+                                "amount_total": session["amount"], "payment_intent": "pi_checkout",
+                                "metadata": session["metadata"]}}}

@@ -108,7 +108,7 @@ def test_a_refund_note_is_numbered_refunds_its_part_once_and_is_written_with_its
     with pytest.raises(InvalidInput):
         _credit(notes, paid, "refund-1", amount=999, method="refund")
     with pytest.raises(Conflict, match="Only 2000 of the invoice"):
-        _credit(notes, paid, amount=2001, method="refund")
+        _credit(notes, paid, "refund-2", amount=2001, method="refund")
 
 
 def test_a_wallet_note_grants_credits_once_at_the_credit_unit_amount(
@@ -134,7 +134,7 @@ def test_a_note_without_money_lowers_an_open_invoices_amount_due_and_numbers_sta
     assert (invoice.status, invoice.amount_due, invoice.lines[0].amount_credited) == ("open", 2500, 500)
     # A refund of an unpaid invoice, or a void or unknown one, is refused
     with pytest.raises(Conflict, match="paid"):
-        _credit(notes, unpaid, amount=1, method="refund")
+        _credit(notes, unpaid, "refund-3", amount=1, method="refund")
     with pytest.raises(NotFound):
         notes.issue("in_20240201_0123456789abcdef", NewCreditNote(amount=1), by="op-1", idempotency_key=None,
                     request_meta=REQUEST)

@@ -208,3 +208,29 @@ def test_an_invoice_credited_down_to_nothing_is_settled_without_a_charge(world: 
     assert (settled.status, settled.amount_paid, settled.payment_id) == ("paid", 0, None)
     assert world.service.current(world.actor()).status == "active"
     assert world.events("acme", "payment.succeeded") == []
+
+
+def test_a_pay_link_older_than_a_credit_note_pays_the_invoice_and_the_excess_goes_back(
+        world: World, ends: PeriodEnds) -> None:
+    invoice = _declined_renewal(world, ends)
+    pay_link = world.payments.sessions[-1]  # for the 3000 then due
+    credited = invoice.model_copy(update={"amount_due": 1000, "version": invoice.version + 1})
+    world.table.transact([ends.rating.invoices.save_op(credited, expected_version=invoice.version)])
+
+    outcome = apply_stripe_event(checkout_completed(pay_link), table=world.table, catalog=world.catalog,
+                                 payments=world.payments, now=world.clock.now)
+
+    assert outcome.endswith("2000 paid over the amount due refunded")
+    assert world.payments.refunds == ["pi_checkout"]
+    assert (_invoice(ends).status, _invoice(ends).amount_paid) == ("paid", 1000)
+
+
+def test_a_payment_short_of_the_amount_due_is_refunded_and_settles_nothing(world: World, ends: PeriodEnds) -> None:
+    invoice = _declined_renewal(world, ends)
+    pay_link = {**world.payments.sessions[-1], "amount": 100}
+
+    outcome = apply_stripe_event(checkout_completed(pay_link), table=world.table, catalog=world.catalog,
+                                 payments=world.payments, now=world.clock.now)
+
+    assert outcome.startswith("refunded") and world.payments.refunds == ["pi_checkout"]
+    assert _invoice(ends).status == "open" and _invoice(ends).id == invoice.id

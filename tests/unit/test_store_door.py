@@ -11,8 +11,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from tests.unit.builders import fake_aws_environment, wrapper_table
-from wrapper.kernel.errors import Conflict, Unavailable
-from wrapper.store.schema import PROFILE_SK, tenant_pk
+from wrapper.kernel.errors import Conflict, InvalidInput, Unavailable
+from wrapper.store.schema import PROFILE_SK, invoice_sk, member_sk, tenant_pk
 from wrapper.store.table import StoreBusy, Table, WriteRefused, put_op, retryable, update_op
 
 ACME = tenant_pk("acme")
@@ -159,3 +159,14 @@ def test_the_unit_tests_table_is_the_one_template_yaml_declares(table: Table) ->
     assert [(i["IndexName"], i["KeySchema"]) for i in described["GlobalSecondaryIndexes"]] == \
         [(i["IndexName"], i["KeySchema"]) for i in declared["GlobalSecondaryIndexes"]] == \
         [("GSI1", [{"AttributeName": "GSI1PK", "KeyType": "HASH"}, {"AttributeName": "GSI1SK", "KeyType": "RANGE"}])]
+
+
+def test_a_start_key_outside_the_querys_sort_key_condition_is_invalid_input(table: Table) -> None:
+    # DynamoDB refuses such a start key with a ValidationException; it comes from a caller's cursor.
+    pk = tenant_pk("acme")
+    with pytest.raises(InvalidInput):
+        table.query(pk, sk_prefix=member_sk(""), start_key={"PK": pk, "SK": PROFILE_SK})
+    with pytest.raises(InvalidInput):
+        table.query(pk, sk_between=(invoice_sk("in_2024"), invoice_sk("in_2025")),
+                    start_key={"PK": pk, "SK": invoice_sk("in_2030")})
+    assert table.query(pk, sk_prefix=member_sk(""), start_key={"PK": pk, "SK": member_sk("u1")}) == ([], None)

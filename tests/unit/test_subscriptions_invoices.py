@@ -170,3 +170,16 @@ def test_a_top_up_paid_on_checkout_keeps_a_draft_then_issues_it_with_the_grant_o
     assert (issued.id, issued.status, issued.number, issued.amount_paid, issued.payment_id) == (
         waiting.id, "paid", "INV-2024-000001", 1000, "pi_checkout")
     assert _credits(world).wallet(world.actor()).balance == 500
+
+
+def test_a_top_up_paid_on_the_card_after_an_unpaid_checkout_issues_that_draft(world: World) -> None:
+    world.payments.card = None
+    with pytest.raises(PaymentRequired):
+        _top_ups(world).buy(world.actor(), TopUp(credits=500), idempotency_key="k3")
+    world.payments.card = "pm_card"  # the customer saved a card meanwhile, and retries with the same key
+
+    grant = _top_ups(world).buy(world.actor(), TopUp(credits=500), idempotency_key="k3")
+
+    [invoice] = _invoices(world)
+    assert (invoice.status, invoice.amount_paid, invoice.number) == ("paid", 1000, "INV-2024-000001")
+    assert _credits(world).wallet(world.actor()).balance == 500 and grant.id

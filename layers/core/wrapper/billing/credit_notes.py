@@ -89,6 +89,10 @@ class CreditNotes:
               request_meta: RequestMeta) -> CreditNote:
         if idempotency_key is not None:
             check_key(idempotency_key)
+        elif body.method in ("refund", "wallet"):
+            # Money moves: a retry after a timeout must find the first note, not issue a second refund.
+            raise InvalidInput("A credit note that refunds or credits the wallet needs an Idempotency-Key header.",
+                               errors=[{"field": "Idempotency-Key", "message": "required for refund and wallet"}])
         invoice = self._invoice(invoice_id)
         tenant = TenantContext(invoice.tenant_id)
         note_id = credit_note_id(invoice.id, idempotency_key)

@@ -169,7 +169,7 @@ class Dunning:
         customer = collection.customer(tenant, ACTOR)
         return collection.payment_page(
             customer, invoice.amount_due, invoice.currency, description=f"Invoice {invoice.number}",
-            key=f"invoice:{invoice.id}:pay:{invoice.attempts}",
+            key=f"invoice:{invoice.id}:pay:{invoice.attempts}:v{invoice.version}",
             metadata={"tenant_id": tenant.tenant_id, "purpose": PURPOSE_INVOICE_PAYMENT, "invoice_id": invoice.id})
 
     # -- internals -----------------------------------------------------------------------------------------------

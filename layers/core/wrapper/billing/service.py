@@ -52,7 +52,8 @@ class Invoices:
             return self.get(actor, invoice_id)
         attempt = self.subscriptions.collection.charge_saved_card(
             actor.tenant, actor.user_id, invoice.amount_due, invoice.currency, description=f"Invoice {invoice.number}",
-            key=f"invoice:{invoice.id}:manual:{invoice.attempts + 1}",
+            # The version too: a credit note since changes the amount, and a key must name one amount.
+            key=f"invoice:{invoice.id}:manual:{invoice.attempts + 1}:v{invoice.version}",
             metadata={"tenant_id": actor.tenant.tenant_id, "purpose": PURPOSE_INVOICE_PAYMENT,
                       "invoice_id": invoice.id})
         if attempt.charge is None:

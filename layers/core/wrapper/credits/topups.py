@@ -54,6 +54,9 @@ class TopUps:
         invoice = draft(self.catalog, self.collection.accounts.profile(tenant),
                         charge_invoice_id(tenant.tenant_id, key, at), [line], currency=self.currency,
                         tenant_id=tenant.tenant_id, subscription_id=None, period=(at, at), at=at)
+        stored = self.invoices.get(tenant, invoice.id)
+        if stored is not None and stored.status == "draft":
+            invoice = stored  # an earlier try's draft (its Checkout page never paid): this payment issues it
         amount = invoice.amount_due
         metadata = {"tenant_id": tenant.tenant_id, "purpose": PURPOSE_TOP_UP, "credits": str(body.credits),
                     "invoice_id": invoice.id}
@@ -64,7 +67,8 @@ class TopUps:
                                       reference=f"payment:{attempt.charge.id}", by=actor.user_id,
                                       priority=PURCHASED_PRIORITY, description=f"Bought: {description}",
                                       request_meta=actor.request_meta,
-                                      billed=Billed(paid(invoice, attempt.charge.id), self.invoices))
+                                      billed=Billed(paid(invoice, attempt.charge.id), self.invoices,
+                                                    stored_draft=stored is not None and stored.status == "draft"))
         # Kept as a draft until the Checkout page is paid; the webhook then issues it with the grant.
         with suppress(WriteRefused):  # the same key's draft, stored by an earlier try
             self.invoices.table.transact([self.invoices.save_op(invoice, expected_version=None)])

@@ -54,7 +54,10 @@ def decode_cursor(cursor: str | None, *, partition_key: str, attribute: str = "P
         raise InvalidInput("cursor is not valid", errors=[{"field": "cursor", "message": "malformed"}]) from exc
     # An index's start key holds the table's key and the index's own (``GSI1PK``...): a cursor of an index is
     # refused by a list of the table, whose query DynamoDB would fail on it.
-    if not isinstance(key, dict) or key.get(attribute) != partition_key or (
-            attribute == "PK" and any(k != "PK" and str(k).endswith("PK") for k in key)):
+    # Only the key attributes a page of this list ends on, as strings: anything else would reach DynamoDB as a
+    # start key it refuses (a 500), or one that names an item of another list.
+    allowed = {"PK", "SK"} if attribute == "PK" else {"PK", "SK", attribute, f"{attribute[:-2]}SK"}
+    if not isinstance(key, dict) or key.get(attribute) != partition_key or "SK" not in key or set(key) - allowed \
+            or not all(isinstance(value, str) for value in key.values()):
         raise InvalidInput("cursor is not valid", errors=[{"field": "cursor", "message": "not for this list"}])
     return key

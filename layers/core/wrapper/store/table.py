@@ -18,7 +18,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from wrapper import aws
-from wrapper.kernel.errors import Conflict, Unavailable
+from wrapper.kernel.errors import Conflict, InvalidInput, Unavailable
 from wrapper.settings import Settings
 
 _serializer = TypeSerializer()
@@ -192,6 +192,7 @@ class Table:
         if index is not None:
             kwargs["IndexName"] = index
         if start_key:
+            _within(start_key.get(sk_attr), sk_prefix, sk_between)
             kwargs["ExclusiveStartKey"] = to_dynamo(start_key)
         with _translated():
             answer = self.client.query(**kwargs)
@@ -258,6 +259,15 @@ class Table:
             items.append({kind: {"TableName": self.name, **body}})
         with _translated():
             self.client.transact_write_items(TransactItems=items)
+
+
+def _within(start: Any, sk_prefix: str | None, sk_between: tuple[str, str] | None) -> None:
+    """Refuse a start key outside the query's sort-key condition: DynamoDB answers it with a ValidationException
+    (a 500 here), and a start key comes from a cursor a caller sent."""
+    outside = (sk_prefix is not None and not str(start).startswith(sk_prefix)) or (
+        sk_between is not None and not sk_between[0] <= str(start) <= sk_between[1])
+    if outside:
+        raise InvalidInput("cursor is not valid", errors=[{"field": "cursor", "message": "not for this list"}])
 
 
 def put_op(item: Item, *, condition: str | None = None, names: dict[str, str] | None = None,

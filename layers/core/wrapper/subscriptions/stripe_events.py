@@ -49,7 +49,7 @@ from wrapper.payments.port import Payments
 from wrapper.store.table import Item, Table, WriteRefused
 from wrapper.subscriptions.logic import PURPOSE_CHANGE
 from wrapper.subscriptions.models import Subscription
-from wrapper.subscriptions.settlement import PURPOSE_INVOICE_PAYMENT, Settlement
+from wrapper.subscriptions.settlement import PURPOSE_INVOICE_PAYMENT, SETTLEABLE, Settlement
 from wrapper.subscriptions.store import SubscriptionStore
 
 
@@ -162,15 +162,36 @@ class _Applier:
         if not invoice_id:
             return "ignored: an invoice payment without its invoice"
         invoices = self._invoices()
+        due = invoices.get(tenant, invoice_id)
+        collected = self._collected()
+        if payment_id and due is not None and due.status in SETTLEABLE and collected is not None and (
+                collected < due.amount_due or self._currency() not in (None, due.currency)):
+            self.payments.refund(payment_id, None, idempotency_key=f"refund:{payment_id}")
+            return f"refunded: {payment_id} paid {collected}, {due.amount_due} {due.currency} was due"
         outcome = Settlement(self.store, invoices).settle(
             tenant, invoice_id, payment_id, at=self.now, audit=audit_fields("stripe", invoice_id, self._request_meta),
             extra_operations=[self.store.stripe_event_op(tenant, self.event_id, "applied", self.now.timestamp())])
+        if outcome.startswith("applied") and payment_id and due is not None and collected is not None \
+                and collected > due.amount_due:
+            # A pay link older than a credit note: the invoice is paid, what it no longer asked for goes back.
+            self.payments.refund(payment_id, collected - due.amount_due, idempotency_key=f"refund:{payment_id}:excess")
+            return f"{outcome}; {collected - due.amount_due} paid over the amount due refunded"
         invoice = invoices.get(tenant, invoice_id) if payment_id and not outcome.startswith("applied") else None
         if payment_id and invoice and invoice.status in ("paid", "void") and invoice.payment_id != payment_id:
             # Paid twice (an older pay link after a retry or POST /pay), or paid after a void: give it back.
             self.payments.refund(payment_id, None, idempotency_key=f"refund:{payment_id}")
             return f"refunded: {payment_id}, the invoice was already {invoice.status}"
         return outcome
+
+    def _collected(self) -> int | None:
+        """What the payment in this event took, in minor units (a Checkout session's total, a payment's amount)."""
+        found = self.object.get("amount_total") if self.object.get("object") == "checkout.session" else \
+            self.object.get("amount_received", self.object.get("amount"))
+        return found if isinstance(found, int) and not isinstance(found, bool) else None
+
+    def _currency(self) -> str | None:
+        currency = self.object.get("currency")
+        return str(currency).upper() if currency else None
 
     def _apply_pending(self, tenant: TenantContext, pending: Item, payment_id: str | None) -> str:
         session_id = str(pending["session_id"])
