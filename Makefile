@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export PYTHONPATH := layers/core:infra
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: dev test install lint typecheck unit integration e2e volume openapi validate build deploy bench clean
+.PHONY: dev test install lint typecheck unit integration e2e volume openapi validate build deploy bench bench-billing clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,10 @@ deploy: build
 bench: install
 	$(BIN)/python tests/bench/bench_foundation.py
 	$(BIN)/python tests/bench/bench_imports.py
+
+## The billing run of 2,000 due subscriptions through the state machine (issue #11; about 15 minutes). One JSON document.
+bench-billing: install
+	$(BIN)/python tests/bench/bench_billing.py
 
 clean:
 	rm -rf $(VENV) .aws-sam .mypy_cache .ruff_cache

@@ -318,20 +318,23 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     os.chdir(REPO)
+    report_json(lambda: run(args))
+    return 0
 
-    # Only the JSON document goes to stdout: everything else that writes to file descriptor 1
-    # (Powertools loggers and metrics in the functions, moto) is sent to stderr.
+
+def report_json(produce: Callable[[], dict[str, Any]]) -> None:
+    """Print the document ``produce()`` answers, alone on stdout: everything else that writes to file
+    descriptor 1 meanwhile (Powertools loggers and metrics in the functions, moto) is sent to stderr."""
     sys.stdout.flush()
     report = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     try:
-        result = run(args)
+        result = produce()
     finally:
         sys.stdout.flush()
     json.dump(result, report, indent=2)
     report.write("\n")
     report.close()
-    return 0
 
 
 if __name__ == "__main__":

@@ -137,6 +137,31 @@ def test_numbers_run_without_gaps_across_tenants_and_a_lost_race_takes_the_next(
     assert len({c["key"] for c in world.payments.charges}) == 3
 
 
+def test_a_period_end_that_never_gets_a_number_is_an_error_result_not_a_failed_run(
+        world: World, ends: PeriodEnds, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Under the Map's concurrency every number globex reads can be taken first; past the attempts, the task
+    # answers an error for that subscription (raising would fail the Map, and the whole run with it).
+    for tenant in ("acme", "globex"):
+        on_plan(world, "pro", "price_pro_m", anchor=T0, tenant=tenant)
+        _customer(world, tenant, "FR")
+    store = ends.rating.invoices
+    stale = store.next_number(FEB_1)  # the first number, taken by acme below
+    assert ends.close_period(ACME, "sub_pro", date(2024, 2, 1)).status == "renewed"
+    monkeypatch.setattr(store, "next_number", lambda at: stale)
+
+    result = ends.close_period(TenantContext("globex"), "sub_pro", date(2024, 2, 1))
+
+    assert (result.status, result.invoice_id) == ("error", None)
+    assert "nothing was written" in result.reason
+    assert _invoices(ends, "globex") == []
+    assert world.service.store.current(TenantContext("globex")).current_period_end == FEB_1
+    # Running the day again numbers it, and its charge is answered by the same key.
+    monkeypatch.undo()
+    assert ends.close_period(TenantContext("globex"), "sub_pro", date(2024, 2, 1)).status == "renewed"
+    assert [i.number for i in _invoices(ends, "globex")] == ["INV-2024-000002"]
+    assert len({c["key"] for c in world.payments.charges}) == 2
+
+
 def test_a_month_end_anchor_in_a_non_utc_zone_bills_its_local_periods(world: World, ends: PeriodEnds) -> None:
     # Jan 31 00:00 in New York is 05:00 UTC; the next period ends Mar 31 00:00 EDT (04:00 UTC, after DST).
     on_plan(world, "pro", "price_pro_m", anchor=datetime(2024, 1, 31, 5, tzinfo=UTC), timezone="America/New_York")

@@ -46,7 +46,7 @@ from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, audit_fields, new_event
 from wrapper.invoices.issuing import issue, issued_events, paid
 from wrapper.invoices.models import Invoice
-from wrapper.kernel.errors import Conflict
+from wrapper.kernel.errors import Conflict, Unavailable
 from wrapper.kernel.model import Model
 from wrapper.kernel.request_meta import NO_REQUEST
 from wrapper.kernel.tenant import TenantContext
@@ -101,6 +101,12 @@ class PeriodEnds:
                 logger.warning("renewal charge failed for %s/%s: %s", tenant.tenant_id, subscription_id, exc)
                 return self._result(tenant, subscription_id, "error",
                                     f"the payment provider failed ({type(exc).__name__}); nothing was written")
+            except Unavailable as exc:
+                # E.g. every invoice number it read was taken first (the Map's concurrent tasks share the
+                # counter). Answered, not raised: a raised error fails the Map and the whole run with it.
+                logger.warning("renewal not written for %s/%s: %s", tenant.tenant_id, subscription_id, exc)
+                return self._result(tenant, subscription_id, "error", f"{exc.detail}; nothing was written, and "
+                                    "running the day again retries (a charge made is answered by its key)")
         return self._result(tenant, subscription_id, "skipped", "the subscription kept changing; the next run retries")
 
     def collect(self, tenant: TenantContext, invoice_id: str, day: date) -> dict[str, Any]:
