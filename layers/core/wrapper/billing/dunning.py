@@ -29,6 +29,7 @@ from typing import Any
 
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import audit_fields, new_event
+from wrapper.invoices.issuing import invoice_facts
 from wrapper.invoices.models import Invoice
 from wrapper.invoices.store import InvoiceStore
 from wrapper.kernel.request_meta import NO_REQUEST
@@ -105,9 +106,7 @@ class Dunning:
         operations = [self.invoices.save_op(changed, expected_version=invoice.version)]
         operations.append(put_op(self._item(changed, failed_at, retries_done, following)) if following
                           else delete_op(tenant.pk, dunning_sk(invoice.id)))
-        facts = {**audit, "invoice_id": invoice.id, "number": invoice.number,
-                 "subscription_id": invoice.subscription_id, "currency": invoice.currency, "total": invoice.total,
-                 "amount_due": invoice.amount_due, "reason": failure}
+        facts = invoice_facts(invoice, audit, reason=failure)
         events = [new_event(EventType.INVOICE_PAYMENT_FAILED, tenant.tenant_id, {**facts, "status": status}),
                   new_event(EventType.PAYMENT_FAILED, tenant.tenant_id, {
                       **audit, "payment_id": payment_id, "amount": invoice.amount_due, "currency": invoice.currency,

@@ -26,6 +26,7 @@ from wrapper.invoices.store import InvoiceStore, renewal_invoice_id
 from wrapper.kernel.tenant import TenantContext
 from wrapper.money.invoicing import PricedLine
 from wrapper.money.pricing import amount_for
+from wrapper.store.table import Item
 from wrapper.subscriptions.models import Subscription
 from wrapper.subscriptions.rules import coupon_discount, fee_lines
 from wrapper.subscriptions.store import SubscriptionStore
@@ -41,15 +42,17 @@ class Rating:
         self.usage = usage
         self.invoices = invoices
 
-    def closing_invoice(self, ending: Subscription, following: Subscription | None, *, at: datetime) -> Invoice:
+    def closing_invoice(self, ending: Subscription, following: Subscription | None, *, at: datetime,
+                        profile: Item | None = None) -> Invoice:
         """The draft invoice that closes ``ending``'s period, ``following`` being the subscription after it
-        (None when the subscription ends there: its final invoice bills only the period's usage)."""
+        (None when the subscription ends there: its final invoice bills only the period's usage). ``profile`` is
+        the tenant's profile item when the caller has read it already (it holds the billing details)."""
         tenant = TenantContext(ending.tenant_id)
         lines = fee_lines(following, self.catalog.price) if following is not None else []
         if ending.status != "trialing":
             lines += self._usage_lines(tenant, ending)
         terms = following or ending
-        return draft(self.catalog, self.subscriptions.profile(tenant),
+        return draft(self.catalog, profile if profile is not None else self.subscriptions.profile(tenant),
                      renewal_invoice_id(ending.tenant_id, ending.id, ending.current_period_start, at), lines,
                      currency=terms.currency, tenant_id=ending.tenant_id, subscription_id=ending.id,
                      period=(ending.current_period_start, ending.current_period_end), at=at,

@@ -44,7 +44,7 @@ from wrapper.billing.dunning import Dunning
 from wrapper.billing.rating import Rating
 from wrapper.events.catalog import EventType
 from wrapper.events.envelope import EventEnvelope, audit_fields, new_event
-from wrapper.invoices.issuing import issue, issued_events, paid
+from wrapper.invoices.issuing import invoice_facts, issue, issued_events, paid
 from wrapper.invoices.models import Invoice
 from wrapper.kernel.errors import Conflict, Unavailable
 from wrapper.kernel.model import Model
@@ -52,7 +52,7 @@ from wrapper.kernel.request_meta import NO_REQUEST
 from wrapper.kernel.tenant import TenantContext
 from wrapper.money.periods import Anchor, Interval, period_containing
 from wrapper.payments.port import PaymentDeclined, PaymentError
-from wrapper.store.table import WriteRefused
+from wrapper.store.table import Item, WriteRefused
 from wrapper.subscriptions.logic import Subscriptions
 from wrapper.subscriptions.models import Subscription
 
@@ -149,28 +149,29 @@ class PeriodEnds:
                                 period_end=end)
         if current.status not in ("active", "trialing", "past_due"):
             return self._result(tenant, subscription_id, "skipped", f"status {current.status}", period_end=end)
-        if self.store.profile(tenant).get("status") == "deleted":
-            return self._final(tenant, current, "the tenant was deleted", retry=False)
+        profile = self.store.profile(tenant)  # read once: the tenant's status here, its billing details to rate
+        if profile.get("status") == "deleted":
+            return self._final(tenant, current, profile, "the tenant was deleted", retry=False)
         if current.cancel_at_period_end:
-            return self._final(tenant, current, "canceled at the period end", retry=True)
-        return self._renew(tenant, current)
+            return self._final(tenant, current, profile, "canceled at the period end", retry=True)
+        return self._renew(tenant, current, profile)
 
-    def _final(self, tenant: TenantContext, current: Subscription, why: str, *, retry: bool) -> PeriodEndResult:
+    def _final(self, tenant: TenantContext, current: Subscription, profile: Item, why: str, *,
+               retry: bool) -> PeriodEndResult:
         """End the subscription at its period end, with the final invoice of the period's usage (no fee: nothing
         follows), charged on the saved card; ``retry`` starts dunning if that charge fails."""
         end = current.current_period_end
         audit = self._audit(current)
         fallback, operations, events = self.subscriptions.end_ops(current, end, audit)
-        invoice = self.rating.closing_invoice(current, None, at=end)
+        invoice = self.rating.closing_invoice(current, None, at=end, profile=profile)
         reason = f"{why}; now on {fallback.plan_code}"
-        if not any(line.amount for line in invoice.lines):
+        if not _bills(invoice):
             self.store.write(operations, events)
             return self._result(tenant, current.id, "canceled", reason, period_end=fallback.current_period_end)
         payment_id, failure = (None, None)
         if invoice.amount_due > 0:
             payment_id, failure = self._charge(tenant, current, current, invoice)
-        invoice = paid(invoice, payment_id) if failure is None else invoice.model_copy(update={
-            "status": "open", "payment_id": payment_id, "payment_error": failure, "attempts": 1})
+        invoice = _charged(invoice, payment_id, failure)
         started = self.dunning.start_op(invoice, end) if failure and retry and self.dunning else None
         invoice = issue(invoice, self.rating.invoices, self.store.write, [*operations, *([started] if started else [])],
                         at=end, events=lambda numbered: [*events, *self._invoice_events(numbered, audit)])
@@ -202,11 +203,11 @@ class PeriodEnds:
                 "coupon": coupon.model_copy(update={"periods_left": coupon.periods_left - 1})})
         return following, scheduled
 
-    def _renew(self, tenant: TenantContext, current: Subscription) -> PeriodEndResult:
+    def _renew(self, tenant: TenantContext, current: Subscription, profile: Item) -> PeriodEndResult:
         end = current.current_period_end
         change = current.scheduled_change
         following, scheduled = self.following(current)
-        invoice = self.rating.closing_invoice(current, following, at=end)
+        invoice = self.rating.closing_invoice(current, following, at=end, profile=profile)
         amount = invoice.amount_due
         audit = self._audit(current)
         payment_events: list[EventEnvelope] = []
@@ -214,22 +215,20 @@ class PeriodEnds:
         status: Outcome = "applied" if scheduled else "renewed"
         reason = "the scheduled change applied" if scheduled else "renewed"
         new_status = "active"
-        bills = invoice.total != 0 or any(line.amount for line in invoice.lines)
+        bills = _bills(invoice)
         if bills:
             failure: str | None = None
             if amount > 0:
                 payment_id, failure = self._charge(tenant, current, following, invoice)
             payment = {**audit, "payment_id": payment_id, "amount": amount, "currency": invoice.currency,
                        "period_start": following.current_period_start.isoformat()}
+            invoice = _charged(invoice, payment_id, failure)
             if failure is None:
-                invoice = paid(invoice, payment_id)
                 if amount > 0:
                     payment_events.append(new_event(EventType.PAYMENT_SUCCEEDED, tenant.tenant_id,
                                                     {**payment, "reason": "renewal"}))
                     reason += f"; charged {amount} {invoice.currency}"
             else:
-                invoice = invoice.model_copy(update={"status": "open", "payment_id": payment_id,
-                                                     "payment_error": failure, "attempts": 1})
                 new_status, status = "past_due", "past_due"
                 payment_events.append(new_event(EventType.PAYMENT_FAILED, tenant.tenant_id,
                                                 {**payment, "reason": failure}))
@@ -266,10 +265,8 @@ class PeriodEnds:
     def _invoice_events(invoice: Invoice, audit: dict[str, Any]) -> list[EventEnvelope]:
         events = issued_events(invoice, audit)
         if invoice.status == "open" and invoice.payment_error:
-            events.append(new_event(EventType.INVOICE_PAYMENT_FAILED, invoice.tenant_id, {
-                **audit, "invoice_id": invoice.id, "number": invoice.number, "status": "open",
-                "subscription_id": invoice.subscription_id, "currency": invoice.currency, "total": invoice.total,
-                "amount_due": invoice.amount_due, "reason": invoice.payment_error}))
+            events.append(new_event(EventType.INVOICE_PAYMENT_FAILED, invoice.tenant_id,
+                                    invoice_facts(invoice, audit, status="open", reason=invoice.payment_error)))
         return events
 
     def _charge(self, tenant: TenantContext, current: Subscription, following: Subscription,
@@ -305,3 +302,16 @@ class PeriodEnds:
                 **details: Any) -> PeriodEndResult:
         return PeriodEndResult(tenant_id=tenant.tenant_id, subscription_id=subscription_id, status=status,
                                reason=reason, **details)
+
+
+def _bills(invoice: Invoice) -> bool:
+    """Whether an invoice has anything to bill: one that bills nothing (a free plan without usage) is not issued."""
+    return any(line.amount for line in invoice.lines)
+
+
+def _charged(invoice: Invoice, payment_id: str | None, failure: str | None) -> Invoice:
+    """The invoice after its first charge: paid, or left open with why the charge failed."""
+    if failure is None:
+        return paid(invoice, payment_id)
+    return invoice.model_copy(update={"status": "open", "payment_id": payment_id, "payment_error": failure,
+                                      "attempts": 1})

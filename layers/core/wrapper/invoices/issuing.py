@@ -89,10 +89,15 @@ def issue(invoice: Invoice, store: InvoiceStore, write: Write, operations: Seque
     raise Unavailable("Invoice numbers are being taken too fast to number this one; retry.")
 
 
+def invoice_facts(invoice: Invoice, audit: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """The data of an ``invoice.*`` event that changes an invoice (``InvoiceChanged``): who, the invoice, ``more``."""
+    return {**audit, "invoice_id": invoice.id, "number": invoice.number, "subscription_id": invoice.subscription_id,
+            "currency": invoice.currency, "total": invoice.total, "amount_due": invoice.amount_due, **more}
+
+
 def issued_events(invoice: Invoice, audit: dict[str, Any]) -> list[EventEnvelope]:
     """``invoice.created`` and ``invoice.finalized`` for a numbered invoice, then ``invoice.paid`` if it is."""
-    facts = {**audit, "invoice_id": invoice.id, "number": invoice.number, "subscription_id": invoice.subscription_id,
-             "currency": invoice.currency, "total": invoice.total, "amount_due": invoice.amount_due}
+    facts = invoice_facts(invoice, audit)
     events = [new_event(EventType.INVOICE_CREATED, invoice.tenant_id, {**facts, "status": "draft"}),
               new_event(EventType.INVOICE_FINALIZED, invoice.tenant_id, {**facts, "status": "open"})]
     if invoice.status == "paid":
