@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from tests.support import call, table, wait_for
+from tests.support import answered, call, signup, table, wait_for
 
 SUFFIX = uuid.uuid4().hex[:6]
 # This run's own paid plans (see seed_plans), the feature pro and biz enable, and a coupon for one redemption.
@@ -57,6 +57,27 @@ def seed_plans(cloud: Any) -> None:
     plan(f"plan_{TRIAL}", TRIAL, [(flat(2000), MONTHLY)], trial_days=14)
     items.put(item_of(Coupon(code=ONE_USE_COUPON, percent_off=Decimal(50), duration=CouponDuration.ONCE,
                              max_redemptions=1), coupon_sk(ONE_USE_COUPON), "coupon"))
+
+
+def catalog_operator(cloud: Any, name: str) -> dict[str, Any]:
+    """A platform operator of a suite's own, signed up as ``name``, over the demo catalog (whose default plan
+    every new tenant starts on)."""
+    from wrapper.catalog.seed_data import seed_catalog
+    from wrapper.identity.operators import grant_operator
+
+    seed_catalog(table(cloud))
+    operator = signup(cloud, name)
+    grant_operator(table(cloud), operator["user_id"])
+    return operator
+
+
+def monthly_plan(cloud: Any, operator: dict[str, Any], plan: dict[str, Any], *specs: dict[str, Any]) -> dict[str, Any]:
+    """A plan made through the operator API (``plan`` is its body), with a monthly price for each spec."""
+    made: dict[str, Any] = answered(call(cloud, "POST", "/v1/admin/plans", operator, body=plan), 201)
+    for spec in specs:
+        answered(call(cloud, "POST", f"/v1/admin/plans/{made['id']}/prices", operator,
+                      body={"interval": {"unit": "month"}, "spec": spec}), 201)
+    return made
 
 
 def stripe_get(cloud: Any, path: str) -> dict[str, Any]:

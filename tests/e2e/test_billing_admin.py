@@ -15,10 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.flows import save_card
+from tests.e2e.flows import catalog_operator, monthly_plan, save_card
 from tests.support import LocalClock, answered, call, refused, signup, table, wait_for
-from wrapper.catalog.seed_data import seed_catalog
-from wrapper.identity.operators import grant_operator
 from wrapper.store.schema import BILLING_SK, tenant_pk
 
 SUFFIX = uuid.uuid4().hex[:6]
@@ -30,16 +28,12 @@ PLAN = f"per-unit-{SUFFIX}"
 @pytest.fixture(scope="module")
 def operator(cloud: Any) -> dict[str, Any]:
     """The operator, and through their API a sum meter and a plan at 1000 a month plus 0.25 per unit used."""
-    seed_catalog(table(cloud))  # the demo catalog: its default plan is where every tenant starts
-    op = signup(cloud, "Billing operator")
-    grant_operator(table(cloud), op["user_id"])
+    op = catalog_operator(cloud, "Billing operator")
     answered(call(cloud, "POST", "/v1/admin/meters", op, body={
         "code": METER, "event_name": EVENT, "aggregation": "sum", "property": "units"}), 201)
-    plan = answered(call(cloud, "POST", "/v1/admin/plans", op, body={"code": PLAN, "name": "Per unit"}), 201)
-    for spec in ({"model": "flat", "currency": "USD", "flat_amount": 1000},
-                 {"model": "per_unit", "currency": "USD", "meter": METER, "unit_amount": "0.25"}):
-        answered(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op,
-                      body={"interval": {"unit": "month"}, "spec": spec}), 201)
+    monthly_plan(cloud, op, {"code": PLAN, "name": "Per unit"},
+                 {"model": "flat", "currency": "USD", "flat_amount": 1000},
+                 {"model": "per_unit", "currency": "USD", "meter": METER, "unit_amount": "0.25"})
     return op
 
 

@@ -15,10 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.flows import save_card
-from tests.support import LocalClock, answered, call, refused, signup, table, wait_for
-from wrapper.catalog.seed_data import seed_catalog
-from wrapper.identity.operators import grant_operator
+from tests.e2e.flows import catalog_operator, monthly_plan, save_card
+from tests.support import LocalClock, answered, call, refused, signup, wait_for
 
 SUFFIX = uuid.uuid4().hex[:6]
 PLAN = f"credited-{SUFFIX}"
@@ -27,12 +25,9 @@ PLAN = f"credited-{SUFFIX}"
 @pytest.fixture(scope="module")
 def operator(cloud: Any) -> dict[str, Any]:
     """The operator, and through their API a plan at 1000 a month."""
-    seed_catalog(table(cloud))
-    op = signup(cloud, "Credit notes operator")
-    grant_operator(table(cloud), op["user_id"])
-    plan = answered(call(cloud, "POST", "/v1/admin/plans", op, body={"code": PLAN, "name": "Credited"}), 201)
-    answered(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body={
-        "interval": {"unit": "month"}, "spec": {"model": "flat", "currency": "USD", "flat_amount": 1000}}), 201)
+    op = catalog_operator(cloud, "Credit notes operator")
+    monthly_plan(cloud, op, {"code": PLAN, "name": "Credited"},
+                 {"model": "flat", "currency": "USD", "flat_amount": 1000})
     return op
 
 

@@ -21,10 +21,17 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.flows import DECLINED_ON_CHARGE, complete_checkout, deliver, replace_card, save_card, stripe_get
-from tests.support import LocalClock, answered, call, emails_to, refused, run_billing, signup, table, wait_for
-from wrapper.catalog.seed_data import seed_catalog
-from wrapper.identity.operators import grant_operator
+from tests.e2e.flows import (
+    DECLINED_ON_CHARGE,
+    catalog_operator,
+    complete_checkout,
+    deliver,
+    monthly_plan,
+    replace_card,
+    save_card,
+    stripe_get,
+)
+from tests.support import LocalClock, answered, call, emails_to, refused, run_billing, signup, wait_for
 
 SUFFIX = uuid.uuid4().hex[:6]
 CANCELING = f"dun-cancel-{SUFFIX}"  # unpaid_action: cancel (the default)
@@ -38,19 +45,15 @@ YEARS_AHEAD = 11
 def catalog(cloud: Any) -> dict[str, Any]:
     """Through the operator API: a plan that cancels when dunning gives up (3000 a month) and one that keeps
     the subscription unpaid (5000 a month), both enabling the feature ``sso``."""
-    seed_catalog(table(cloud))  # the demo catalog: its default plan ``free`` and the feature ``sso``
-    op = signup(cloud, "Dunning operator")
-    grant_operator(table(cloud), op["user_id"])
+    op = catalog_operator(cloud, "Dunning operator")  # over the demo catalog: its plan ``free``, its feature ``sso``
     plans = {}
     for code, amount, action in [(CANCELING, 3000, None), (HOLDING, 5000, "unpaid")]:
         body: dict[str, Any] = {"code": code, "name": code.title(), "entitlements": [
             {"feature": "sso", "enabled": True}]}
         if action:
             body["unpaid_action"] = action
-        plan = answered(call(cloud, "POST", "/v1/admin/plans", op, body=body), 201)
+        plan = monthly_plan(cloud, op, body, {"model": "flat", "currency": "USD", "flat_amount": amount})
         assert plan["unpaid_action"] == (action or "cancel")
-        answered(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body={
-            "interval": {"unit": "month"}, "spec": {"model": "flat", "currency": "USD", "flat_amount": amount}}), 201)
         plans[code] = plan
     return plans
 

@@ -18,10 +18,8 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from tests.e2e.flows import save_card
-from tests.support import LocalClock, answered, call, refused, run_billing, signup, table
-from wrapper.catalog.seed_data import seed_catalog
-from wrapper.identity.operators import grant_operator
+from tests.e2e.flows import catalog_operator, monthly_plan, save_card
+from tests.support import LocalClock, answered, call, refused, run_billing, signup
 from wrapper.invoices.pdf_files import pdf_key
 from wrapper.kernel.tenant import TenantContext
 
@@ -35,13 +33,9 @@ PDF = {"Accept": "application/pdf"}
 @pytest.fixture(scope="module")
 def plan(cloud: Any) -> dict[str, Any]:
     """Through the operator API: a plan at 123456 (USD 1,234.56) a month."""
-    seed_catalog(table(cloud))
-    op = signup(cloud, "PDF operator")
-    grant_operator(table(cloud), op["user_id"])
-    plan = answered(call(cloud, "POST", "/v1/admin/plans", op, body={"code": PLAN, "name": "Documented"}), 201)
-    answered(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body={
-        "interval": {"unit": "month"}, "spec": {"model": "flat", "currency": "USD", "flat_amount": 123456}}), 201)
-    return dict(plan)
+    op = catalog_operator(cloud, "PDF operator")
+    return monthly_plan(cloud, op, {"code": PLAN, "name": "Documented"},
+                        {"model": "flat", "currency": "USD", "flat_amount": 123456})
 
 
 def text_of(pdf: bytes) -> str:

@@ -18,10 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.flows import save_card, stripe_get
-from tests.support import LocalClock, answered, call, refused, run_billing, signup, table
-from wrapper.catalog.seed_data import seed_catalog
-from wrapper.identity.operators import grant_operator
+from tests.e2e.flows import catalog_operator, monthly_plan, save_card, stripe_get
+from tests.support import LocalClock, answered, call, refused, run_billing, signup
 
 SUFFIX = uuid.uuid4().hex[:6]
 METER = f"tokens_{SUFFIX}"
@@ -34,19 +32,14 @@ REGION = "US-" + "".join(random.choices(string.ascii_uppercase, k=3))
 def catalog(cloud: Any) -> dict[str, Any]:
     """Through the operator API: a sum meter, a plan at 3000 a month plus a graduated usage price (the first
     1000 tokens free, then 0.5 a token), and an 8.25% exclusive tax rate for one region."""
-    seed_catalog(table(cloud))  # the demo catalog: its default plan is where every tenant starts
-    op = signup(cloud, "Invoicing operator")
-    grant_operator(table(cloud), op["user_id"])
+    op = catalog_operator(cloud, "Invoicing operator")
     answered(call(cloud, "POST", "/v1/admin/meters", op, body={
         "code": METER, "event_name": EVENT, "aggregation": "sum", "property": "tokens"}), 201)
-    plan = answered(call(cloud, "POST", "/v1/admin/plans", op, body={"code": PLAN, "name": "Metered"}), 201)
-    answered(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body={
-        "interval": {"unit": "month"}, "spec": {"model": "flat", "currency": "USD", "flat_amount": 3000}}), 201)
-    usage_price = {"interval": {"unit": "month"}, "spec": {
-        "model": "graduated", "currency": "USD", "meter": METER,
-        "tiers": [{"up_to": 1000, "unit_amount": "0"}, {"up_to": None, "unit_amount": "0.5"}]}}
-    answered(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body=usage_price), 201)
-    unknown = {**usage_price, "spec": {**usage_price["spec"], "meter": f"nope_{SUFFIX}"}}
+    usage_spec: dict[str, Any] = {"model": "graduated", "currency": "USD", "meter": METER,
+                  "tiers": [{"up_to": 1000, "unit_amount": "0"}, {"up_to": None, "unit_amount": "0.5"}]}
+    plan = monthly_plan(cloud, op, {"code": PLAN, "name": "Metered"},
+                        {"model": "flat", "currency": "USD", "flat_amount": 3000}, usage_spec)
+    unknown = {"interval": {"unit": "month"}, "spec": {**usage_spec, "meter": f"nope_{SUFFIX}"}}
     refused(call(cloud, "POST", f"/v1/admin/plans/{plan['id']}/prices", op, body=unknown), 422)
     rate = answered(call(cloud, "POST", "/v1/admin/tax-rates", op, body={
         "name": "Sales tax", "percentage": "8.25", "inclusive": False, "country": "US", "region": REGION}), 201)
